@@ -1,0 +1,45 @@
+# Every target sets itself up: creates .venv if missing and installs the package (CPU torch 2.13.0 first,
+# so no requirement can pull a CUDA build). Re-installs only when pyproject.toml changes.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.tfgbv-installed
+ARGS ?=
+
+.PHONY: setup train test test-fast bench data-check functional clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[dev,onnx,ray]"
+	@touch $(STAMP)
+
+## Train the default model (offline e5-small) on the bundled corpus, evaluate it, regenerate model_card.md.
+train: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) scripts/train.py publish_card=true $(ARGS)
+
+## Run the whole test suite offline (slow tests included).
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q $(ARGS)
+
+## Only the fast tests.
+test-fast: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow" $(ARGS)
+
+## Inference and training throughput benchmark (see README).
+bench: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) scripts/bench.py $(ARGS)
+
+## Validate the bundled corpus and functional suite (schema, duplicates, statement counts).
+data-check: $(STAMP)
+	$(PY) scripts/validate_data.py $(ARGS)
+
+## Regenerate the functional test suite.
+functional: $(STAMP)
+	$(PY) scripts/make_functional.py --out data/functional/cases.jsonl
+
+clean:
+	rm -rf $(VENV) .pytest_cache

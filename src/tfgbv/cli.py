@@ -1,0 +1,139 @@
+"""Hydra entry points. Only this module sees a DictConfig; it turns configs into typed arguments and calls the library.
+
+`scripts/*.py` and the `tfgbv-*` console scripts both call these functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONFIG_DIR = os.environ.get("TFGBV_CONFIG_DIR") or str(REPO_ROOT / "configs")
+os.environ.setdefault("TFGBV_ROOT", str(REPO_ROOT))
+
+log = logging.getLogger("tfgbv")
+
+
+# ----------------------------------------------------------------------------- config -> typed arguments
+
+
+def data_sources(data_cfg: DictConfig) -> list:
+    from tfgbv.data import source_from_dict
+
+    sources = OmegaConf.to_container(data_cfg.sources, resolve=True) or {}
+    return [source_from_dict(name, raw) for name, raw in sources.items()]
+
+
+def model_spec(model_cfg: DictConfig):
+    from tfgbv.modeling import ModelSpec, TextPrep
+
+    raw = OmegaConf.to_container(model_cfg, resolve=True)
+    raw.pop("kind", None)
+    raw["text"] = TextPrep(**(raw.get("text") or {}))
+    if not raw.get("tiny"):
+        raw.pop("tiny", None)
+    known = set(ModelSpec.__dataclass_fields__)
+    unknown = set(raw) - known
+    if unknown:
+        raise ValueError(f"unknown model option(s) {sorted(unknown)}; known: {sorted(known)}")
+    return ModelSpec(**raw)
+
+
+def train_spec(trainer_cfg: DictConfig):
+    from tfgbv.training import TrainSpec, spec_from_dict
+
+    return spec_from_dict(TrainSpec, OmegaConf.to_container(trainer_cfg, resolve=True))
+
+
+def _output_dir() -> Path:
+    from hydra.core.hydra_config import HydraConfig
+
+    return Path(HydraConfig.get().runtime.output_dir)
+
+
+def _point_latest(run_dir: Path) -> None:
+    """runs/latest -> the newest run, replaced atomically."""
+    latest = run_dir.parents[1] / "latest" if run_dir.parent.name != "multirun" else None
+    if latest is None:
+        return
+    tmp = latest.with_name(".latest.tmp")
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(os.path.relpath(run_dir, latest.parent))
+    os.replace(tmp, latest)
+
+
+# ----------------------------------------------------------------------------- tasks
+
+
+def run_train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """Validate data, train, then (optionally) evaluate and write the model card. Returns the summary dict."""
+    from tfgbv.data import load_data
+
+    sources = data_sources(cfg.data)
+    data = load_data(sources, cfg.get("max_train_samples"), cfg.get("max_eval_samples"), seed=cfg.seed)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    kind = cfg.model.get("kind", "transformer")
+    if kind == "tfidf_lr":
+        from tfgbv.baseline import train_baseline
+
+        summary = train_baseline(data, OmegaConf.to_container(cfg.model, resolve=True), run_dir, seed=cfg.seed,
+                                 resolved_config=resolved)
+    else:
+        from tfgbv.training import train
+
+        summary = train(data, model_spec(cfg.model), train_spec(cfg.trainer), run_dir, seed=cfg.seed,
+                        resolved_config=resolved, cache_dir=cfg.paths.cache_dir)
+    if cfg.get("evaluate_after_train", True):
+        summary["eval"] = run_evaluation(run_dir, cfg.data, cfg.get("evaluation"), run_dir / "eval")
+        summary["card"] = write_card(run_dir, publish_to=(Path(cfg.paths.root_dir) / "model_card.md") if cfg.get("publish_card") else None)
+    _point_latest(run_dir)
+    return summary
+
+
+def run_evaluation(run_dir: Path, data_cfg: DictConfig, eval_cfg: DictConfig | None, out_dir: Path) -> dict[str, Any] | None:
+    try:
+        from tfgbv.evaluation import EvalSpec, evaluate_run
+    except ImportError:
+        log.warning("tfgbv.evaluation is not available; skipping evaluation")
+        return None
+    from tfgbv.data import load_data
+
+    spec = EvalSpec(**(OmegaConf.to_container(eval_cfg, resolve=True) if eval_cfg else {}))
+    data = load_data(data_sources(data_cfg))
+    functional = data_cfg.get("functional")
+    return evaluate_run(run_dir, data, out_dir, spec, functional_path=functional, data_name=data_cfg.name)
+
+
+def write_card(run_dir: Path, publish_to: Path | None = None) -> str | None:
+    try:
+        from tfgbv.model_card import write_model_card
+    except ImportError:
+        log.warning("tfgbv.model_card is not available; skipping the model card")
+        return None
+    card_path = write_model_card(run_dir, run_dir / "model_card.md")
+    if publish_to is not None:
+        tmp = publish_to.with_name(publish_to.name + ".tmp")
+        shutil.copyfile(card_path, tmp)
+        os.replace(tmp, publish_to)
+        log.info("model card published to %s", publish_to)
+    return str(card_path)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def train(cfg: DictConfig) -> float | None:
+    """Train a model; returns dev macro-F1 so sweepers can optimise it."""
+    run_dir = _output_dir()
+    summary = run_train(cfg, run_dir)
+    dev = summary["metrics"].get("dev", {})
+    score = (dev.get("overall") or {}).get("macro_f1")
+    log.info("run: %s  dev macro-F1: %s", run_dir, score)
+    print(f"run directory: {run_dir}")
+    return score

