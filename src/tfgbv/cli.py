@@ -137,3 +137,27 @@ def train(cfg: DictConfig) -> float | None:
     log.info("run: %s  dev macro-F1: %s", run_dir, score)
     print(f"run directory: {run_dir}")
     return score
+
+
+def _default_eval_dir(run_dir: Path, data_name: str) -> Path:
+    trained = {}
+    cfg_file = run_dir / "config.json"
+    if cfg_file.exists():
+        import json
+
+        trained = json.loads(cfg_file.read_text(encoding="utf-8")).get("data", {})
+    return run_dir / ("eval" if trained.get("name") == data_name else f"eval-{data_name}")
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
+def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
+    """Evaluate a run directory on any data config; writes eval/ (metrics.json, report.md, plots)."""
+    from tfgbv.evaluation import check_run_dir
+
+    run_dir = check_run_dir(Path(cfg.run_dir).expanduser()).resolve()
+    out_dir = Path(cfg.out_dir) if cfg.get("out_dir") else _default_eval_dir(run_dir, cfg.data.name)
+    result = run_evaluation(run_dir, cfg.data, cfg.evaluation, out_dir)
+    if cfg.get("card", True) and out_dir.name == "eval":
+        write_card(run_dir)
+    print(f"evaluation written to {out_dir}")
+    return result

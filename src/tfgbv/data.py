@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import random
 import re
 from collections import Counter, defaultdict
@@ -71,21 +72,30 @@ class SourceSpec:
     label_values: dict[str, Any] | None = None  # source value -> 1/0/None; None = values are already 0/1
     drop_values: list[Any] = field(default_factory=list)  # rows whose label value is one of these are dropped
     metadata_columns: dict[str, str] = field(default_factory=dict)  # canonical meta field -> source column
+    metadata_values: dict[str, dict[str, Any]] = field(default_factory=dict)  # meta field -> {source value: our value}
+    # Sources that list tags per row (e.g. span types): tag -> our label; a label none of whose tags is present gets
+    # `list_absent` (None = missing, for positive-only corpora; 0 = explicit negative).
+    list_label_column: str | None = None
+    list_label_map: dict[str, str] = field(default_factory=dict)
+    list_absent: float | None = None
     csv_delimiter: str | None = None
     split: SplitSpec = field(default_factory=SplitSpec)
     use_splits: list[str] = field(default_factory=lambda: list(SPLITS))  # e.g. ["test"] for evaluation-only sources
     max_rows: int | None = None  # per split, for quick experiments
+    label_mode: str = "gold"  # gold | majority | soft: derive labels from `annotator_votes` where present
+    on_empty_text: str = "error"  # error | skip (public dumps contain empty comments, e.g. stickers); skips are counted
     mask_user_tags: bool = False  # replace VK-style [id123|Name] tags before anything sees the text
 
     @property
     def annotated_labels(self) -> list[str]:
-        return list(self.label_columns)
+        return sorted(set(self.label_columns) | set(self.list_label_map.values()), key=LABELS.index)
 
 
 def source_from_dict(name: str, raw: Mapping[str, Any]) -> SourceSpec:
     """Build a SourceSpec from a plain dict (e.g. an OmegaConf container), checking its keys."""
     raw = dict(raw)
     unknown_labels = [k for k in (raw.get("label_columns") or {}) if k not in LABELS]
+    unknown_labels += [v for v in (raw.get("list_label_map") or {}).values() if v not in LABELS]
     if unknown_labels:
         raise DataValidationError([f"data source '{name}': unknown label name(s) {unknown_labels} in label_columns; known: {list(LABELS)}"])
     files = raw.pop("files", None)
@@ -105,8 +115,9 @@ def source_from_dict(name: str, raw: Mapping[str, Any]) -> SourceSpec:
         raw["label_columns"] = dict(raw["label_columns"])
     if raw.get("label_values") is not None:
         raw["label_values"] = dict(raw["label_values"])
-    if raw.get("metadata_columns") is not None:
-        raw["metadata_columns"] = dict(raw["metadata_columns"])
+    for key in ("metadata_columns", "metadata_values", "list_label_map"):
+        if raw.get(key) is not None:
+            raw[key] = dict(raw[key])
     return SourceSpec(name=name, files=files, split=split, **raw)
 
 
@@ -230,16 +241,15 @@ def _map_label(value: Any, spec: SourceSpec, label: str, loc: str, problems: lis
     return None
 
 
-def map_rows(ds, spec: SourceSpec, path: Path, split: str) -> tuple[list[dict], list[str]]:
-    """Map a loaded table into canonical records; collect every problem with its location."""
+def map_rows(ds, spec: SourceSpec, path: Path, split: str) -> tuple[list[dict], list[str], int]:
+    """Map a loaded table into canonical records; collect every problem with its location; count skipped rows."""
     problems: list[str] = []
+    skipped = 0
     columns = set(ds.column_names)
-    needed = [spec.text_column, *spec.label_columns.values()]
-    if spec.id_column and spec.id_column in columns:
-        pass
+    needed = [spec.text_column, *spec.label_columns.values(), *([spec.list_label_column] if spec.list_label_column else [])]
     missing_cols = [c for c in needed if c not in columns]
     if missing_cols:
-        return [], [f"{path}: missing column(s) {missing_cols}; found {sorted(columns)}"]
+        return [], [f"{path}: missing column(s) {missing_cols}; found {sorted(columns)}"], 0
     if spec.label_columns == {lab: lab for lab in LABELS}:
         # Canonical files: any other column that looks like a label is a typo worth reporting.
         for col in columns:
@@ -250,6 +260,9 @@ def map_rows(ds, spec: SourceSpec, path: Path, split: str) -> tuple[list[dict], 
     for i, row in enumerate(ds):
         loc = where(path, i, lines)
         text = row.get(spec.text_column)
+        if spec.on_empty_text == "skip" and (not isinstance(text, str) or not text.strip()):
+            skipped += 1
+            continue
         if not isinstance(text, str):
             problems.append(f"{loc}: field '{spec.text_column}' must be a string, got {type(text).__name__}")
             continue
@@ -267,8 +280,14 @@ def map_rows(ds, spec: SourceSpec, path: Path, split: str) -> tuple[list[dict], 
                 labels[lab] = value
         if drop:
             continue
+        if spec.list_label_column:
+            tags = row.get(spec.list_label_column) or []
+            tags = [tags] if isinstance(tags, str) else list(tags)
+            hit = {spec.list_label_map[t] for t in tags if t in spec.list_label_map}
+            for lab in set(spec.list_label_map.values()):
+                labels[lab] = 1.0 if lab in hit else (MISSING if spec.list_absent is None else float(spec.list_absent))
         rid = row.get(spec.id_column) if spec.id_column and spec.id_column in columns else None
-        rid = f"{spec.name}:{split}:{i}" if _is_missing(rid) else str(rid)
+        rid = f"{spec.name}:{path.stem}:{i}" if _is_missing(rid) else str(rid)
         lang = row.get(spec.lang_column) if spec.lang_column and spec.lang_column in columns else spec.lang
         if lang is None:
             problems.append(f"{loc}: no language: add a '{spec.lang_column}' field or set lang in the data config")
@@ -285,10 +304,18 @@ def map_rows(ds, spec: SourceSpec, path: Path, split: str) -> tuple[list[dict], 
             col = spec.metadata_columns.get(meta, meta)
             if meta != "source" and col in columns and not _is_missing(row.get(col)):
                 value = row.get(col)
+                if meta in spec.metadata_values:
+                    table = spec.metadata_values[meta]
+                    key = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+                    value = table.get(key, table.get(value, value))
                 rec[meta] = value if meta == "annotator_votes" else str(value)
+        if spec.label_mode != "gold" and rec.get("annotator_votes"):
+            from tfgbv.annotation import apply_votes
+
+            apply_votes(rec, spec.label_mode)
         rec["_loc"] = loc
         records.append(rec)
-    return records, problems
+    return records, problems, skipped
 
 
 def check_unique_ids(records: Iterable[dict]) -> list[str]:
@@ -382,16 +409,17 @@ def load_source(spec: SourceSpec) -> tuple[dict[str, list[dict]], list[dict], li
     for split, paths in spec.files.items():
         recs: list[dict] = []
         for p in paths:
-            path = Path(p).expanduser()
+            path = Path(os.path.normpath(Path(p).expanduser()))
             try:
                 ds = read_table(path, spec.csv_delimiter)
             except DataValidationError as err:
                 problems.extend(err.problems)
                 continue
-            rows, probs = map_rows(ds, spec, path, split)
+            rows, probs, skipped = map_rows(ds, spec, path, split)
             problems.extend(probs)
             recs.extend(rows)
-            files_info.append({"source": spec.name, "split": split, "path": str(path), "sha256": sha256_file(path), "rows": len(ds), "kept": len(rows)})
+            files_info.append({"source": spec.name, "split": split, "path": str(path), "sha256": sha256_file(path),
+                               "rows": len(ds), "kept": len(rows), "skipped_empty_text": skipped})
         by_split[split] = recs
     if problems:
         return {}, files_info, problems

@@ -263,3 +263,15 @@ def text_prep_from_meta(meta: dict[str, Any]) -> TextPrep:
 def spec_to_meta(spec: ModelSpec) -> dict[str, Any]:
     return {"source": spec.source, "name_or_path": spec.name_or_path, "short_name": spec.short_name,
             "pooling": spec.pooling, "text": asdict(spec.text)}
+
+
+def load_classifier(path: str | Path, **kwargs):
+    """Load any saved tfgbv model (transformer or tfidf_lr baseline) behind one predict API."""
+    meta = read_meta(path)
+    if meta.get("kind", "transformer") == "tfidf_lr":
+        from tfgbv.baseline import BaselineClassifier
+
+        return BaselineClassifier.from_pretrained(path)
+    from tfgbv.inference import Classifier
+
+    return Classifier.from_pretrained(path, **kwargs)

@@ -1,0 +1,461 @@
+"""Evaluate a run on any data: metrics with bootstrap CIs, slices, unintended-bias AUCs, calibration,
+functional suite, error analysis, plots; written to `eval/` (metrics.json, report.md, PNGs).
+
+Everything reads the run directory only; numbers that cannot be computed are reported as "n/a" with a reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from tfgbv.data import LoadedData, labels_matrix, write_json
+from tfgbv.labels import LABELS
+
+log = logging.getLogger(__name__)
+
+SLICE_FIELDS = ("lang", "script", "obfuscated", "target", "source", "slice")
+REQUIRED_RUN_FILES = ("model/tfgbv_config.json",)
+
+
+@dataclass
+class EvalSpec:
+    """Evaluation settings (Hydra group `evaluation`)."""
+
+    split: str = "test"
+    bootstrap_resamples: int = 1000
+    bootstrap_seed: int = 0
+    ci_level: float = 0.95
+    min_slice_rows: int = 30  # slices smaller than this are marked "too small to judge"
+    min_slice_positives: int = 5
+    calibration_bins: int = 10
+    error_examples: int = 10
+    batch_size: int = 64
+    plots: bool = True
+    subgroup_field: str = "target"
+    ignore_subgroups: list[str] = field(default_factory=lambda: ["none"])
+
+
+class RunDirError(FileNotFoundError):
+    """The run directory is missing something evaluation needs."""
+
+
+def check_run_dir(run_dir: str | Path) -> Path:
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunDirError(f"{run_dir}: run directory not found")
+    base = run_dir if (run_dir / "model").is_dir() else run_dir.parent
+    missing = [f for f in REQUIRED_RUN_FILES if not (base / f).exists()]
+    if missing:
+        raise RunDirError(f"{run_dir}: not a complete run directory, missing {missing}; was training interrupted?")
+    return base
+
+
+# ----------------------------------------------------------------------------- metric blocks
+
+
+def _na(reason: str) -> dict[str, Any]:
+    return {"value": None, "reason": reason}
+
+
+def overall_metrics(y: np.ndarray, prob: np.ndarray, thresholds: Sequence[float], spec: EvalSpec) -> dict[str, Any]:
+    """classification_report plus bootstrap CIs for per-label F1 / ROC-AUC / PR-AUC and micro/macro F1."""
+    from tfgbv.metrics import bootstrap_ci, classification_report
+
+    report = classification_report(y, prob, list(thresholds), list(LABELS))
+    alpha = 1 - spec.ci_level
+    boot = dict(n_resamples=spec.bootstrap_resamples, seed=spec.bootstrap_seed, alpha=alpha)
+    for j, lab in enumerate(LABELS):
+        entry = report["labels"][lab]
+        entry["ci"] = {}
+        for metric in ("f1", "roc_auc", "pr_auc"):
+            if entry.get(metric) is None:
+                continue
+
+            def fn(yt, yp, _j=j, _m=metric):
+                return classification_report(yt, yp, list(thresholds), list(LABELS))["labels"][LABELS[_j]][_m]
+
+            entry["ci"][metric] = bootstrap_ci(fn, y, prob, **boot)
+    report["overall"]["ci"] = {}
+    for metric in ("micro_f1", "macro_f1"):
+        if report["overall"].get(metric) is None:
+            continue
+
+        def fn(yt, yp, _m=metric):
+            return classification_report(yt, yp, list(thresholds), list(LABELS))["overall"][_m]
+
+        report["overall"]["ci"][metric] = bootstrap_ci(fn, y, prob, **boot)
+    return report
+
+
+def slice_values(records: Sequence[dict], field_name: str) -> list[str | None]:
+    if field_name == "obfuscated":
+        return [None if r.get("obfuscation") is None else ("plain" if r.get("obfuscation") in ("none", "", None) else "obfuscated")
+                for r in records]
+    return [None if r.get(field_name) is None else str(r.get(field_name)) for r in records]
+
+
+def slice_metrics(records: Sequence[dict], y: np.ndarray, prob: np.ndarray, thresholds: Sequence[float],
+                  spec: EvalSpec) -> dict[str, Any]:
+    """Per slice field and value: rows, positives per label, per-label F1 / ROC-AUC, macro F1; small slices marked."""
+    from tfgbv.metrics import classification_report
+
+    out: dict[str, Any] = {}
+    for field_name in SLICE_FIELDS:
+        values = slice_values(records, field_name)
+        present = sorted({v for v in values if v is not None})
+        if not present:
+            out[field_name] = {"n/a": "no row carries this field"}
+            continue
+        table = {}
+        for value in present:
+            idx = np.array([i for i, v in enumerate(values) if v == value])
+            rep = classification_report(y[idx], prob[idx], list(thresholds), list(LABELS))
+            positives = {lab: int((y[idx, j] >= 0.5).sum()) for j, lab in enumerate(LABELS)}
+            too_small = len(idx) < spec.min_slice_rows
+            table[value] = {
+                "rows": int(len(idx)), "positives": positives, "too_small": too_small,
+                "note": f"fewer than {spec.min_slice_rows} rows: too small to judge" if too_small else None,
+                "macro_f1": rep["overall"].get("macro_f1"),
+                "labels": {lab: {"f1": rep["labels"][lab].get("f1"), "roc_auc": rep["labels"][lab].get("roc_auc"),
+                                 "support": rep["labels"][lab].get("support"),
+                                 "small_support": positives[lab] < spec.min_slice_positives} for lab in LABELS},
+            }
+        out[field_name] = table
+    return out
+
+
+def bias_metrics(records: Sequence[dict], y: np.ndarray, prob: np.ndarray, spec: EvalSpec) -> dict[str, Any]:
+    """Borkan et al. (2019) subgroup / BPSN / BNSP AUCs per label over target groups, with generalized means (p=-5)."""
+    from tfgbv.metrics import bias_aucs, generalized_mean
+
+    groups = slice_values(records, spec.subgroup_field)
+    names = sorted({g for g in groups if g is not None and g not in spec.ignore_subgroups})
+    out: dict[str, Any] = {"subgroup_field": spec.subgroup_field, "labels": {}}
+    if not names:
+        out["n/a"] = f"no rows carry a '{spec.subgroup_field}' annotation"
+        return out
+    for j, lab in enumerate(LABELS):
+        mask = y[:, j] >= 0
+        if mask.sum() == 0 or len(set((y[mask, j] >= 0.5).tolist())) < 2:
+            out["labels"][lab] = {"n/a": "label not annotated or only one class present"}
+            continue
+        yt = (y[mask, j] >= 0.5).astype(int)
+        pj = prob[mask, j]
+        g_arr = np.array([groups[i] for i in np.flatnonzero(mask)], dtype=object)
+        table = {}
+        for name in names:
+            sub = g_arr == name
+            if sub.sum() == 0:
+                continue
+            res = bias_aucs(yt, pj, sub)
+            res["rows"] = int(sub.sum())
+            res["positives"] = int(yt[sub].sum())
+            table[name] = res
+        means = {}
+        for key in ("subgroup_auc", "bpsn_auc", "bnsp_auc"):
+            vals = [t[key] for t in table.values() if t.get(key) is not None]
+            means[key] = generalized_mean(vals, p=-5) if vals else None
+        out["labels"][lab] = {"subgroups": table, "generalized_mean_p-5": means}
+    return out
+
+
+def calibration_metrics(y: np.ndarray, logits: np.ndarray, temps: Sequence[float], spec: EvalSpec) -> dict[str, Any]:
+    """ECE and reliability bins per label, before (T=1) and after the run's temperature scaling."""
+    from tfgbv.metrics import apply_temperature, expected_calibration_error, reliability_bins
+
+    before = apply_temperature(logits, [1.0] * len(LABELS))
+    after = apply_temperature(logits, list(temps))
+    out = {}
+    for j, lab in enumerate(LABELS):
+        mask = y[:, j] >= 0
+        if mask.sum() == 0:
+            out[lab] = _na("label not annotated in this data")
+            continue
+        yt = (y[mask, j] >= 0.5).astype(int)
+        out[lab] = {
+            "temperature": float(temps[j]),
+            "ece_before": expected_calibration_error(yt, before[mask, j], spec.calibration_bins),
+            "ece_after": expected_calibration_error(yt, after[mask, j], spec.calibration_bins),
+            "bins_before": reliability_bins(yt, before[mask, j], spec.calibration_bins),
+            "bins_after": reliability_bins(yt, after[mask, j], spec.calibration_bins),
+        }
+    return out
+
+
+def functional_results(cases: Sequence[dict], prob: np.ndarray, thresholds: Sequence[float]) -> dict[str, Any]:
+    """A case passes when every label's prediction equals its expected value. Accuracy per functionality x language."""
+    from tfgbv.text import mask_pii
+
+    thr = np.asarray(thresholds)
+    pred = prob >= thr
+    exp = labels_matrix(cases) >= 0.5
+    ok = (pred == exp).all(axis=1)
+    by_func: dict[str, dict] = defaultdict(lambda: {"cases": 0, "passed": 0, "by_lang": Counter(), "by_lang_total": Counter()})
+    failures = []
+    for i, case in enumerate(cases):
+        f = by_func[case["functionality"]]
+        f["cases"] += 1
+        f["passed"] += int(ok[i])
+        f["by_lang_total"][case["lang"]] += 1
+        f["by_lang"][case["lang"]] += int(ok[i])
+        if not ok[i]:
+            failures.append({"id": case["id"], "functionality": case["functionality"], "lang": case["lang"],
+                             "text": mask_pii(case["text"]), "expected": [lab for j, lab in enumerate(LABELS) if exp[i, j]],
+                             "predicted": [lab for j, lab in enumerate(LABELS) if pred[i, j]]})
+    table = {}
+    for name, f in sorted(by_func.items()):
+        hard = any(c.get("hard_negative") for c in cases if c["functionality"] == name)
+        table[name] = {"cases": f["cases"], "accuracy": f["passed"] / f["cases"], "hard_negative": hard,
+                       "by_lang": {lang: f["by_lang"][lang] / n for lang, n in sorted(f["by_lang_total"].items())}}
+    hard_idx = [i for i, c in enumerate(cases) if c.get("hard_negative")]
+    return {"cases": len(cases), "accuracy": float(ok.mean()) if len(cases) else None,
+            "hard_negative_accuracy": float(ok[hard_idx].mean()) if hard_idx else None,
+            "functionalities": table, "failures": failures}
+
+
+def error_analysis(records: Sequence[dict], y: np.ndarray, prob: np.ndarray, thresholds: Sequence[float], k: int) -> dict[str, Any]:
+    """Highest-scoring false positives and lowest-scoring false negatives per label; texts PII-masked."""
+    from tfgbv.text import mask_pii
+
+    out = {}
+    for j, lab in enumerate(LABELS):
+        mask = y[:, j] >= 0
+        fp = [i for i in np.flatnonzero(mask) if y[i, j] < 0.5 and prob[i, j] >= thresholds[j]]
+        fn = [i for i in np.flatnonzero(mask) if y[i, j] >= 0.5 and prob[i, j] < thresholds[j]]
+        fp = sorted(fp, key=lambda i: -prob[i, j])[:k]
+        fn = sorted(fn, key=lambda i: prob[i, j])[:k]
+
+        def row(i):
+            r = records[i]
+            return {"id": r["id"], "score": round(float(prob[i, j]), 4), "lang": r.get("lang"), "text": mask_pii(r["text"])}
+
+        out[lab] = {"false_positives": [row(i) for i in fp], "false_negatives": [row(i) for i in fn]}
+    return out
+
+
+# ----------------------------------------------------------------------------- plots
+
+
+def write_plots(out_dir: Path, y: np.ndarray, prob: np.ndarray, calibration: dict, slices: dict) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import precision_recall_curve
+
+    written = []
+    fig, axes = plt.subplots(1, len(LABELS), figsize=(4 * len(LABELS), 3.6))
+    for j, lab in enumerate(LABELS):
+        ax = axes[j]
+        mask = y[:, j] >= 0
+        yt = (y[mask, j] >= 0.5).astype(int)
+        if mask.sum() and 0 < yt.sum() < len(yt):
+            p, r, _ = precision_recall_curve(yt, prob[mask, j])
+            ax.plot(r, p)
+        else:
+            ax.text(0.5, 0.5, "n/a", ha="center")
+        ax.set_title(f"PR: {lab}")
+        ax.set_xlabel("recall")
+        ax.set_ylabel("precision")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+    fig.tight_layout()
+    fig.savefig(out_dir / "pr_curves.png", dpi=90)
+    plt.close(fig)
+    written.append("pr_curves.png")
+
+    fig, axes = plt.subplots(1, len(LABELS), figsize=(4 * len(LABELS), 3.6))
+    for j, lab in enumerate(LABELS):
+        ax = axes[j]
+        ax.plot([0, 1], [0, 1], "k:", lw=1)
+        cal = calibration.get(lab, {})
+        for key, style in (("bins_before", "o-"), ("bins_after", "s-")):
+            bins = [b for b in cal.get(key, []) if b.get("count")]
+            if bins:
+                ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], style, label=key.split("_")[1])
+        ax.set_title(f"reliability: {lab}")
+        ax.set_xlabel("predicted probability")
+        ax.set_ylabel("observed positive rate")
+        ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_dir / "reliability.png", dpi=90)
+    plt.close(fig)
+    written.append("reliability.png")
+
+    for field_name in ("lang", "target", "obfuscated"):
+        table = slices.get(field_name, {})
+        names = [k for k in table if isinstance(table[k], dict)]
+        if not names:
+            continue
+        fig, ax = plt.subplots(figsize=(max(5, 0.7 * len(names) + 2), 3.6))
+        vals = [table[k]["macro_f1"] or 0.0 for k in names]
+        colors = ["#bbbbbb" if table[k]["too_small"] else "#3b6ea5" for k in names]
+        ax.bar(range(len(names)), vals, color=colors)
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names, rotation=45, ha="right", fontsize=8)
+        ax.set_ylim(0, 1)
+        ax.set_ylabel("macro F1")
+        ax.set_title(f"macro F1 by {field_name} (grey: too small to judge)")
+        fig.tight_layout()
+        fig.savefig(out_dir / f"slices_{field_name}.png", dpi=90)
+        plt.close(fig)
+        written.append(f"slices_{field_name}.png")
+    return written
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def _fmt(x: Any, nd: int = 3) -> str:
+    if x is None:
+        return "n/a"
+    if isinstance(x, float):
+        return f"{x:.{nd}f}"
+    return str(x)
+
+
+def _ci(entry: dict, metric: str) -> str:
+    ci = (entry.get("ci") or {}).get(metric)
+    if not ci or ci[0] is None:
+        return ""
+    return f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def render_report(result: dict[str, Any]) -> str:
+    """Markdown report of a metrics.json produced by evaluate_run."""
+    lines = [f"# Evaluation report: {result['model_id']}", "",
+             f"Data: `{result['data']}`, split `{result['split']}`, {result['rows']} rows. "
+             f"Thresholds tuned on dev; probabilities temperature-scaled. "
+             f"Brackets: {int(result['spec']['ci_level'] * 100)}% bootstrap CI ({result['spec']['bootstrap_resamples']} resamples, "
+             f"seed {result['spec']['bootstrap_seed']}).", ""]
+    m = result["metrics"]
+    lines += ["## Per label", "", "| label | n | support | threshold | precision | recall | F1 | ROC-AUC | PR-AUC |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for lab in LABELS:
+        e = m["labels"][lab]
+        lines.append(f"| {lab} | {e.get('n', 0)} | {e.get('support', 0)} | {result['thresholds'][lab]:.2f} | {_fmt(e.get('precision'))} | "
+                     f"{_fmt(e.get('recall'))} | {_fmt(e.get('f1'))}{_ci(e, 'f1')} | {_fmt(e.get('roc_auc'))}{_ci(e, 'roc_auc')} | "
+                     f"{_fmt(e.get('pr_auc'))}{_ci(e, 'pr_auc')} |")
+    o = m["overall"]
+    lines += ["", f"Micro F1 {_fmt(o.get('micro_f1'))}{_ci(o, 'micro_f1')}; macro F1 {_fmt(o.get('macro_f1'))}{_ci(o, 'macro_f1')}.", ""]
+    lines += ["## Slices", ""]
+    for field_name, table in result["slices"].items():
+        if "n/a" in table:
+            lines.append(f"- **{field_name}**: n/a ({table['n/a']})")
+            continue
+        lines += [f"### by {field_name}", "", "| value | rows | macro F1 | " + " | ".join(f"F1 {lab}" for lab in LABELS) + " | note |",
+                  "|---|---|---|" + "---|" * len(LABELS) + "---|"]
+        for value, e in table.items():
+            cells = " | ".join(_fmt(e["labels"][lab]["f1"]) + ("*" if e["labels"][lab]["small_support"] else "") for lab in LABELS)
+            lines.append(f"| {value} | {e['rows']} | {_fmt(e['macro_f1'])} | {cells} | {e['note'] or ''} |")
+        lines.append("")
+    lines += ["`*` fewer than 5 positives for that label in the slice.", "", "## Unintended bias (Borkan et al. 2019)", ""]
+    bias = result["bias"]
+    if "n/a" in bias:
+        lines.append(f"n/a: {bias['n/a']}")
+    for lab, entry in bias.get("labels", {}).items():
+        if "n/a" in entry:
+            lines.append(f"- {lab}: n/a ({entry['n/a']})")
+            continue
+        gm = entry["generalized_mean_p-5"]
+        lines += [f"### {lab}", "", f"Generalized mean (p = -5): subgroup AUC {_fmt(gm['subgroup_auc'])}, BPSN {_fmt(gm['bpsn_auc'])}, "
+                  f"BNSP {_fmt(gm['bnsp_auc'])}.", "", "| subgroup | rows | positives | subgroup AUC | BPSN AUC | BNSP AUC |",
+                  "|---|---|---|---|---|---|"]
+        for name, t in entry["subgroups"].items():
+            lines.append(f"| {name} | {t['rows']} | {t['positives']} | {_fmt(t.get('subgroup_auc'))} | {_fmt(t.get('bpsn_auc'))} | {_fmt(t.get('bnsp_auc'))} |")
+        lines.append("")
+    lines += ["## Calibration", "", "| label | temperature | ECE before | ECE after |", "|---|---|---|---|"]
+    for lab, e in result["calibration"].items():
+        if e.get("value", 0) is None:
+            lines.append(f"| {lab} | n/a | n/a | n/a |")
+        else:
+            lines.append(f"| {lab} | {e['temperature']:.2f} | {_fmt(e['ece_before'])} | {_fmt(e['ece_after'])} |")
+    lines.append("")
+    fr = result.get("functional")
+    if fr:
+        lines += ["## Functional test suite", "", f"{fr['cases']} cases; all-label accuracy {_fmt(fr['accuracy'])}; "
+                  f"hard negatives {_fmt(fr['hard_negative_accuracy'])}.", "",
+                  "| functionality | hard negative | cases | accuracy | by language |", "|---|---|---|---|---|"]
+        for name, e in fr["functionalities"].items():
+            by_lang = ", ".join(f"{k} {v:.2f}" for k, v in e["by_lang"].items())
+            lines.append(f"| {name} | {'yes' if e['hard_negative'] else ''} | {e['cases']} | {e['accuracy']:.3f} | {by_lang} |")
+        lines += ["", f"Failing cases: {len(fr['failures'])} (listed in `functional_failures.jsonl`, PII masked).", ""]
+    lines += ["## Error analysis (PII masked)", ""]
+    for lab, e in result["errors"].items():
+        lines.append(f"### {lab}")
+        for kind in ("false_positives", "false_negatives"):
+            lines.append(f"**{kind.replace('_', ' ')}**")
+            if not e[kind]:
+                lines.append("- none")
+            for r in e[kind][:5]:
+                text = r["text"].replace("\n", " ").replace("|", "/")[:160]
+                lines.append(f"- `{r['score']:.3f}` ({r['lang']}) {text}")
+        lines.append("")
+    if result.get("plots"):
+        lines += ["## Plots", ""] + [f"![{p}]({p})" for p in result["plots"]]
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- main entry
+
+
+def load_cases(path: str | Path) -> list[dict]:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"functional suite {path} not found (regenerate with `make functional`)")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def evaluate_run(run_dir: str | Path, data: LoadedData, out_dir: str | Path, spec: EvalSpec | None = None,
+                 functional_path: str | Path | None = None, data_name: str = "data", classifier=None) -> dict[str, Any]:
+    """Score `data[spec.split]` with the run and write metrics.json, report.md and plots into out_dir. Returns the metrics."""
+    from tfgbv.modeling import load_classifier
+
+    spec = spec or EvalSpec()
+    base = check_run_dir(run_dir)
+    out_dir = Path(out_dir)
+    clf = classifier or load_classifier(base, batch_size=spec.batch_size)
+    records = data.splits.get(spec.split) or []
+    if not records:
+        raise ValueError(f"data '{data_name}' has no rows in split '{spec.split}'; choose evaluation.split=train|dev|test")
+    y = labels_matrix(records)
+    logits = clf.predict_logits([r["text"] for r in records])
+    temps = clf.temperatures.tolist()
+    prob = 1.0 / (1.0 + np.exp(-logits / clf.temperatures))
+    thresholds = clf.thresholds.tolist()
+    not_annotated = [lab for j, lab in enumerate(LABELS) if (y[:, j] >= 0).sum() == 0]
+    result: dict[str, Any] = {
+        "model_id": clf.model_id, "run_dir": str(base), "data": data_name, "split": spec.split, "rows": len(records),
+        "labels_not_annotated": not_annotated, "thresholds": dict(zip(LABELS, thresholds)),
+        "spec": {"bootstrap_resamples": spec.bootstrap_resamples, "bootstrap_seed": spec.bootstrap_seed, "ci_level": spec.ci_level,
+                 "min_slice_rows": spec.min_slice_rows},
+        "metrics": overall_metrics(y, prob, thresholds, spec),
+        "slices": slice_metrics(records, y, prob, thresholds, spec),
+        "bias": bias_metrics(records, y, prob, spec),
+        "calibration": calibration_metrics(y, logits, temps, spec),
+        "errors": error_analysis(records, y, prob, thresholds, spec.error_examples),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if functional_path:
+        cases = load_cases(functional_path)
+        fprob = clf.predict_proba([c["text"] for c in cases])
+        fr = functional_results(cases, fprob, thresholds)
+        from tfgbv.data import write_jsonl
+
+        write_jsonl(out_dir / "functional_failures.jsonl", fr["failures"])
+        result["functional"] = {k: v for k, v in fr.items() if k != "failures"} | {"failures": fr["failures"][:50]}
+    result["plots"] = write_plots(out_dir, y, prob, result["calibration"], result["slices"]) if spec.plots else []
+    write_json(out_dir / "metrics.json", result)
+    report = render_report(result)
+    tmp = out_dir / "report.md.tmp"
+    tmp.write_text(report, encoding="utf-8")
+    tmp.replace(out_dir / "report.md")
+    log.info("evaluation written to %s", out_dir)
+    return result

