@@ -113,6 +113,8 @@ def source_from_dict(name: str, raw: Mapping[str, Any]) -> SourceSpec:
         raise DataValidationError([f"data source '{name}': unknown option(s) {sorted(extra)}; known: {sorted(known)}"])
     if raw.get("label_columns") is not None:
         raw["label_columns"] = dict(raw["label_columns"])
+    elif "label_columns" in raw:
+        raw.pop("label_columns")  # null: the canonical label columns
     if raw.get("label_values") is not None:
         raw["label_values"] = dict(raw["label_values"])
     for key in ("metadata_columns", "metadata_values", "list_label_map"):

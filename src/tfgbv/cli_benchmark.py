@@ -1,0 +1,68 @@
+"""Hydra entry point for scripts/benchmark.py: runs scripts/train.py and scripts/evaluate.py per configured pair."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from tfgbv.cli import CONFIG_DIR, REPO_ROOT
+
+log = logging.getLogger("tfgbv.benchmark")
+
+
+def _run(cmd: list[str]) -> str:
+    log.info("$ %s", shlex.join(cmd))
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT)
+    if out.returncode != 0:
+        raise RuntimeError(f"command failed ({out.returncode}): {shlex.join(cmd)}\n{out.stderr[-4000:]}")
+    return out.stdout
+
+
+def _finished_run(runs_dir: Path, overrides: list[str]) -> Path | None:
+    """Newest run under runs_dir whose recorded overrides equal these and whose eval finished."""
+    for cfg in sorted(runs_dir.glob("*/*/.hydra/overrides.yaml"), reverse=True):
+        run = cfg.parents[1]
+        if OmegaConf.to_container(OmegaConf.load(cfg)) == overrides and (run / "eval" / "metrics.json").exists():
+            return run
+    return None
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="benchmark")
+def benchmark(cfg: DictConfig) -> None:
+    from tfgbv.benchmark import collect, render
+    from tfgbv.data import write_json
+
+    py = sys.executable
+    results: dict = {}
+    for entry in cfg.runs:
+        if cfg.only and entry.dataset not in cfg.only:
+            continue
+        runs_dir = Path(cfg.runs_dir) / entry.dataset
+        overrides = [f"data={entry.dataset}", f"model={entry.model}", f"evaluation.bootstrap_resamples={cfg.bootstrap_resamples}",
+                     *entry.overrides]
+        command = shlex.join(["python", "scripts/train.py", *overrides])
+        run = _finished_run(runs_dir, overrides + [f"paths.runs_dir={runs_dir}"]) if cfg.reuse else None
+        if run is None:
+            stdout = _run([py, "scripts/train.py", *overrides, f"paths.runs_dir={runs_dir}"])
+            run = Path([ln for ln in stdout.splitlines() if ln.startswith("run directory: ")][-1].split(": ", 1)[1])
+        results.setdefault(entry.dataset, {})[entry.model] = collect(run, run / "eval", command)
+        for other in entry.also_eval:
+            eval_dir = run / f"eval-{other}"
+            if not (cfg.reuse and (eval_dir / "metrics.json").exists()):
+                _run([py, "scripts/evaluate.py", f"run_dir={run}", f"data={other}", f"evaluation.bootstrap_resamples={cfg.bootstrap_resamples}"])
+            cmd = command + " && " + shlex.join(["python", "scripts/evaluate.py", "run_dir=<run>", f"data={other}"])
+            results.setdefault(f"{other} (trained on {entry.dataset})", {})[entry.model] = collect(run, eval_dir, cmd)
+        write_json(Path(cfg.out_json), results)  # after every pair: a long benchmark keeps what it finished
+        md = Path(cfg.out_md)
+        md.parent.mkdir(parents=True, exist_ok=True)
+        tmp = md.with_name(md.name + ".tmp")
+        tmp.write_text(render(results), encoding="utf-8")
+        tmp.replace(md)
+    print(json.dumps({d: {m: r["macro_f1"] for m, r in ms.items()} for d, ms in results.items()}, indent=2))

@@ -1,0 +1,98 @@
+"""Each public-dataset config maps a tiny hand-made file with the same layout into the schema correctly."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from tfgbv.cli import CONFIG_DIR, data_sources
+from tfgbv.data import MISSING, load_data
+
+PUBLIC = Path(__file__).parent / "fixtures" / "public"
+
+
+def _load(name: str, *overrides: str):
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="train", overrides=[f"data={name}", f"paths.shared_datasets={PUBLIC}", *overrides])
+    return load_data(data_sources(cfg.data))
+
+
+def _all(data):
+    return [r for split in data.splits.values() for r in split]
+
+
+def test_ru_2ch_pikabu_maps_toxic_to_insult_with_own_test_and_carved_dev():
+    data = _load("ru_2ch_pikabu", "data.sources.ru_2ch_pikabu.split.dev_fraction=0.3")
+    assert len(data.splits["test"]) == 2 and [r["insult"] for r in data.splits["test"]] == [1.0, 0.0]
+    assert len(data.splits["train"]) + len(data.splits["dev"]) == 6  # the empty comment is skipped
+    assert data.splits["dev"], "dev is carved from train"
+    assert {f["skipped_empty_text"] for f in data.files if f["split"] == "train"} == {1}
+    for r in _all(data):
+        assert r["lang"] == "ru" and r["shaming"] == r["threat"] == r["doxxing"] == MISSING
+        assert not r["text"].endswith("\n") or r["text"].strip()
+
+
+def test_ru_sexism_vk_maps_sexist_to_shaming_drops_in_context_and_racist_and_hides_vk_ids():
+    data = _load("ru_sexism_vk")
+    recs = _all(data)
+    assert len(recs) == 9  # 11 rows minus sexist_in_co and racist
+    assert sum(r["shaming"] == 1.0 for r in recs) == 4 and sum(r["shaming"] == 0.0 for r in recs) == 5
+    assert all(r["insult"] == MISSING for r in recs)
+    assert not any(x in r["id"] for r in recs for x in ("101", "102", "301"))  # VK ids are not used as ids
+
+
+def test_ru_sexism_vk_in_context_can_be_counted():
+    data = _load("ru_sexism_vk", "+data.sources.ru_sexism_vk.label_values.sexist_in_co=1",
+                 "data.sources.ru_sexism_vk.drop_values=[racist]")
+    assert sum(r["shaming"] == 1.0 for r in _all(data)) == 5
+
+
+def test_ru_distorted_toxicity_is_test_only_masks_user_tags_and_slices_distortion():
+    data = _load("ru_distorted_toxicity")
+    assert not data.splits["train"] and len(data.splits["test"]) == 3
+    first = data.splits["test"][0]
+    assert "<USER>" in first["text"] and "id123" not in first["text"] and "Иван" not in first["text"]
+    assert [r["obfuscation"] for r in data.splits["test"]] == ["distorted", "none", "none"]
+    assert [r["insult"] for r in data.splits["test"]] == [1.0, 0.0, 1.0]
+
+
+def test_rutoxicon_is_positive_only_with_missing_elsewhere():
+    data = _load("rutoxicon")
+    recs = {r["text"]: r for r in data.splits["test"]}
+    assert recs["ты тупой"]["insult"] == 1.0 and recs["ты тупой"]["threat"] == MISSING
+    assert recs["я тебя найду"]["threat"] == 1.0 and recs["я тебя найду"]["insult"] == MISSING
+    assert recs["бабы все дуры"]["shaming"] == 1.0 and recs["бабы все дуры"]["insult"] == 1.0
+    assert all(v == MISSING for k, v in recs["черт побери"].items() if k in ("insult", "shaming", "threat", "doxxing"))
+    assert all(r["doxxing"] == MISSING for r in recs.values())
+
+
+def test_ru_abusive_tweets_grades_map_with_ambiguous_missing():
+    data = _load("ru_abusive_tweets")
+    assert [r["insult"] for r in data.splits["test"]] == [0.0, 1.0, MISSING, 1.0]
+
+
+def test_custom_config_reads_your_own_csv(tmp_path):
+    p = tmp_path / "mine.csv"
+    p.write_text("comment,toxic\n" + "".join(f"текст {i},{i % 2}\n" for i in range(20)), encoding="utf-8")
+    data = _load("custom", f"data.sources.custom.files.all={p}", "data.sources.custom.text_column=comment",
+                 "data.sources.custom.lang=ru", "data.sources.custom.lang_column=null", "data.sources.custom.id_column=null",
+                 "data.sources.custom.label_columns={insult: toxic}")
+    assert sum(len(v) for v in data.splits.values()) == 20 and data.splits["test"]
+
+
+@pytest.mark.parametrize("name", ["ru_2ch_pikabu", "ru_sexism_vk"])
+def test_mixed_run_masks_labels_a_source_does_not_annotate(name):
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="train", overrides=["experiment=public_ru_mix", f"paths.shared_datasets={PUBLIC}",
+                                                      "data.sources.seed.files.train=" + str(Path(__file__).parent / "fixtures" / "tiny_corpus.jsonl"),
+                                                      "~data.sources.seed.files.dev", "~data.sources.seed.files.test"])
+    data = load_data(data_sources(cfg.data))
+    import numpy as np
+
+    from tfgbv.labels import LABELS
+
+    recs = [r for r in _all(data) if r["source"] == name]
+    y = np.array([[r[lab] for lab in LABELS] for r in recs])
+    annotated = {"ru_2ch_pikabu": "insult", "ru_sexism_vk": "shaming"}[name]
+    for j, lab in enumerate(LABELS):
+        assert ((y[:, j] == MISSING).all()) == (lab != annotated)
