@@ -94,7 +94,8 @@ def test_hydra_train_cli_smoke(tmp_path, tiny_split_dir):
     """The README's researcher journey: scripts/train.py with overrides writes a run, its eval and its card."""
     cmd = [sys.executable, str(REPO / "scripts" / "train.py"), "model=tiny", "debug=fast", "data=custom",
            f"data.sources.custom.files.all={tiny_split_dir / 'train.jsonl'}", f"paths.runs_dir={tmp_path}",
-           "evaluation.bootstrap_resamples=20", "data.functional=null", "model.tiny.vocab_size=300"]
+           "evaluation.bootstrap_resamples=20", "data.functional=null", "model.tiny.vocab_size=300",
+           "data.sources.custom.split.test_fraction=0.3", "data.sources.custom.split.dev_fraction=0.3"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     runs = [p for p in tmp_path.glob("tiny-custom/*") if p.is_dir()]

@@ -108,6 +108,9 @@ def run_evaluation(run_dir: Path, data_cfg: DictConfig, eval_cfg: DictConfig | N
 
     spec = EvalSpec(**(OmegaConf.to_container(eval_cfg, resolve=True) if eval_cfg else {}))
     data = load_data(data_sources(data_cfg))
+    if not data.splits.get(spec.split):
+        log.warning("data '%s' has no '%s' rows: evaluation skipped (set evaluation.split)", data_cfg.name, spec.split)
+        return None
     functional = data_cfg.get("functional")
     return evaluate_run(run_dir, data, out_dir, spec, functional_path=functional, data_name=data_cfg.name)
 
@@ -161,3 +164,26 @@ def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
         write_card(run_dir)
     print(f"evaluation written to {out_dir}")
     return result
+
+
+def predict() -> Any:
+    """Console script `tfgbv-predict`: batch scoring (see tfgbv.cli_scoring)."""
+    from tfgbv.cli_scoring import predict as _predict
+
+    return _predict()
+
+
+def export() -> Any:
+    """Console script `tfgbv-export`: ONNX export (see tfgbv.cli_scoring)."""
+    from tfgbv.cli_scoring import export as _export
+
+    return _export()
+
+
+def validate_data() -> int:
+    """Console script `tfgbv-validate-data`: same as scripts/validate_data.py."""
+    import runpy
+    import sys
+
+    sys.argv[0] = "validate_data"
+    return runpy.run_path(str(REPO_ROOT / "scripts" / "validate_data.py"), run_name="__main__")

@@ -20,12 +20,13 @@ from tfgbv.labels import LABELS
 
 log = logging.getLogger(__name__)
 
-WINDOW_STRIDE = 32  # tokens shared by consecutive windows of an over-long text
+WINDOW_STRIDE = 32  # tokens shared by consecutive windows of an over-long text (at most a quarter of the window)
 
 
 def _encode(tokenizer, texts: Sequence[str], max_length: int):
     """Token ids per window and, for each window, the index of its text."""
-    enc = tokenizer(list(texts), truncation=True, max_length=max_length, stride=WINDOW_STRIDE,
+    stride = min(WINDOW_STRIDE, max(0, max_length // 4))  # tokenizers require stride < window minus special tokens
+    enc = tokenizer(list(texts), truncation=True, max_length=max_length, stride=stride,
                     return_overflowing_tokens=True, return_attention_mask=False, return_token_type_ids=False)
     owner = enc.get("overflow_to_sample_mapping")
     if owner is None:  # slow tokenizers do not report overflow: one window per text

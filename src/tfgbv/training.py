@@ -246,14 +246,14 @@ def train(data: LoadedData, model_spec, train_spec: TrainSpec, run_dir: str | Pa
         per_device_eval_batch_size=train_spec.per_device_eval_batch_size,
         gradient_accumulation_steps=train_spec.gradient_accumulation_steps, weight_decay=train_spec.weight_decay,
         warmup_steps=train_spec.warmup_ratio, lr_scheduler_type=train_spec.lr_scheduler_type,
-        max_grad_norm=train_spec.max_grad_norm, bf16=use_bf16, use_cpu=train_spec.use_cpu,
+        max_grad_norm=train_spec.max_grad_norm, bf16=use_bf16, use_cpu=train_spec.use_cpu or not torch.cuda.is_available(),
         train_sampling_strategy="group_by_length" if train_spec.group_by_length else "random",
         eval_strategy=train_spec.eval_strategy if has_eval else "no", eval_steps=train_spec.eval_steps,
         save_strategy=train_spec.eval_strategy if has_eval else "no", save_steps=train_spec.eval_steps,
         save_total_limit=1, save_only_model=True, load_best_model_at_end=has_eval,
         metric_for_best_model="macro_f1" if has_eval else None, greater_is_better=True,
         logging_steps=train_spec.logging_steps, report_to="none", seed=seed, data_seed=seed,
-        dataloader_num_workers=0, disable_tqdm=True, remove_unused_columns=False,
+        dataloader_num_workers=0, dataloader_pin_memory=False, disable_tqdm=True, remove_unused_columns=False,
     )
     from transformers import DataCollatorWithPadding
 

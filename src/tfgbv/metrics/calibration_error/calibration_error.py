@@ -1,0 +1,23 @@
+"""Expected calibration error of binary probabilities (local evaluate module)."""
+
+import datasets
+import evaluate
+import numpy as np
+
+from tfgbv.metrics import expected_calibration_error
+
+_CITATION = """@inproceedings{naeini2015obtaining, title={Obtaining well calibrated probabilities using Bayesian binning},
+author={Naeini, Mahdi Pakdaman and Cooper, Gregory and Hauskrecht, Milos}, booktitle={AAAI}, year={2015}}"""
+
+
+class CalibrationError(evaluate.Metric):
+    def _info(self):
+        return evaluate.MetricInfo(
+            description="ECE with equal-width bins: sum over bins of (count/N)·|positive rate − mean probability|.",
+            citation=_CITATION, inputs_description="predictions: probabilities; references: 1/0 (-1 rows are ignored); n_bins.",
+            features=datasets.Features({"predictions": datasets.Value("float64"), "references": datasets.Value("float64")}))
+
+    def _compute(self, predictions, references, n_bins=10):
+        p, y = np.asarray(predictions, dtype=float), np.asarray(references, dtype=float)
+        mask = y >= 0
+        return {"ece": expected_calibration_error(y[mask] >= 0.5, p[mask], n_bins)}

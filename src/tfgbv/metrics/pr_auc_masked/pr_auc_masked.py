@@ -1,0 +1,22 @@
+"""Per-label PR-AUC (average precision) over annotated rows (local evaluate module)."""
+
+import datasets
+import evaluate
+import numpy as np
+
+from tfgbv.metrics import classification_report
+
+
+class PrAucMasked(evaluate.Metric):
+    def _info(self):
+        return evaluate.MetricInfo(
+            description="Per-label average precision (scikit-learn) over rows whose reference is not -1.", citation="",
+            inputs_description="predictions: per-row probabilities; references: per-row 1/0/-1.",
+            features=datasets.Features({"predictions": datasets.Sequence(datasets.Value("float64")),
+                                        "references": datasets.Sequence(datasets.Value("float64"))}))
+
+    def _compute(self, predictions, references, labels=None):
+        p, y = np.asarray(predictions, dtype=float), np.asarray(references, dtype=float)
+        labels = labels or [f"label_{j}" for j in range(p.shape[1])]
+        rep = classification_report(y, p, [0.5] * len(labels), labels)
+        return {f"{lab}_pr_auc": rep["labels"][lab]["pr_auc"] for lab in labels}
