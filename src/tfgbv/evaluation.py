@@ -65,32 +65,37 @@ def _na(reason: str) -> dict[str, Any]:
 
 
 def overall_metrics(y: np.ndarray, prob: np.ndarray, thresholds: Sequence[float], spec: EvalSpec) -> dict[str, Any]:
-    """classification_report plus bootstrap CIs for per-label F1 / ROC-AUC / PR-AUC and micro/macro F1."""
-    from tfgbv.metrics import bootstrap_ci, classification_report
+    """classification_report plus seeded percentile-bootstrap CIs for per-label F1 / ROC-AUC / PR-AUC and micro/macro F1.
 
-    report = classification_report(y, prob, list(thresholds), list(LABELS))
+    One report per resample yields every metric at once; resamples where a metric is undefined are skipped for it.
+    """
+    from tfgbv.metrics import classification_report
+
+    labels = list(LABELS)
+    report = classification_report(y, prob, list(thresholds), labels)
+    keys = [("labels", lab, m) for lab in labels for m in ("f1", "roc_auc", "pr_auc")] + [("overall", None, m) for m in ("micro_f1", "macro_f1")]
+    samples: dict[tuple, list[float]] = {k: [] for k in keys}
+    rng = np.random.default_rng(spec.bootstrap_seed)
+    n = len(y)
+    for _ in range(spec.bootstrap_resamples):
+        idx = rng.integers(0, n, n)
+        rep = classification_report(y[idx], prob[idx], list(thresholds), labels)
+        for k in keys:
+            value = rep["labels"][k[1]][k[2]] if k[0] == "labels" else rep["overall"][k[2]]
+            if value is not None:
+                samples[k].append(value)
     alpha = 1 - spec.ci_level
-    boot = dict(n_resamples=spec.bootstrap_resamples, seed=spec.bootstrap_seed, alpha=alpha)
-    for j, lab in enumerate(LABELS):
-        entry = report["labels"][lab]
-        entry["ci"] = {}
-        for metric in ("f1", "roc_auc", "pr_auc"):
-            if entry.get(metric) is None:
-                continue
 
-            def fn(yt, yp, _j=j, _m=metric):
-                return classification_report(yt, yp, list(thresholds), list(LABELS))["labels"][LABELS[_j]][_m]
+    def interval(vals: list[float]) -> list[float | None]:
+        if len(vals) < max(10, spec.bootstrap_resamples // 10):
+            return [None, None, len(vals)]
+        return [float(np.quantile(vals, alpha / 2)), float(np.quantile(vals, 1 - alpha / 2)), len(vals)]
 
-            entry["ci"][metric] = bootstrap_ci(fn, y, prob, **boot)
-    report["overall"]["ci"] = {}
-    for metric in ("micro_f1", "macro_f1"):
-        if report["overall"].get(metric) is None:
-            continue
-
-        def fn(yt, yp, _m=metric):
-            return classification_report(yt, yp, list(thresholds), list(LABELS))["overall"][_m]
-
-        report["overall"]["ci"][metric] = bootstrap_ci(fn, y, prob, **boot)
+    for lab in labels:
+        report["labels"][lab]["ci"] = {m: interval(samples[("labels", lab, m)]) for m in ("f1", "roc_auc", "pr_auc")
+                                       if report["labels"][lab].get(m) is not None}
+    report["overall"]["ci"] = {m: interval(samples[("overall", None, m)]) for m in ("micro_f1", "macro_f1")
+                               if report["overall"].get(m) is not None}
     return report
 
 
