@@ -41,31 +41,48 @@ def _autocast(enabled: bool):
     return torch.autocast(device_type=device, dtype=torch.bfloat16)
 
 
-def predict_logits(model, tokenizer, texts: Sequence[str], prep, batch_size: int = 64, bf16: bool = False) -> np.ndarray:
-    """[N, L] logits; texts are preprocessed with `prep`, sorted by length and padded per batch."""
-    n_labels = model.config.num_labels
+def predict_windows(forward, tokenizer, texts: Sequence[str], prep, n_labels: int, batch_size: int = 64) -> np.ndarray:
+    """[N, L] logits from any backend: `forward(input_ids, attention_mask)` (int64 numpy arrays) -> logits array.
+
+    Texts are preprocessed with `prep`, cut into windows, sorted by length and padded per batch; each text takes the
+    maximum logit over its windows.
+    """
     if len(texts) == 0:
         return np.zeros((0, n_labels), dtype=np.float32)
     ids, owner = _encode(tokenizer, [prep(t) for t in texts], prep.max_length)
     order = np.argsort([len(x) for x in ids], kind="stable")
     window_logits = np.empty((len(ids), n_labels), dtype=np.float32)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    device = next(model.parameters()).device
-    model.eval()
-    with torch.inference_mode(), _autocast(bf16):
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            longest = max(len(ids[i]) for i in idx)
-            input_ids = torch.full((len(idx), longest), pad_id, dtype=torch.long)
-            attention = torch.zeros((len(idx), longest), dtype=torch.long)
-            for row, i in enumerate(idx):
-                input_ids[row, :len(ids[i])] = torch.tensor(ids[i])
-                attention[row, :len(ids[i])] = 1
-            out = model(input_ids=input_ids.to(device), attention_mask=attention.to(device))
-            window_logits[idx] = out.logits.float().cpu().numpy()
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        longest = max(len(ids[i]) for i in idx)
+        input_ids = np.full((len(idx), longest), pad_id, dtype=np.int64)
+        attention = np.zeros((len(idx), longest), dtype=np.int64)
+        for row, i in enumerate(idx):
+            input_ids[row, :len(ids[i])] = ids[i]
+            attention[row, :len(ids[i])] = 1
+        window_logits[idx] = forward(input_ids, attention)
     logits = np.full((len(texts), n_labels), -np.inf, dtype=np.float32)
     np.maximum.at(logits, np.asarray(owner), window_logits)
     return logits
+
+
+def torch_forward(model, bf16: bool = False):
+    """A `forward` for predict_windows running a PyTorch model in inference mode (bf16 autocast optional)."""
+    device = next(model.parameters()).device
+    model.eval()
+
+    def forward(input_ids: np.ndarray, attention: np.ndarray) -> np.ndarray:
+        with torch.inference_mode(), _autocast(bf16):
+            out = model(input_ids=torch.from_numpy(input_ids).to(device), attention_mask=torch.from_numpy(attention).to(device))
+        return out.logits.float().cpu().numpy()
+
+    return forward
+
+
+def predict_logits(model, tokenizer, texts: Sequence[str], prep, batch_size: int = 64, bf16: bool = False) -> np.ndarray:
+    """[N, L] logits of a PyTorch model (see predict_windows)."""
+    return predict_windows(torch_forward(model, bf16), tokenizer, texts, prep, model.config.num_labels, batch_size)
 
 
 def model_identifier(model_dir: str | Path, meta: dict[str, Any]) -> str:
