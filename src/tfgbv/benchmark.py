@@ -21,10 +21,13 @@ def collect(run_dir: str | Path, eval_dir: str | Path, command: str) -> dict[str
     ev = _read(eval_dir / "metrics.json")
     train = _read(run_dir / "metrics.json").get("train", {})
     env = _read(run_dir / "environment.json")
+    manifest = _read(run_dir / "data_manifest.json")
+    trained = manifest["splits"]["train"]["labels"]
     labels = {}
     for lab in LABELS:
         e = ev["metrics"]["labels"][lab]
-        if lab in ev["labels_not_annotated"]:
+        # Only labels annotated both in the evaluation data and in the training data: a head never trained says nothing.
+        if lab in ev["labels_not_annotated"] or trained[lab]["positive"] == 0:
             continue
         labels[lab] = {m: {"value": e.get(m), "ci": (e.get("ci") or {}).get(m)} for m in METRICS}
         labels[lab]["support"] = e.get("support")

@@ -1,4 +1,14 @@
-"""Text normalisation (Tajik letters, look-alike letters, leetspeak, spacing) and PII masking."""
+"""Text normalisation for Tajik and Russian comments, and PII masking.
+
+`normalize_text` repairs how Tajik letters arrive from phones (decomposed or borrowed look-alike letters), removes
+invisible characters, collapses whitespace and, with `deobfuscate=True`, undoes the filter-evasion tricks seen in the
+wild: Latin look-alike letters and leetspeak inside Cyrillic words, spaced-out letters and stretched letters.
+`mask_pii` replaces phone numbers, e-mails, street addresses, user tags, @handles and URLs with placeholders.
+`apply_char_map` swaps single characters (e.g. Tajik letters a tokenizer lacks) through a cached translation table.
+
+Every pattern is compiled once at import; the hot paths bail out early on texts that cannot contain what they look for,
+so both functions are cheap enough for millions of rows.
+"""
 
 from __future__ import annotations
 
@@ -6,82 +16,319 @@ import re
 import unicodedata
 from functools import lru_cache
 
-# Latin letters that look like Cyrillic ones; replaced only inside words that are mostly Cyrillic.
-HOMOGLYPHS = str.maketrans({"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "y": "у", "k": "к", "m": "м",
-                            "t": "т", "h": "н", "b": "в", "A": "А", "E": "Е", "O": "О", "P": "Р", "C": "С", "X": "Х",
-                            "Y": "У", "K": "К", "M": "М", "T": "Т", "H": "Н", "B": "В"})
-# Digits and symbols used as letters inside Cyrillic words ("д@ура", "c0сать"); phone numbers never match because
-# a replacement needs Cyrillic letters on both sides or an adjoining Cyrillic run.
-LEET = str.maketrans({"@": "а", "0": "о", "3": "з", "4": "ч", "6": "б", "$": "с"})
-ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
-SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-CYR = "А-Яа-яЁёҲҳҶҷҚқҒғӢӣӮӯІі"
-WORD = re.compile(rf"[\w@$]+", re.UNICODE)
-SPACED = re.compile(rf"(?<![{CYR}\w])(?:[{CYR}][ .\-_*]){{2,}}[{CYR}](?![{CYR}\w])")
-STRETCH = re.compile(rf"([{CYR}])\1{{2,}}")
-CYR_CHAR = re.compile(rf"[{CYR}]")
+# ----------------------------------------------------------------------------- character classes
+
+# Russian + Tajik Cyrillic letters (Tajik adds ҳ ҷ қ ғ ӣ ӯ).
+CYR = "А-Яа-яЁёҲҳҶҷҚқҒғӢӣӮӯ"
+_CYR_RE = re.compile(f"[{CYR}]")
+
+# ----------------------------------------------------------------------------- Tajik letter repair (always applied)
+
+# Phones without a Tajik layout produce the six Tajik letters in other ways. NFC already composes и/у + U+0304
+# (combining macron) into ӣ/ӯ. ҳ ҷ қ ғ have no canonical decomposition, so a base letter followed by a combining
+# "descender-like" mark (cedilla, comma/hook/vertical line below, ogonek) or, for ғ, a stroke overlay, is composed
+# here by hand. An overline (U+0305) is sometimes used instead of the macron for ӣ/ӯ.
+_DESCENDERS = "\u0322\u0326\u0327\u0328\u0329"
+_STROKES = "\u0335\u0336"
+_COMBINING_FIX: dict[str, str] = {}
+for _base, _letter in (("х", "ҳ"), ("ч", "ҷ"), ("к", "қ")):
+    for _mark in _DESCENDERS:
+        _COMBINING_FIX[_base + _mark] = _letter
+        _COMBINING_FIX[_base.upper() + _mark] = _letter.upper()
+for _mark in _STROKES:
+    _COMBINING_FIX["г" + _mark] = "ғ"
+    _COMBINING_FIX["Г" + _mark] = "Ғ"
+for _base, _letter in (("и", "ӣ"), ("у", "ӯ")):
+    _COMBINING_FIX[_base + "\u0305"] = _letter
+    _COMBINING_FIX[_base.upper() + "\u0305"] = _letter.upper()
+_COMBINING_RE = re.compile("|".join(sorted(_COMBINING_FIX)))
+
+# Precomposed letters of other Cyrillic alphabets that look like (and are typed for) Tajik ones: Uzbek keyboards give
+# ў for ӯ; Khakas/Abkhaz/Bashkir/Chukchi letters stand in for ҷ қ ҳ ғ; Udmurt/Altai diaeresis letters for ӣ ӯ.
+# None of them is a Russian or Tajik letter. (Cost: genuine Uzbek ў is turned into ӯ, harmless for this task.)
+TAJIK_CONFUSABLES: dict[str, str] = {
+    "ў": "ӯ", "Ў": "Ӯ", "ӱ": "ӯ", "Ӱ": "Ӯ", "ӥ": "ӣ", "Ӥ": "Ӣ",
+    "ҹ": "ҷ", "Ҹ": "Ҷ", "ӌ": "ҷ", "Ӌ": "Ҷ",
+    "ҡ": "қ", "Ҡ": "Қ", "ӄ": "қ", "Ӄ": "Қ",
+    "ӽ": "ҳ", "Ӽ": "Ҳ", "ӿ": "ҳ", "Ӿ": "Ҳ",
+    "ӻ": "ғ", "Ӻ": "Ғ", "ҕ": "ғ", "Ҕ": "Ғ",
+}
+_CONFUSABLE_TABLE = str.maketrans(TAJIK_CONFUSABLES)
+_COMBINING_MARK = re.compile("[\u0300-\u036f]")
+_CONFUSABLE_RE = re.compile(f"[{''.join(TAJIK_CONFUSABLES)}]")
+
+# Zero-width and other invisible format characters (incl. soft hyphen, bidi marks, word joiner, BOM): they split
+# words for tokenizers and are a cheap evasion trick. ZWJ inside emoji sequences is lost too; acceptable here.
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
+                        "\u2060-\u2064\u2066-\u2069\ufeff]")
+_WHITESPACE = re.compile(r"\s+")
+
+# ----------------------------------------------------------------------------- deobfuscation tables
+
+# Latin letters that look like Cyrillic ones, plus n/r/u/i, which stand for п/г/и inside Cyrillic words, and macron
+# vowels from Latin-keyboard Tajik. Applied only inside words that are Cyrillic in disguise. Lowercase h is not a
+# look-alike of н; in Tajik text it stands for ҳ (the Latin transliteration of ҳ), in Russian text it is used for н.
+HOMOGLYPHS: dict[str, str] = {
+    "a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "y": "у", "k": "к", "m": "м", "t": "т", "b": "в",
+    "n": "п", "r": "г", "u": "и", "i": "и", "ë": "ё", "ī": "ӣ", "ū": "ӯ",
+    "A": "А", "B": "В", "E": "Е", "K": "К", "M": "М", "H": "Н", "O": "О", "P": "Р", "C": "С", "T": "Т", "X": "Х",
+    "Y": "У", "Ë": "Ё", "Ī": "Ӣ", "Ū": "Ӯ",
+}
+_HOMO_TABLE_RU = str.maketrans({**HOMOGLYPHS, "h": "н"})
+_HOMO_TABLE_TG = str.maketrans({**HOMOGLYPHS, "h": "ҳ"})
+_HOMO_CHARS = set(HOMOGLYPHS) | {"h"}
+
+# Leetspeak: symbols/digits used as letters. Deliberately *not* mapped: 1 (и? л? й? and ordinals "1-ум"), 8 and 9
+# (rare, ambiguous), 5/7 (never letters here). Digits are replaced only when flanked by Cyrillic letters on both
+# sides ("с0бака", "м0ш4ина"), so "3кг", "6мин", "2024г", prices and every phone number stay intact. @ and 0 are also
+# replaced at the start or end of a word next to two Cyrillic letters ("дур@", "0на"), where they are unambiguous.
+LEET: dict[str, str] = {"@": "а", "0": "о", "3": "з", "4": "ч", "6": "б", "$": "с"}
+_LEET_TABLE = str.maketrans(LEET)
+_LEET_CHARS = "@0346$"
+_LEET_INNER = re.compile(f"(?<=[{CYR}])[{re.escape(_LEET_CHARS)}]+(?=[{CYR}])")
+_LEET_EDGE = re.compile(f"^[@0](?=[{CYR}]{{2}})|(?<=[{CYR}]{{2}})[@0]$")
+
+_LATIN_LIKE = "A-Za-zëËīĪūŪ"
+# A word (letters, digits, @, $) needs fixing only if a Cyrillic letter touches a Latin letter or a leet symbol in it;
+# pure-Cyrillic and pure-Latin words are left as they are.
+_WORD_CHARS = "\\w@$\u0300-\u036f"  # combining marks belong to their word
+_WORD = re.compile(f"[{_WORD_CHARS}]+")
+_MIXED = re.compile(f"[{CYR}][{_LATIN_LIKE}{re.escape(_LEET_CHARS)}]|[{_LATIN_LIKE}{re.escape(_LEET_CHARS)}][{CYR}]")
+_LATIN_RE = re.compile(f"[{_LATIN_LIKE}]")
+
+# Spaced letters: 3+ single letters with one consistent separator ("с у к а", "с.у.к.а", "б-е-н-о-м-у-с").
+# Latin look-alikes and @ are allowed inside so mixed tricks ("с y к a") are joined before the word-level fixes.
+_SPACED_LETTER = f"[{CYR}{''.join(sorted(_HOMO_CHARS))}@]"
+# The separator may be a run of spaces (the same run throughout), so "т у п а я  д у р а" (words set apart by a wider
+# gap) becomes "тупая дура"; this is why joining runs before whitespace is collapsed.
+_SPACED = re.compile(f"(?<![\\w@$]){_SPACED_LETTER}( +|[.\\-_*·+]){_SPACED_LETTER}(?:\\1{_SPACED_LETTER})+(?![\\w@$])")
+# Russian/Tajik one-letter words: a run of exactly three of them ("а я и …") is more likely real words than a
+# spaced-out word, so it is left alone; four or more are joined.
+_ONE_LETTER_WORDS = set("абвжиксуояӯАБВЖИКСУОЯӮ")
+
+# Stretched letters: 3+ repeats of a Cyrillic letter (case-insensitive) become one. Legitimate doubles ("Аллоҳ",
+# "касса", "раққоса") are untouched. Known casualties: the rare Russian triple-е words ("длинношеее").
+_STRETCH = re.compile(f"([{CYR}])\\1{{2,}}", re.IGNORECASE)
+
+# Signals that a text is Tajik (for lowercase Latin h inside Cyrillic words): a Tajik-only letter or a very frequent
+# Tajik function word that is not Russian.
+_TAJIK_HINT = re.compile(r"[ҳҷқғӣӯҲҶҚҒӢӮ]|(?<!\w)(?:аст|ин|ки|ва|бо|мо|шумо|ман|нест|ҳаст|хаст|мекунад|мешавад|"
+                         r"барои|як|мекунанд|намедонам|гуфт|ҳастӣ|хасти|ҳастам|хастам)(?!\w)", re.IGNORECASE)
 
 
-def _fix_word(word: str) -> str:
-    cyr = len(CYR_CHAR.findall(word))
-    if cyr == 0 or cyr == len(word):
-        return word
-    letters = sum(ch.isalpha() for ch in word)
-    if cyr * 2 < letters:  # mostly Latin: a transliteration, leave it alone
-        return word
-    if word.isdigit():
-        return word
-    return word.translate(HOMOGLYPHS).translate(LEET)
-
-
-def normalize_text(text: str, *, deobfuscate: bool = True) -> str:
-    """NFC (composes decomposed Tajik letters such as и + U+0304 -> ӣ), strip zero-width characters, collapse spaces.
-
-    With `deobfuscate`: Latin look-alikes and leetspeak inside Cyrillic words become Cyrillic, spaced letters are joined,
-    runs of 3+ identical Cyrillic letters shrink to one. Digits of phone numbers and prices are untouched.
-    """
-    text = unicodedata.normalize("NFC", text)
-    text = ZERO_WIDTH.sub("", text)
-    text = SPACES.sub(" ", text).strip()
-    if deobfuscate:
-        text = WORD.sub(lambda m: _fix_word(m.group(0)), text)
-        text = SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), text)
-        text = STRETCH.sub(r"\1", text)
+def _repair_tajik_letters(text: str) -> str:
+    """Compose Tajik letters typed as base letter + combining mark, and swap look-alike letters of other alphabets."""
+    if _COMBINING_RE.search(text):
+        text = _COMBINING_RE.sub(lambda m: _COMBINING_FIX[m.group(0)], text)
+    if _CONFUSABLE_RE.search(text):
+        text = text.translate(_CONFUSABLE_TABLE)
     return text
 
 
-@lru_cache(maxsize=32)
-def _table(items: tuple[tuple[str, str], ...]) -> dict[int, str]:
+def _join_spaced(match: re.Match[str]) -> str:
+    """Join one run of spaced letters unless it is probably a sequence of real one-letter words or not Cyrillic."""
+    run, sep = match.group(0), match.group(1)
+    letters = run.replace(sep, "")  # the separator is the same throughout the run
+    if len(_CYR_RE.findall(letters)) < 2:
+        return run  # "a b c d" in Latin text, or mostly Latin: not ours to touch
+    if len(letters) == 3 and (all(ch in _ONE_LETTER_WORDS for ch in letters) or match.group(1) == "."):
+        return run  # "а я и", "и.т.д": real words / abbreviations
+    return letters
+
+
+def _fix_word(word: str, tajik: bool) -> str:
+    """Latin look-alikes and leetspeak -> Cyrillic inside one word that is (mostly) Cyrillic."""
+    at = word.find("@")
+    if at >= 0 and _LATIN_RE.match(word, at + 1):
+        return word  # an e-mail or handle ("зарина@mail"), not leetspeak
+    latin = _LATIN_RE.findall(word)
+    if latin:
+        n_cyr = len(_CYR_RE.findall(word))
+        # Convert when Cyrillic letters are the majority, or when every Latin letter is a look-alike ("xyй"):
+        # either way the word is Cyrillic in disguise. A mostly-Latin word with a stray Cyrillic letter is left as is.
+        if n_cyr >= len(latin) or all(ch in _HOMO_CHARS for ch in latin):
+            word = word.translate(_HOMO_TABLE_TG if tajik else _HOMO_TABLE_RU)
+            if _COMBINING_MARK.search(word):  # "x" + U+0327 is now "х" + U+0327: compose before the leet step
+                word = _repair_tajik_letters(unicodedata.normalize("NFC", word))
+        else:
+            return word
+    n_leet = sum(word.count(ch) for ch in _LEET_CHARS)
+    if n_leet and n_leet < len(_CYR_RE.findall(word)):  # letters must outnumber symbols ("в30х" stays)
+        word = _LEET_INNER.sub(lambda m: m.group(0).translate(_LEET_TABLE), word)
+        word = _LEET_EDGE.sub(lambda m: m.group(0).translate(_LEET_TABLE), word)
+    return word
+
+
+def normalize_text(text: str, *, deobfuscate: bool = True) -> str:
+    """Normalise one comment.
+
+    Always: Unicode NFC (и/у + U+0304 -> ӣ/ӯ), Tajik letters typed with combining marks or borrowed look-alike
+    letters -> ҳ ҷ қ ғ ӣ ӯ, invisible characters removed, every whitespace run (newlines included) -> one space.
+    With `deobfuscate`: spaced letters joined ("с у к а" -> "сука"); inside mostly-Cyrillic words Latin look-alikes
+    -> Cyrillic ("тупaя" -> "тупая") and leetspeak -> letters ("д@ура" -> "дура"); 3+ repeated Cyrillic letters -> one
+    ("шармандааааа" -> "шарманда"). Digits outside Cyrillic words (phone numbers, prices, years) are never touched.
+    Idempotent: normalize_text(normalize_text(x)) == normalize_text(x).
+    """
+    text = _INVISIBLE.sub("", text)  # first, so a mark after an invisible character still composes
+    text = unicodedata.normalize("NFC", text)
+    text = _repair_tajik_letters(text)
+    if deobfuscate:
+        text = _SPACED.sub(_join_spaced, text)  # before collapsing: wider gaps between spaced words are word breaks
+    text = _WHITESPACE.sub(" ", text).strip()
+    if deobfuscate:
+        # One fix can expose another (a leet symbol turned letter completes a spaced run, a look-alike turned
+        # Cyrillic composes with its combining mark), so repeat until nothing changes; ordinary text takes one pass.
+        for _ in range(_MAX_PASSES):
+            fixed = _deobfuscate_pass(text)
+            if fixed == text:
+                break
+            text = fixed
+    return text
+
+
+_MAX_PASSES = 4
+
+
+def _deobfuscate_pass(text: str) -> str:
+    """One pass of the deobfuscation steps over whitespace-collapsed text."""
+    text = _SPACED.sub(_join_spaced, text)  # runs with uneven gaps ("с у  к а") are joined after collapsing
+    if _MIXED.search(text):  # only then can a word need fixing; the common case costs one linear scan
+        tajik = bool(_TAJIK_HINT.search(text))
+        text = _WORD.sub(lambda m: _fix_word(m.group(0), tajik) if _MIXED.search(m.group(0)) else m.group(0), text)
+    text = _STRETCH.sub(r"\1", text)
+    if _COMBINING_MARK.search(text):  # a look-alike turned Cyrillic may now compose with its mark ("x" + U+0327)
+        text = _repair_tajik_letters(unicodedata.normalize("NFC", text))
+    return text
+
+
+# ----------------------------------------------------------------------------- character maps
+
+
+@lru_cache(maxsize=64)
+def _translation_table(items: tuple[tuple[str, str], ...]) -> dict[int, str]:
     return str.maketrans(dict(items))
 
 
 def apply_char_map(text: str, mapping: dict[str, str]) -> str:
-    """Replace single characters (e.g. letters a tokenizer lacks) via a cached translation table."""
+    """Replace single characters via `mapping` (e.g. {"ҷ": "ч"} for a tokenizer without Tajik letters).
+
+    Built on str.translate; the translation table is cached per distinct mapping, so calling this per row is cheap.
+    Values may be longer than one character or empty (deletion). Keys must be single characters.
+    """
     if not mapping:
         return text
-    return text.translate(_table(tuple(sorted(mapping.items()))))
+    items = tuple(sorted(mapping.items()))
+    bad = [k for k, _ in items if len(k) != 1]
+    if bad:
+        raise ValueError(f"apply_char_map: mapping keys must be single characters; got {bad[:5]!r}")
+    return text.translate(_translation_table(items))
 
 
 # ----------------------------------------------------------------------------- PII masking
 
-_PHONE = re.compile(r"(?<![\w+])(?:\+?(?:992|7|8)[\s\-()]*)?\(?\d{2,3}\)?[\s\-]*\d{2,3}[\s\-]*\d{2}[\s\-]*\d{2}(?![\w])")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_URL = re.compile(r"(?:https?://|www\.)\S+|\b(?:t\.me|vk\.com|instagram\.com|facebook\.com)/\S+", re.IGNORECASE)
-_VK = re.compile(r"\[(?:id|club)\d+\|[^\]]*\]")
-_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_.]{3,}")
-_ADDRESS = re.compile(
-    r"(?:\b(?:кӯчаи|кучаи|куч\.|ул\.|улица|пр\.|проспект|хиёбони|микрорайон|мкр\.?|маҳаллаи|махаллаи|деҳаи|дехаи|д\.|дом|кв\.|квартира|хонаи|хонаҳои)"
-    r"\s*[\w\-\".«»]+(?:\s+[\w\-\".«»]+)?(?:[\s,]*(?:№\s*)?\d+[а-я]?)?"
-    r"|\b[\w\-]+\s+(?:кӯчаи|кучаи)\s+\d+)", re.IGNORECASE)
+_SEP = r"[ \-\u00a0]{0,2}"  # phone digit-group separator: nothing, space, dash, " - "
+_PHONE = re.compile(
+    r"(?<![\w+])(?:"
+    # Tajikistan, international: +992 93 123 45 67, +992 (37) 221-22-33, 00992..., +992 918 12 34 56
+    rf"\(?(?:\+|00)?992\)?{_SEP}(?:\(\d{{2,3}}\)|\d{{2,3}}){_SEP}\d{{3}}{_SEP}\d{{2}}{_SEP}\d{{2}}"
+    rf"|\(?(?:\+|00)?992\)?{_SEP}\d{{3}}{_SEP}\d{{2}}{_SEP}\d{{2}}{_SEP}\d{{2}}"
+    # Russia: +7 / 8, mobile 3-3-2-2 or city code 4-2-2-2: 8 (900) 123-45-67, +7 3452 12-34-56, 89001234567
+    rf"|(?:\+7|8){_SEP}(?:\(\d{{3}}\)|\d{{3}}){_SEP}\d{{3}}{_SEP}\d{{2}}{_SEP}\d{{2}}"
+    rf"|(?:\+7|8){_SEP}(?:\(\d{{4}}\)|\d{{4}}){_SEP}\d{{2}}{_SEP}\d{{2}}{_SEP}\d{{2}}"
+    # Tajikistan, national 9 digits: 93 123 45 67, (37) 221-22-33, 918 12 34 56, 931234567
+    rf"|(?:\(\d{{2}}\)|\d{{2}}){_SEP}\d{{3}}{_SEP}\d{{2}}{_SEP}\d{{2}}"
+    rf"|\d{{3}}{_SEP}\d{{2}}{_SEP}\d{{2}}{_SEP}\d{{2}}"
+    # Russia without prefix, 10 digits: (900) 123-45-67
+    rf"|(?:\(\d{{3}}\)|\d{{3}}){_SEP}\d{{3}}{_SEP}\d{{2}}{_SEP}\d{{2}}"
+    r")(?!\w)")
+# Amounts ("1 500 000"), years, dates (dots), times and 3-3-3 money groupings do not fit these shapes.
 
-PII_KINDS = ("url", "email", "user", "phone", "address", "handle")
-_PATTERNS = {"url": (_URL, "<URL>"), "email": (_EMAIL, "<EMAIL>"), "user": (_VK, "<USER>"), "phone": (_PHONE, "<PHONE>"),
-             "address": (_ADDRESS, "<ADDRESS>"), "handle": (_HANDLE, "<USER>")}
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-zА-Яа-я]{2,}")
+_URL = re.compile(
+    r"(?:\b(?:https?://|www\.)|\b(?:[a-z0-9-]+\.)+(?:com|ru|tj|org|net|me|io|info|su|uz|kz|be|ly|gl|tv|app)\b(?!\.\w))"
+    r"(?:[^\s<>\"«»]*[^\s<>\"«».,!?;:)])?", re.IGNORECASE)
+_VK_TAG = re.compile(r"\[(?:id|club|public)\d+\|[^\]\n]*\]")
+_VK_ID = re.compile(r"(?<![\w/])(?:id|club|public)\d{3,}(?!\w)")
+_HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?")
+
+# Addresses are a run of components (street, house, flat, micro-district, neighbourhood/village, city) joined by
+# spaces or commas, masked as one <ADDRESS>. A house or flat needs a number; a street needs a capitalised name or a
+# number; city/district/region names and floors/rooms alone ("шаҳри Душанбе", "в районе Сино", "на 2 этаже") are not
+# masked, but the abbreviated address forms "ш. Душанбе" / "г. Душанбе" are.
+_CAP = r"[«\"]?[A-ZА-ЯЁҲҶҚҒӢӮ][\w\-’']*[»\"]?"
+_INITIAL = r"(?:[A-ZА-ЯЁҲҶҚҒӢӮ]\.\s?)"
+# A house number, not a quantity: "14", "14а", "14/2", "№ 5" but not "5 нафар", "3 этажа", "2 сол".
+_NUM = (r"(?:№\s?)?\d{1,4}(?!\d)(?!-[^\W\d_]{2})(?!\s?(?i:нафар|ошёна|ҳуҷра|хучра|сол|сомон|комнат|этаж|человек|год|лет|руб|раз|"
+        r"минут|соат|рӯз|руз|дақиқа|дакика|кг|км|%))(?:[\s\-]?[а-яa-z](?!\w))?(?:\s?/\s?\d{1,4})?")
+_STREET_KW = (r"(?i:кӯчаи|кучаи|кӯча|куча|хиёбони|хиёбон|гузаргоҳи|гузаргохи|тупики|ул\.|ул(?=\s)|улиц[аеуы]|улицей|"
+              r"пр-т\.?|пр\.|просп\.|проспект[аеу]?|пер\.|переул(?:ок|ке|ка)|бульвар[аеу]?|б-р\.?|шоссе|"
+              r"набережн(?:ая|ой))")
+_HOUSE_KW = r"(?i:хонаи|бинои|хонаҳои|д\.|дом[ае]?|корп\.|корпус[ае]?)"
+_ADDR_PARTS = {
+    "street": (rf"{_STREET_KW}\s*(?:{_INITIAL}?{_CAP}(?:\s+{_CAP}){{0,2}}(?:[\s,]+(?:{_HOUSE_KW}\s*)?{_NUM})?"
+               rf"|[\w\-]+(?:\s+[\w\-]+)?[\s,]+(?:{_HOUSE_KW}\s*)?{_NUM})"),
+    "house": rf"{_HOUSE_KW}\s*{_NUM}",
+    "flat": rf"(?i:кв\.|кв(?=\s)|квартир(?:аи|а|е|у|ы))\s*{_NUM}",
+    "mkr": (r"(?i:микрорайон(?:и|е|а|у)?|мкр-н\.?|мкр\.?)\s*(?:№\s?\d{1,3}|\d{1,3}|" + _CAP + r")"
+            r"|\d{1,3}(?:-?(?i:ум|уми|й|ый|ом|м))?\s*(?i:микрорайон(?:и|е|а|у)?|мкр\.?)(?!\w)"),
+    "area": (r"(?i:маҳаллаи|махаллаи|махалл[яеи]|деҳаи|дехаи|деҳа|деха|кишлоқи|кишлоки|қишлоқи|кишлак[аеу]?|"
+             r"посёлок|поселок|пос\.|ҷамоати|чамоати|джамоат[аеу]?|село|селе)\s+" + _CAP + r"(?:\s+" + _CAP + r")?"),
+    "city": r"(?<!\d )(?<!\d)(?:ш\.|г\.)\s?" + _CAP,
+    # Weak parts: masked only together with a strong part above.
+    "region": r"(?i:шаҳри|шахри|город[аеу]?|ноҳияи|нохияи|район[аеу]?|вилояти|област[иь]|область)\s+" + _CAP,
+    "unit": (r"(?i:ошёнаи|утоқи|подъезд|кабинет|каб\.|офис)\s*\d{1,4}(?!\d)"
+             r"|\d{1,2}\s*(?i:-?й\s)?(?i:этаж|подъезд)(?!\w)"),
+}
+_WEAK_PART = f"(?:{_ADDR_PARTS['region']})|(?:{_ADDR_PARTS['unit']})"
+_ADDR_PART = "|".join(f"(?:{p})" for p in _ADDR_PARTS.values())
+_ADDRESS = re.compile(rf"(?<![\w])(?:{_ADDR_PART})(?:[\s,]+(?:{_ADDR_PART}))*")
+_WEAK_ONLY = re.compile(rf"(?:{_WEAK_PART})(?:[\s,]+(?:{_WEAK_PART}))*")
+
+
+def _mask_address(match: re.Match[str]) -> str:
+    text = match.group(0)
+    return text if _WEAK_ONLY.fullmatch(text) else "<ADDRESS>"
+
+
+# Applied in this order whatever order `kinds` lists: tags and e-mails before URLs (a bare-domain URL would eat an
+# e-mail's domain), URLs before phones (wa.me/992...), phones before addresses, handles last (after e-mails).
+PII_KINDS: tuple[str, ...] = ("user", "email", "url", "phone", "address", "handle")
+PII_PLACEHOLDERS: dict[str, str] = {"user": "<USER>", "email": "<EMAIL>", "url": "<URL>", "phone": "<PHONE>",
+                                    "address": "<ADDRESS>", "handle": "<USER>"}
+_ADDRESS_HINT = re.compile(r"\d|ш\.|г\.|(?i:маҳалла|махалл|деҳа|деха|кишло|қишло|кишлак|посёлок|поселок|пос\.|"
+                           r"ҷамоат|чамоат|джамоат|село|селе|микрорайон|мкр)")
+_DIGIT = re.compile(r"\d")
 
 
 def mask_pii(text: str, kinds: tuple[str, ...] = PII_KINDS) -> str:
-    """Replace phone numbers, e-mails, street addresses, user tags, @handles and URLs with placeholders."""
-    for kind in kinds:
-        pattern, placeholder = _PATTERNS[kind]
-        text = pattern.sub(placeholder, text)
+    """Replace PII with placeholders: <USER> (VK tags [id123|Name], id123, @handles), <EMAIL>, <URL>, <PHONE>
+    (Tajik +992 / national and Russian +7/8 formats with spaces, dashes, parentheses) and <ADDRESS> (Tajik and
+    Russian street/house/flat/micro-district/neighbourhood forms). Ordinary numbers (prices, years, times) stay."""
+    unknown = set(kinds) - set(PII_KINDS)
+    if unknown:
+        raise ValueError(f"mask_pii: unknown kinds {sorted(unknown)}; known: {PII_KINDS}")
+    has_digit = bool(_DIGIT.search(text))
+    for kind in PII_KINDS:
+        if kind not in kinds:
+            continue
+        if kind == "user":
+            if "[" in text:
+                text = _VK_TAG.sub("<USER>", text)
+            if has_digit:
+                text = _VK_ID.sub("<USER>", text)
+        elif kind == "email":
+            if "@" in text:
+                text = _EMAIL.sub("<EMAIL>", text)
+        elif kind == "url":
+            if "." in text:
+                text = _URL.sub("<URL>", text)
+        elif kind == "phone":
+            if has_digit:
+                text = _PHONE.sub("<PHONE>", text)
+        elif kind == "address":
+            if _ADDRESS_HINT.search(text):
+                text = _ADDRESS.sub(_mask_address, text)
+        elif kind == "handle":
+            if "@" in text:
+                text = _HANDLE.sub("<USER>", text)
     return text

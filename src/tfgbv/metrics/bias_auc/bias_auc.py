@@ -16,7 +16,8 @@ class BiasAuc(evaluate.Metric):
         return evaluate.MetricInfo(
             description="Subgroup AUC, BPSN AUC (background positive, subgroup negative) and BNSP AUC (background negative, "
                         "subgroup positive) for a binary label.",
-            citation=_CITATION, inputs_description="predictions: probabilities; references: 1/0; subgroup: booleans per row.",
+            citation=_CITATION, inputs_description="predictions: probabilities; references: 1/0 (-1 rows are ignored); "
+                               "subgroup: booleans per row (in the subgroup or not). Each AUC is None when its set has one class.",
             features=datasets.Features({"predictions": datasets.Value("float64"), "references": datasets.Value("int32"),
                                         "subgroup": datasets.Value("bool")}))
 

@@ -14,10 +14,10 @@ class CalibrationError(evaluate.Metric):
     def _info(self):
         return evaluate.MetricInfo(
             description="ECE with equal-width bins: sum over bins of (count/N)·|positive rate − mean probability|.",
-            citation=_CITATION, inputs_description="predictions: probabilities; references: 1/0 (-1 rows are ignored); n_bins.",
+            citation=_CITATION, inputs_description="predictions: probabilities; references: 1/0 (-1 rows are ignored); "
+                               "n_bins: number of equal-width bins (default 10).",
             features=datasets.Features({"predictions": datasets.Value("float64"), "references": datasets.Value("float64")}))
 
     def _compute(self, predictions, references, n_bins=10):
-        p, y = np.asarray(predictions, dtype=float), np.asarray(references, dtype=float)
-        mask = y >= 0
-        return {"ece": expected_calibration_error(y[mask] >= 0.5, p[mask], n_bins)}
+        # The helper drops -1 (not annotated) rows itself; ece is None when no annotated row is left.
+        return {"ece": expected_calibration_error(np.asarray(references, dtype=float), np.asarray(predictions, dtype=float), n_bins)}
