@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 ## Train the default model (offline e5-small) on the bundled corpus, evaluate it, regenerate model_card.md.
 train: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) scripts/train.py publish_card=true $(ARGS)
+	$(PY) scripts/update_readme.py
 
 ## Run the whole test suite offline (slow tests included).
 test: $(STAMP)

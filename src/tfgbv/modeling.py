@@ -70,8 +70,8 @@ def _mean_pool_class():
         """BERT encoder + masked mean pooling + linear head (e5 was trained with mean pooling, and has no pooler)."""
 
         def __init__(self, config):
-            config.add_pooling_layer = False
             super().__init__(config)
+            self.bert.pooler = None  # mean pooling replaces BERT's pooler (e5 ships none)
 
         def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, **kwargs):
             kwargs.pop("return_dict", None)

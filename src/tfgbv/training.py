@@ -139,6 +139,17 @@ def bf16_supported() -> bool:
         return False
 
 
+def cpu_model() -> str:
+    """CPU model name (Linux /proc/cpuinfo), else platform.processor()."""
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def environment_info() -> dict[str, Any]:
     import importlib.metadata as md
 
@@ -149,7 +160,7 @@ def environment_info() -> dict[str, Any]:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
             versions[pkg] = None
-    return {"python": platform.python_version(), "platform": platform.platform(), "processor": platform.processor(),
+    return {"python": platform.python_version(), "platform": platform.platform(), "processor": cpu_model(),
             "cpu_count": torch.get_num_threads(), "cuda": torch.cuda.is_available(), "bf16_supported": bf16_supported(),
             "versions": versions}
 
