@@ -104,3 +104,55 @@ def test_hydra_train_cli_smoke(tmp_path, tiny_split_dir):
     assert (run / "model" / "model.safetensors").exists() and (run / "eval" / "metrics.json").exists()
     assert (run / "model_card.md").exists() and (run / ".hydra" / "config.yaml").exists()
     assert (tmp_path / "latest").resolve() == run.resolve()
+
+
+@pytest.mark.slow
+def test_hydra_multirun_sweep_over_seeds(tmp_path, tiny_split_dir):
+    cmd = [sys.executable, str(REPO / "scripts" / "train.py"), "-m", "seed=1,2", "model=tiny", "debug=fast", "data=custom",
+           f"data.sources.custom.files.all={tiny_split_dir / 'train.jsonl'}", f"paths.runs_dir={tmp_path}",
+           "evaluate_after_train=false", "model.tiny.vocab_size=300", "data.sources.custom.split.test_fraction=0.3",
+           "data.sources.custom.split.dev_fraction=0.3"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    jobs = sorted(p for p in (tmp_path / "multirun").glob("tiny-custom/*/*") if (p / "model" / "model.safetensors").exists())
+    assert [p.name for p in jobs] == ["0", "1"]
+    seeds = [json.loads((p / "config.json").read_text())["seed"] for p in jobs]
+    assert seeds == [1, 2]
+
+
+def test_hub_model_offline_fails_with_a_clear_message(monkeypatch):
+    from tfgbv.modeling import ModelLoadError, ModelSpec, build_model
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelLoadError, match="model.name_or_path=/path/to/dir"):
+        build_model(ModelSpec(source="hub", name_or_path="cointegrated/rubert-tiny2"))
+    with pytest.raises(ModelLoadError, match="local model directory not found"):
+        build_model(ModelSpec(source="local", name_or_path="/nonexistent/model"))
+
+
+def test_evaluation_of_a_broken_run_dir_is_a_precise_error(tmp_path, tiny_data):
+    from tfgbv.evaluation import RunDirError, evaluate_run
+
+    (tmp_path / "run").mkdir()
+    with pytest.raises(RunDirError, match="missing.*tfgbv_config.json"):
+        evaluate_run(tmp_path / "run", tiny_data, tmp_path / "eval")
+    with pytest.raises(RunDirError, match="not found"):
+        evaluate_run(tmp_path / "nope", tiny_data, tmp_path / "eval")
+
+
+def test_validate_data_command_exits_nonzero_naming_file_and_line(tmp_path):
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    for split in ("train", "dev", "test"):
+        lines = (REPO / "data" / "seed" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()[:40]
+        if split == "dev":
+            bad = json.loads(lines[2])
+            bad["threat"] = 7
+            lines[2] = json.dumps(bad, ensure_ascii=False)
+        (seed / f"{split}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    before = (seed / "dev.jsonl").read_bytes()
+    out = subprocess.run([sys.executable, str(REPO / "scripts" / "validate_data.py"), "--seed-dir", str(seed),
+                          "--statement", str(tmp_path / "none.md")], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1
+    assert f"{seed / 'dev.jsonl'}:3: field 'threat'" in out.stderr
+    assert (seed / "dev.jsonl").read_bytes() == before  # never rewrites data files

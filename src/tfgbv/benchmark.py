@@ -32,7 +32,10 @@ def collect(run_dir: str | Path, eval_dir: str | Path, command: str) -> dict[str
         labels[lab] = {m: {"value": e.get(m), "ci": (e.get("ci") or {}).get(m)} for m in METRICS}
         labels[lab]["support"] = e.get("support")
         labels[lab]["n"] = e.get("n")
+    history = _read(run_dir / "train_history.json") if (run_dir / "train_history.json").exists() else []
+    curve = [[round(h["epoch"], 2), round(h["eval_macro_f1"], 4)] for h in history if "eval_macro_f1" in h]
     return {"run_dir": str(run_dir), "eval_dir": str(eval_dir), "model_id": ev["model_id"], "rows": ev["rows"],
+            "dev_macro_f1_by_epoch": curve,
             "labels": labels, "macro_f1": ev["metrics"]["overall"].get("macro_f1"),
             "train_seconds": train.get("seconds"), "train_rows": train.get("rows"),
             "hardware": f"{env.get('processor') or env.get('platform')}, {env.get('cpu_count')} threads, "
@@ -64,4 +67,8 @@ def render(results: dict[str, dict[str, dict]], notes: Sequence[str] = ()) -> st
         for model, row in models.items():
             t = f"{row['train_seconds'] / 60:.1f} min" if row.get("train_seconds") is not None else "n/a"
             lines.append(f"| {model} | {t} | {row.get('train_rows') or 'n/a'} | {row['hardware']} | `{row['command']}` |")
+        curves = [(m, r["dev_macro_f1_by_epoch"]) for m, r in models.items() if r.get("dev_macro_f1_by_epoch")]
+        if curves and "trained on" not in dataset:
+            lines += ["", "Learning curve (dev macro-F1 at threshold 0.5 after each epoch): "
+                      + "; ".join(f"{m}: " + ", ".join(f"ep {e:g} {v:.3f}" for e, v in c) for m, c in curves) + "."]
     return "\n".join(lines) + "\n"

@@ -52,13 +52,14 @@ def benchmark(cfg: DictConfig) -> None:
         if run is None:
             stdout = _run([py, "scripts/train.py", *overrides, f"paths.runs_dir={runs_dir}"])
             run = Path([ln for ln in stdout.splitlines() if ln.startswith("run directory: ")][-1].split(": ", 1)[1])
-        results.setdefault(entry.dataset, {})[entry.model] = collect(run, run / "eval", command)
+        name = entry.get("label") or entry.model
+        results.setdefault(entry.dataset, {})[name] = collect(run, run / "eval", command)
         for other in entry.also_eval:
             eval_dir = run / f"eval-{other}"
             if not (cfg.reuse and (eval_dir / "metrics.json").exists()):
                 _run([py, "scripts/evaluate.py", f"run_dir={run}", f"data={other}", f"evaluation.bootstrap_resamples={cfg.bootstrap_resamples}"])
             cmd = command + " && " + shlex.join(["python", "scripts/evaluate.py", "run_dir=<run>", f"data={other}"])
-            results.setdefault(f"{other} (trained on {entry.dataset})", {})[entry.model] = collect(run, eval_dir, cmd)
+            results.setdefault(f"{other} (trained on {entry.dataset})", {})[name] = collect(run, eval_dir, cmd)
         write_json(Path(cfg.out_json), results)  # after every pair: a long benchmark keeps what it finished
         md = Path(cfg.out_md)
         md.parent.mkdir(parents=True, exist_ok=True)
