@@ -1,6 +1,20 @@
-"""tfgbv: detect technology-facilitated gender-based violence in Tajik and Russian comments."""
+"""tfgbv: detect technology-facilitated gender-based violence in Tajik and Russian comments.
+
+    from tfgbv import Classifier
+    clf = Classifier.from_pretrained("runs/latest")
+    clf.predict(["..."])
+"""
 
 from tfgbv.labels import LABELS
 
 __version__ = "0.1.0"
-__all__ = ["LABELS", "__version__"]
+__all__ = ["LABELS", "Classifier", "__version__"]
+
+
+def __getattr__(name: str):
+    # Imported lazily so `import tfgbv` (and the data tools) stay fast and torch-free.
+    if name == "Classifier":
+        from tfgbv.inference import Classifier
+
+        return Classifier
+    raise AttributeError(f"module 'tfgbv' has no attribute {name!r}")

@@ -265,9 +265,12 @@ ETHICS = """## Ethical considerations
 
 
 def _section_get_started(art: dict, run_dir: Path) -> list[str]:
-    return ["## How to get started", "", "```python", "from tfgbv import Classifier", "", f'clf = Classifier.from_pretrained("{run_dir.name if run_dir.name else run_dir}")',
+    return ["## How to get started", "", "```python", "from tfgbv import Classifier", "",
+            "# a run directory (runs/latest after `make train`) or its model/ directory",
+            'clf = Classifier.from_pretrained("runs/latest")',
             'clf.predict(["Ту бешарм ҳастӣ, шарми оилаат", "Телефон доверия кризисного центра работает круглосуточно"])', "```", "",
-            "Batch scoring of files: `python scripts/predict.py model_dir=<run> input=comments.csv output=scores.parquet` (see README).", ""]
+            "Batch scoring of files: `python scripts/predict.py model_dir=runs/latest input=comments.csv output=scores.parquet` "
+            "(streaming, resumable, rejects file; see README). Flags are for human review, never for automatic action.", ""]
 
 
 CITATION = """## Citation
