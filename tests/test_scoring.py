@@ -1,4 +1,4 @@
-"""Batch scoring: schema, determinism, rejects, resume after kill -9 with exact accounting, bounded memory, ONNX."""
+"""Batch scoring: schema, determinism, rejects, resume after kill -9 with exact accounting, bounded memory."""
 
 import json
 import os
@@ -124,27 +124,39 @@ def test_resume_after_kill_scores_every_row_exactly_once(tmp_path, tiny_run):
 
 @pytest.mark.slow
 def test_memory_stays_bounded_on_a_large_input(tmp_path, tiny_run):
-    """Peak RSS for 20x more rows grows by far less than the input does (streaming in chunks)."""
+    """Peak RSS for 20x more rows grows by far less than the input does (streaming in chunks), and stays within a
+    fixed budget (docs/inference.md documents the 1,000,000-row measurement)."""
     rss = {}
-    for n in (10_000, 200_000):
+    for n in (4_000, 80_000):
         src = _write_jsonl(tmp_path / f"in{n}.jsonl", n)
         code = ("import resource,sys;from tfgbv.inference import Classifier;from tfgbv.scoring import ScoreSpec,score_files;"
-                f"c=Classifier.from_pretrained({str(tiny_run)!r},batch_size=256);"
-                f"score_files(c,[{str(src)!r}],{str(tmp_path / f'o{n}.parquet')!r},ScoreSpec(chunk_rows=5000,quiet=True));"
+                f"c=Classifier.from_pretrained({str(tiny_run)!r},batch_size=256,num_threads=1);"
+                f"score_files(c,[{str(src)!r}],{str(tmp_path / f'o{n}.parquet')!r},ScoreSpec(chunk_rows=2000,quiet=True));"
                 "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
         res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
         assert res.returncode == 0, res.stderr[-2000:]
-        rss[n] = int(res.stdout.strip().splitlines()[-1]) / 1024
-    assert rss[200_000] < rss[10_000] * 1.5, rss
+        rss[n] = int(res.stdout.strip().splitlines()[-1]) / 1024  # ru_maxrss is in KiB on Linux
+        assert pq.read_metadata(tmp_path / f"o{n}.parquet").num_rows == n
+    assert rss[80_000] < rss[4_000] * 1.3 and rss[80_000] < 1500, rss
 
 
-@pytest.mark.slow
-def test_onnx_export_agrees_with_pytorch(tmp_path, tiny_run):
-    from tfgbv.onnx_backend import OnnxClassifier, export_onnx
+def test_row_estimate_for_the_progress_bar(tmp_path):
+    import pandas as pd
 
-    report = export_onnx(tiny_run, tmp_path / "onnx")
-    assert report["variants"]["fp32"]["max_abs_prob_diff"] < 1e-4
-    assert report["variants"]["fp32"]["label_agreement"] == 1.0
-    assert report["variants"]["int8"]["max_abs_prob_diff"] < 0.1
-    clf = OnnxClassifier.from_pretrained(tiny_run, variant="fp32", onnx_dir=tmp_path / "onnx")
-    assert clf.predict(["салом"])[0]["scores"].keys() == set(LABELS)
+    from tfgbv.scoring import estimate_rows
+
+    src = _write_jsonl(tmp_path / "in.jsonl", 12)
+    df = pd.DataFrame({"id": ["a", "b", "c"], "text": ["x", "y", "z"]})
+    df.to_csv(tmp_path / "a.csv", index=False)
+    df.to_parquet(tmp_path / "b.parquet")
+    assert estimate_rows([str(src), str(tmp_path / "a.csv"), str(tmp_path / "b.parquet")]) == 18
+    assert estimate_rows(["-"]) is None
+
+
+def test_jsonl_on_stdin(tmp_path, clf, monkeypatch):
+    import io
+
+    raw = b'{"id": "s1", "text": "salom"}\n\n{"id": "s2", "text": ""}\n'
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(raw))))
+    s = score_files(clf, ["-"], tmp_path / "o.jsonl", ScoreSpec(quiet=True))
+    assert (s["input_rows"], s["output_rows"], s["rejected_rows"]) == (2, 1, 1)

@@ -49,6 +49,11 @@ def benchmark(cfg: DictConfig) -> None:
                      *entry.overrides]
         command = shlex.join(["python", "scripts/train.py", *overrides])
         run = _finished_run(runs_dir, overrides + [f"paths.runs_dir={runs_dir}"]) if cfg.reuse else None
+        if entry.get("run_dir"):  # an existing run, e.g. the default `make train` run (runs/latest)
+            run = Path(entry.run_dir).resolve()
+            if not (run / "eval" / "metrics.json").exists():
+                raise FileNotFoundError(f"benchmark entry {entry.dataset}/{entry.model}: {run} has no eval/metrics.json")
+            command = "make train"
         if run is None:
             stdout = _run([py, "scripts/train.py", *overrides, f"paths.runs_dir={runs_dir}"])
             run = Path([ln for ln in stdout.splitlines() if ln.startswith("run directory: ")][-1].split(": ", 1)[1])

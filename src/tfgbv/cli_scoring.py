@@ -11,20 +11,12 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from tfgbv.cli import CONFIG_DIR
+from tfgbv.scoring import load_scorer
 
 log = logging.getLogger("tfgbv.predict")
 
 
-def load_for_scoring(model_dir: str, backend: str = "torch", bf16: Any = "auto", num_threads: int | None = None,
-                     batch_size: int = 64, onnx_variant: str = "int8"):
-    """A classifier for the chosen backend (loaded once per process)."""
-    if backend == "onnx":
-        from tfgbv.onnx_backend import OnnxClassifier
-
-        return OnnxClassifier.from_pretrained(model_dir, variant=onnx_variant, batch_size=batch_size, num_threads=num_threads)
-    from tfgbv.modeling import load_classifier
-
-    return load_classifier(model_dir, batch_size=batch_size, bf16=bf16, num_threads=num_threads)
+load_for_scoring = load_scorer  # kept for callers of the first version
 
 
 def score_spec(cfg: DictConfig):
@@ -43,7 +35,8 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
 
         summary = score_with_ray(cfg.model_dir, inputs, cfg.output, spec, num_actors=cfg.engine.num_actors,
                                  address=cfg.engine.address, batch_size=cfg.engine.batch_size,
-                                 num_cpus_per_actor=cfg.engine.num_cpus_per_actor, backend=cfg.backend)
+                                 num_cpus_per_actor=cfg.engine.num_cpus_per_actor, backend=cfg.backend, bf16=cfg.bf16,
+                                 rejects=cfg.rejects)
     else:
         from tfgbv.scoring import score_files
 
@@ -61,3 +54,18 @@ def export(cfg: DictConfig) -> dict[str, Any]:
                          check_texts=cfg.check_texts)
     print(json.dumps(report, indent=2))
     return report
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="bench")
+def bench(cfg: DictConfig) -> dict[str, Any]:
+    import sys
+
+    from tfgbv.bench import BenchSpec, run_bench
+    from tfgbv.cli import model_spec
+
+    raw = OmegaConf.to_container(cfg, resolve=True)
+    spec = BenchSpec(**{k: v for k, v in raw.items() if k in BenchSpec.__dataclass_fields__},
+                     command=" ".join(["python scripts/bench.py", *sys.argv[1:]]))
+    res = run_bench(spec, model_spec(cfg.model), root=cfg.paths.root_dir)
+    print(Path(cfg.paths.root_dir, spec.out_md).read_text(encoding="utf-8"))
+    return res

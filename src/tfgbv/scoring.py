@@ -53,6 +53,24 @@ class ScoringError(RuntimeError):
     """A problem with the arguments or the output directory (never with individual rows)."""
 
 
+def load_scorer(model_dir: str | Path, backend: str = "torch", bf16: Any = "auto", num_threads: int | None = None,
+                batch_size: int = 64, onnx_variant: str = "int8"):
+    """A classifier for the chosen backend (torch | onnx), loaded once per process (or once per Ray actor)."""
+    if backend == "onnx":
+        from tfgbv.modeling import find_model_dir
+        from tfgbv.onnx_backend import FILES, ONNX_DIR, OnnxClassifier, export_onnx
+
+        if not (find_model_dir(model_dir) / ONNX_DIR / FILES[onnx_variant]).exists():
+            log.warning("no ONNX export in %s yet: exporting now (once; scripts/export.py does the same)", model_dir)
+            export_onnx(model_dir, quantize=onnx_variant == "int8")
+        return OnnxClassifier.from_pretrained(model_dir, variant=onnx_variant, batch_size=batch_size, num_threads=num_threads)
+    if backend != "torch":
+        raise ScoringError(f"backend={backend!r}: choose torch or onnx")
+    from tfgbv.modeling import load_classifier  # also loads the tfidf_lr baseline behind the same API
+
+    return load_classifier(model_dir, batch_size=batch_size, bf16=bf16, num_threads=num_threads)
+
+
 # ----------------------------------------------------------------------------- inputs
 
 
@@ -75,31 +93,54 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
     return out
 
 
+def parse_jsonl_line(raw: bytes | str, lineno: int | None) -> dict | None:
+    """One JSONL line as a row dict (None for a blank line); undecodable or unparsable lines become rows with `_error`,
+    so they reach the rejects file instead of stopping the run."""
+    if isinstance(raw, bytes):
+        if not raw.strip():
+            return None
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return {"_error": "undecodable bytes (not UTF-8)", "_line": lineno}
+    elif not raw.strip():
+        return None
+    try:
+        obj = json.loads(raw)
+    except ValueError as err:
+        return {"_error": f"invalid JSON ({str(err)[:80]})", "_line": lineno}
+    if not isinstance(obj, dict):
+        return {"_error": "invalid JSON (not a JSON object)", "_line": lineno}
+    obj["_line"] = lineno
+    return obj
+
+
+def _iter_lines(fh, block_bytes: int = 1 << 20) -> Iterator[bytes]:
+    """Lines of a binary stream split at b"\\n" only (like a Python binary file); also for Arrow files that lack
+    readline (the Ray datasource)."""
+    if isinstance(fh, (io.BufferedReader, io.BufferedRandom)):  # Python files and stdin: their own line iterator
+        yield from fh
+        return
+    buf = b""
+    while True:
+        data = fh.read(block_bytes)
+        if not data:
+            break
+        *lines, buf = (buf + data).split(b"\n")
+        for line in lines:
+            yield line + b"\n"
+    if buf:
+        yield buf
+
+
 def _jsonl_chunks(stream, chunk_rows: int) -> Iterator[list[dict]]:
-    """Rows as dicts; undecodable or unparsable lines become rows flagged with `_error`."""
+    """Rows of a JSONL byte stream in chunks (line by line: memory is bounded by the chunk)."""
     chunk: list[dict] = []
-    for lineno, raw in enumerate(stream, start=1):
-        if isinstance(raw, bytes):
-            if not raw.strip():
-                continue
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                chunk.append({"_error": "undecodable bytes (not UTF-8)", "_line": lineno})
-                line = None
-        else:
-            line = raw
-            if not line.strip():
-                continue
-        if line is not None:
-            try:
-                obj = json.loads(line)
-                if not isinstance(obj, dict):
-                    raise ValueError("not a JSON object")
-                obj["_line"] = lineno
-                chunk.append(obj)
-            except ValueError as err:
-                chunk.append({"_error": f"invalid JSON ({str(err)[:80]})", "_line": lineno})
+    for lineno, raw in enumerate(_iter_lines(stream), start=1):
+        row = parse_jsonl_line(raw, lineno)
+        if row is None:
+            continue
+        chunk.append(row)
         if len(chunk) >= chunk_rows:
             yield chunk
             chunk = []
@@ -107,29 +148,62 @@ def _jsonl_chunks(stream, chunk_rows: int) -> Iterator[list[dict]]:
         yield chunk
 
 
-def read_chunks(path: str, chunk_rows: int) -> Iterator[list[dict]]:
-    """Stream one input in chunks of dict rows (never the whole file in memory)."""
-    if path == "-":
-        yield from _jsonl_chunks(sys.stdin.buffer, chunk_rows)
-        return
-    fmt = FORMATS[Path(path).suffix.lower()]
+def chunks_from_handle(fh, fmt: str, chunk_rows: int) -> Iterator[list[dict]]:
+    """Stream an open binary file of format `fmt` (jsonl | parquet | csv | tsv) in chunks of dict rows.
+
+    Shared by the local engine and the Ray datasource, so both read, decode and reject rows identically.
+    """
     if fmt == "jsonl":
-        with open(path, "rb") as fh:
-            yield from _jsonl_chunks(fh, chunk_rows)
+        yield from _jsonl_chunks(fh, chunk_rows)
     elif fmt == "parquet":
         import pyarrow.parquet as pq
 
-        pf = pq.ParquetFile(path)
-        for batch in pf.iter_batches(batch_size=chunk_rows):
+        for batch in pq.ParquetFile(fh).iter_batches(batch_size=chunk_rows):
             yield batch.to_pylist()
-    else:
+    elif fmt in ("csv", "tsv"):
         import pandas as pd
 
-        reader = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", dtype=str, keep_default_na=False, na_values=[""],
+        # dtype=str: ids and texts stay as written; encoding_errors="replace" turns bad bytes into U+FFFD, which
+        # check_row rejects as undecodable instead of the whole file failing.
+        reader = pd.read_csv(fh, sep="\t" if fmt == "tsv" else ",", dtype=str, keep_default_na=False, na_values=[""],
                              chunksize=chunk_rows, encoding="utf-8", encoding_errors="replace")
         for df in reader:
             df = df.astype(object).where(df.notna(), None)
             yield df.to_dict("records")
+    else:
+        raise ScoringError(f"unsupported input format {fmt!r}")
+
+
+def read_chunks(path: str, chunk_rows: int) -> Iterator[list[dict]]:
+    """Stream one input ("-" = JSONL on stdin) in chunks of dict rows (never the whole file in memory)."""
+    if path == "-":
+        yield from _jsonl_chunks(sys.stdin.buffer, chunk_rows)
+        return
+    with open(path, "rb") as fh:
+        yield from chunks_from_handle(fh, FORMATS[Path(path).suffix.lower()], chunk_rows)
+
+
+def estimate_rows(inputs: Sequence[str]) -> int | None:
+    """Row count for the progress bar's ETA: exact for Parquet (metadata), lines for JSONL/CSV (a fast byte scan;
+    CSV fields with line breaks make it an over-estimate). None for standard input."""
+    total = 0
+    for path in inputs:
+        if path == "-":
+            return None
+        fmt = FORMATS[Path(path).suffix.lower()]
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            total += pq.ParquetFile(path).metadata.num_rows
+            continue
+        lines, last = 0, b"\n"
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 24), b""):
+                lines += block.count(b"\n")
+                last = block[-1:]
+        lines += last != b"\n"  # a last line without a newline
+        total += lines - (1 if fmt in ("csv", "tsv") else 0)  # the CSV header
+    return total
 
 
 # ----------------------------------------------------------------------------- rows
@@ -158,13 +232,17 @@ def _row_id(row: dict, spec: ScoreSpec, source: str, index: int) -> str:
     return str(value) if value is not None and value != "" else f"{Path(source).name}:{index}"
 
 
-def score_chunk(clf, rows: list[dict], spec: ScoreSpec, source: str, start_index: int) -> tuple[list[dict], list[dict]]:
-    """Score the valid rows of a chunk; return (output records, reject records)."""
+def score_chunk(clf, rows: list[dict], spec: ScoreSpec, source: str, start_index: int = 0,
+                indices: Sequence[int] | None = None) -> tuple[list[dict], list[dict]]:
+    """Score the valid rows of a chunk; return (output records, reject records).
+
+    Rows without an id get `<file name>:<row index in the file>`; the index is `start_index + k`, or `indices[k]`.
+    """
     from tfgbv.text import mask_pii
 
     good, rejects = [], []
     for k, row in enumerate(rows):
-        rid = _row_id(row, spec, source, start_index + k)
+        rid = _row_id(row, spec, source, indices[k] if indices is not None else start_index + k)
         reason = check_row(row, spec)
         if reason:
             rejects.append({"id": rid, "source": source, "line": row.get("_line"), "reason": reason})
@@ -299,7 +377,9 @@ def score_files(clf, inputs: Sequence[str], output: str | Path, spec: ScoreSpec 
     schema = output_schema(clf.labels, spec.echo_text)
     counts = {"input_rows": 0, "scored_rows": 0, "rejected_rows": 0, "skipped_chunks": 0, "scored_chunks": 0}
     t0 = time.time()
-    bar = tqdm(unit="rows", disable=spec.quiet, desc="scoring", dynamic_ncols=True, mininterval=1.0)
+    total = None if spec.quiet else estimate_rows(inputs)
+    bar = tqdm(total=total, unit="rows", disable=spec.quiet, desc="scoring", dynamic_ncols=True, mininterval=1.0,
+               unit_scale=True)
     for f_idx, path in enumerate(inputs):
         index = 0
         for c_idx, rows in enumerate(read_chunks(path, spec.chunk_rows)):
