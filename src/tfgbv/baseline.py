@@ -103,14 +103,14 @@ class BaselineClassifier:
         return np.asarray(X @ self.coef.T + self.intercept, dtype=np.float32)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-self.predict_logits(texts) / self.temperatures))
+        from tfgbv.inference import calibrated_proba
+
+        return calibrated_proba(self, texts)
 
     def predict(self, texts: Sequence[str] | str) -> list[dict[str, Any]] | dict[str, Any]:
-        single = isinstance(texts, str)
-        probs = self.predict_proba([texts] if single else list(texts))
-        out = [{"scores": {lab: float(p[j]) for j, lab in enumerate(self.labels)},
-                "labels": [lab for j, lab in enumerate(self.labels) if p[j] >= self.thresholds[j]]} for p in probs]
-        return out[0] if single else out
+        from tfgbv.inference import labelled_predictions
+
+        return labelled_predictions(self, texts)
 
 
 def fit_baseline(texts: Sequence[str], y: np.ndarray, spec: BaselineSpec, seed: int = 42):

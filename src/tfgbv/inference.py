@@ -145,14 +145,21 @@ class Classifier:
         return predict_logits(self.model, self.tokenizer, texts, self.prep, self.batch_size, self.bf16)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """[N, L] calibrated probabilities."""
-        logits = self.predict_logits(texts)
-        return 1.0 / (1.0 + np.exp(-logits / self.temperatures))
+        return calibrated_proba(self, texts)
 
-    def predict(self, texts: Sequence[str] | str) -> list[dict[str, Any]]:
-        """Per text: {"scores": {label: probability}, "labels": [labels at or above their threshold]}."""
-        single = isinstance(texts, str)
-        probs = self.predict_proba([texts] if single else list(texts))
-        out = [{"scores": {lab: float(p[j]) for j, lab in enumerate(self.labels)},
-                "labels": [lab for j, lab in enumerate(self.labels) if p[j] >= self.thresholds[j]]} for p in probs]
-        return out[0] if single else out
+    def predict(self, texts: Sequence[str] | str) -> list[dict[str, Any]] | dict[str, Any]:
+        return labelled_predictions(self, texts)
+
+
+def calibrated_proba(clf, texts: Sequence[str]) -> np.ndarray:
+    """[N, L] probabilities sigmoid(logit / T) with the run's per-label temperatures (any classifier with predict_logits)."""
+    return 1.0 / (1.0 + np.exp(-clf.predict_logits(texts) / clf.temperatures))
+
+
+def labelled_predictions(clf, texts: Sequence[str] | str) -> list[dict[str, Any]] | dict[str, Any]:
+    """Per text: {"scores": {label: probability}, "labels": [labels at or above their threshold]}."""
+    single = isinstance(texts, str)
+    probs = clf.predict_proba([texts] if single else list(texts))
+    out = [{"scores": {lab: float(p[j]) for j, lab in enumerate(clf.labels)},
+            "labels": [lab for j, lab in enumerate(clf.labels) if p[j] >= clf.thresholds[j]]} for p in probs]
+    return out[0] if single else out
