@@ -187,3 +187,10 @@ def validate_data() -> int:
 
     sys.argv[0] = "validate_data"
     return runpy.run_path(str(REPO_ROOT / "scripts" / "validate_data.py"), run_name="__main__")
+
+
+def bench() -> Any:
+    """Console script `tfgbv-bench`: inference / training / Ray speed benchmark (see tfgbv.cli_scoring)."""
+    from tfgbv.cli_scoring import bench as _bench
+
+    return _bench()

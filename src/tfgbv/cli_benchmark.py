@@ -41,12 +41,14 @@ def benchmark(cfg: DictConfig) -> None:
 
     py = sys.executable
     results: dict = {}
+    if cfg.only and Path(cfg.out_json).exists():  # a partial re-run keeps the other datasets' rows
+        results = json.loads(Path(cfg.out_json).read_text(encoding="utf-8"))
     for entry in cfg.runs:
         if cfg.only and entry.dataset not in cfg.only:
             continue
         runs_dir = Path(cfg.runs_dir) / entry.dataset
-        overrides = [f"data={entry.dataset}", f"model={entry.model}", f"evaluation.bootstrap_resamples={cfg.bootstrap_resamples}",
-                     *entry.overrides]
+        selector = f"experiment={entry.experiment}" if entry.get("experiment") else f"data={entry.dataset}"
+        overrides = [selector, f"model={entry.model}", f"evaluation.bootstrap_resamples={cfg.bootstrap_resamples}", *entry.overrides]
         command = shlex.join(["python", "scripts/train.py", *overrides])
         run = _finished_run(runs_dir, overrides + [f"paths.runs_dir={runs_dir}"]) if cfg.reuse else None
         if entry.get("run_dir"):  # an existing run, e.g. the default `make train` run (runs/latest)
