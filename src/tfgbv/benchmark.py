@@ -36,6 +36,8 @@ def collect(run_dir: str | Path, eval_dir: str | Path, command: str) -> dict[str
     curve = [[round(h["epoch"], 2), round(h["eval_macro_f1"], 4)] for h in history if "eval_macro_f1" in h]
     return {"run_dir": str(run_dir), "eval_dir": str(eval_dir), "model_id": ev["model_id"], "rows": ev["rows"],
             "dev_macro_f1_by_epoch": curve,
+            "functional": ({"accuracy": ev["functional"]["accuracy"], "hard_negative_accuracy": ev["functional"]["hard_negative_accuracy"],
+                            "cases": ev["functional"]["cases"]} if ev.get("functional") else None),
             "labels": labels, "macro_f1": ev["metrics"]["overall"].get("macro_f1"),
             "train_seconds": train.get("seconds"), "train_rows": train.get("rows"),
             "hardware": f"{env.get('processor') or env.get('platform')}, {env.get('cpu_count')} threads, "
@@ -67,6 +69,11 @@ def render(results: dict[str, dict[str, dict]], notes: Sequence[str] = ()) -> st
         for model, row in models.items():
             t = f"{row['train_seconds'] / 60:.1f} min" if row.get("train_seconds") is not None else "n/a"
             lines.append(f"| {model} | {t} | {row.get('train_rows') or 'n/a'} | {row['hardware']} | `{row['command']}` |")
+        func = [(m, r["functional"]) for m, r in models.items() if r.get("functional")]
+        if func:
+            lines += ["", "Functional suite (template cases; hard negatives must not be flagged): " + "; ".join(
+                f"{m}: all-label accuracy {f['accuracy']:.3f}, hard negatives {f['hard_negative_accuracy']:.3f} ({f['cases']} cases)"
+                for m, f in func) + "."]
         curves = [(m, r["dev_macro_f1_by_epoch"]) for m, r in models.items() if r.get("dev_macro_f1_by_epoch")]
         if curves and "trained on" not in dataset:
             lines += ["", "Learning curve (dev macro-F1 at threshold 0.5 after each epoch): "
