@@ -71,6 +71,6 @@ def benchmark(cfg: DictConfig) -> None:
         md = Path(cfg.out_md)
         md.parent.mkdir(parents=True, exist_ok=True)
         tmp = md.with_name(md.name + ".tmp")
-        tmp.write_text(render(results), encoding="utf-8")
+        tmp.write_text(render(results, list(cfg.get("notes") or [])), encoding="utf-8")
         tmp.replace(md)
     print(json.dumps({d: {m: r["macro_f1"] for m, r in ms.items()} for d, ms in results.items()}, indent=2))
