@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -29,23 +28,11 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 E5_TAJIK_FALLBACK: dict[str, str] = {"ҷ": "ч", "Ҷ": "Ч", "Ӣ": "ӣ", "Ӯ": "ӯ"}
 
 
-@lru_cache(maxsize=32)
-def _table(items: tuple[tuple[str, str], ...]) -> dict[int, str]:
-    return str.maketrans(dict(items))
-
-
 def apply_char_fallback(text: str, mapping: Mapping[str, str]) -> str:
-    """Replace single characters through `mapping` (str.translate; the table is cached per distinct mapping).
+    """Replace single characters through `mapping`; the same operation as tfgbv.text.apply_char_map."""
+    from tfgbv.text import apply_char_map
 
-    Values may be any string (longer, or empty to delete). Keys must be single characters.
-    """
-    if not mapping:
-        return text
-    items = tuple(sorted(mapping.items()))
-    bad = [k for k, _ in items if len(k) != 1]
-    if bad:
-        raise ValueError(f"apply_char_fallback: mapping keys must be single characters, got {bad[:5]!r}")
-    return text.translate(_table(items))
+    return apply_char_map(text, dict(mapping))
 
 
 def _new_group() -> dict[str, Any]:

@@ -23,7 +23,6 @@ Decisions (see the issue "Offline pretrained multilingual encoder"):
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.util
 import json
 import logging
@@ -373,12 +372,10 @@ def convert_e5(bin_path: str | Path, out_dir: str | Path) -> Path:
 
 
 def sha256(path: str | Path) -> str:
-    """Hex sha256 of a file, read in 4 MiB blocks."""
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
+    """Hex sha256 of a file (the cache key of a converted model)."""
+    from tfgbv.data import sha256_file
+
+    return sha256_file(path)
 
 
 def default_cache_dir() -> Path:
