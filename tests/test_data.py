@@ -164,3 +164,25 @@ def test_manifest_counts(tiny_data):
     assert m["files"][0]["sha256"] and m["files"][0]["rows"] == 20
     y = tiny_data.label_matrix("train")
     assert y.shape == (20, 4) and np.isin(y, [0.0, 1.0]).all()
+
+
+def test_train_repeat_oversamples_training_rows_only(tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    write_jsonl(a, _rows(4))
+    write_jsonl(b, [{**r, "id": f"b{i}"} for i, r in enumerate(_rows(3))])
+    t = tmp_path / "t.jsonl"
+    write_jsonl(t, [{**r, "id": f"t{i}"} for i, r in enumerate(_rows(2))])
+    data = load_data([SourceSpec(name="small", files={"train": [str(a)], "test": [str(t)]}, train_repeat=3),
+                      SourceSpec(name="big", files={"train": [str(b)]})])
+    epoch = data.training_records()
+    assert sum(r["source"] == "small" for r in epoch) == 3 * sum(r["source"] == "small" for r in data.splits["train"])
+    assert sum(r["source"] == "big" for r in epoch) == sum(r["source"] == "big" for r in data.splits["train"])
+    m = manifest(data)
+    assert m["train_repeat"] == {"small": 3}
+    assert m["splits"]["train"]["rows"] == len(data.splits["train"])  # the manifest counts real rows, not repeats
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_train_repeat_must_be_a_positive_integer(bad):
+    with pytest.raises(DataValidationError, match="train_repeat must be an integer >= 1"):
+        source_from_dict("s", {"files": {"train": "x.jsonl"}, "train_repeat": bad})

@@ -63,3 +63,28 @@ def test_macro_f1_skips_labels_without_positives():
     y = np.array([[1, 0], [0, 0]], dtype=float)
     p = np.array([[0.9, 0.9], [0.1, 0.1]])
     assert macro_f1_at(y, p, [0.5, 0.5]) == 1.0
+
+
+def test_head_learning_rate_moves_only_head_parameters_to_their_own_groups():
+    from tfgbv.training import split_head_param_groups
+
+    model = torch.nn.Module()
+    model.encoder = torch.nn.Linear(3, 3)
+    model.classifier = torch.nn.Linear(3, 4)
+    opt = torch.optim.AdamW([{"params": [model.encoder.weight, model.classifier.weight], "weight_decay": 0.01},
+                             {"params": [model.encoder.bias, model.classifier.bias], "weight_decay": 0.0}], lr=1e-4)
+    moved = split_head_param_groups(opt, model, 3e-3)
+    assert moved == 2
+    by_param = {id(p): g for g in opt.param_groups for p in g["params"]}
+    assert by_param[id(model.encoder.weight)]["lr"] == 1e-4 and by_param[id(model.classifier.weight)]["lr"] == 3e-3
+    assert by_param[id(model.classifier.weight)]["weight_decay"] == 0.01  # each group keeps its decay setting
+    assert by_param[id(model.classifier.bias)]["weight_decay"] == 0.0
+    assert sum(len(g["params"]) for g in opt.param_groups) == 4  # nothing lost or duplicated
+
+
+def test_head_learning_rate_without_a_head_is_a_clear_error():
+    from tfgbv.training import split_head_param_groups
+
+    model = torch.nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="head_learning_rate"):
+        split_head_param_groups(torch.optim.SGD(model.parameters(), lr=0.1), model, 1e-3)

@@ -159,7 +159,8 @@ def train_baseline(data: LoadedData, model_cfg: dict[str, Any], run_dir: str | P
     if not train_recs:
         raise ValueError("no training rows: check the data config (train split is empty)")
     t0 = time.time()
-    vec, coef, intercept = fit_baseline([prep(r["text"]) for r in train_recs], labels_matrix(train_recs), spec, seed)
+    epoch_recs = data.training_records()  # train_repeat oversampling, as for the transformer
+    vec, coef, intercept = fit_baseline([prep(r["text"]) for r in epoch_recs], labels_matrix(epoch_recs), spec, seed)
     seconds = time.time() - t0
     vocab = {k: int(v) for k, v in vec.vocabulary_.items()}
     save_file({"coef": coef, "intercept": intercept, "idf": vec.idf_.astype(np.float32)}, str(model_dir / WEIGHTS_FILE))

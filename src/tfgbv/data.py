@@ -82,6 +82,9 @@ class SourceSpec:
     split: SplitSpec = field(default_factory=SplitSpec)
     use_splits: list[str] = field(default_factory=lambda: list(SPLITS))  # e.g. ["test"] for evaluation-only sources
     max_rows: int | None = None  # per split, for quick experiments
+    # Times each training row of this source is shown per epoch (oversampling, e.g. 3 for the small bundled corpus in
+    # a mix with large public sets). Dev/test rows and the manifest counts are never repeated.
+    train_repeat: int = 1
     label_mode: str = "gold"  # gold | majority | soft: derive labels from `annotator_votes` where present
     on_empty_text: str = "error"  # error | skip (public dumps contain empty comments, e.g. stickers); skips are counted
     mask_user_tags: bool = False  # replace VK-style [id123|Name] tags before anything sees the text
@@ -120,6 +123,9 @@ def source_from_dict(name: str, raw: Mapping[str, Any]) -> SourceSpec:
     for key in ("metadata_columns", "metadata_values", "list_label_map"):
         if raw.get(key) is not None:
             raw[key] = dict(raw[key])
+    repeat = raw.get("train_repeat", 1)
+    if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
+        raise DataValidationError([f"data source '{name}': train_repeat must be an integer >= 1, got {repeat!r}"])
     return SourceSpec(name=name, files=files, split=split, **raw)
 
 
@@ -382,6 +388,14 @@ class LoadedData:
 
     splits: dict[str, list[dict]]
     files: list[dict]  # path, sha256, rows
+    train_repeat: dict[str, int] = field(default_factory=dict)  # source -> oversampling factor (only those != 1)
+
+    def training_records(self) -> list[dict]:
+        """The train split with each source's rows repeated `train_repeat` times (what one epoch shows the model)."""
+        out: list[dict] = []
+        for r in self.splits.get("train", []):
+            out.extend([r] * self.train_repeat.get(r["source"], 1))
+        return out
 
     def texts(self, split: str) -> list[str]:
         return [r["text"] for r in self.splits.get(split, [])]
@@ -480,12 +494,15 @@ def load_data(sources: Sequence[SourceSpec], max_train_samples: int | None = Non
             r.pop("_loc", None)
     if not splits["train"] and not splits["test"]:
         raise DataValidationError(["the configured sources produced no rows"])
-    return LoadedData(splits=splits, files=files)
+    repeat = {spec.name: spec.train_repeat for spec in sources if spec.train_repeat != 1}
+    return LoadedData(splits=splits, files=files, train_repeat=repeat)
 
 
 def manifest(data: LoadedData) -> dict:
     """Row counts per split / source / language / label value, and file hashes: the run's data provenance."""
     out: dict[str, Any] = {"files": data.files, "splits": {}}
+    if data.train_repeat:
+        out["train_repeat"] = dict(data.train_repeat)
     for split, recs in data.splits.items():
         entry: dict[str, Any] = {"rows": len(recs), "by_source": dict(Counter(r["source"] for r in recs)),
                                  "by_lang": dict(Counter(r["lang"] for r in recs)), "labels": {}}

@@ -25,6 +25,7 @@ class TrainSpec:
     """Optimisation settings; every field is a Hydra config value under `trainer.`."""
 
     learning_rate: float = 5e-5
+    head_learning_rate: float | None = None  # the freshly initialised classification head; None = learning_rate
     num_train_epochs: float = 3.0
     max_steps: int = -1
     per_device_train_batch_size: int = 16
@@ -183,15 +184,48 @@ def make_dataset(records: Sequence[dict], tokenizer, prep, max_length: int):
     return ds
 
 
+HEAD_PREFIXES = ("classifier", "pre_classifier", "score")
+
+
+def split_head_param_groups(optimizer: torch.optim.Optimizer, model: torch.nn.Module, head_lr: float) -> int:
+    """Move the classification head's parameters into their own groups with learning rate `head_lr`.
+
+    The head starts from random weights while the encoder is pretrained: a larger step for the head alone lets a
+    small encoder leave the all-negative start faster on imbalanced labels without disturbing the encoder.
+    Returns the number of head tensors moved. Weight decay settings of each original group are kept.
+    """
+    head_ids = {id(p) for n, p in model.named_parameters() if n.startswith(HEAD_PREFIXES) and p.requires_grad}
+    if not head_ids:
+        raise ValueError(f"trainer.head_learning_rate is set but the model has no parameters named {HEAD_PREFIXES}")
+    new_groups = []
+    for group in optimizer.param_groups:
+        head = [p for p in group["params"] if id(p) in head_ids]
+        if head:
+            group["params"] = [p for p in group["params"] if id(p) not in head_ids]
+            new_groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": head, "lr": head_lr})
+    optimizer.param_groups[:] = [g for g in optimizer.param_groups if g["params"]]
+    for g in new_groups:
+        optimizer.add_param_group(g)
+    return sum(len(g["params"]) for g in new_groups)
+
+
 def _make_trainer_class():
     from transformers import Trainer
 
     class MaskedBCETrainer(Trainer):
         """Trainer whose loss ignores labels that a source did not annotate (value -1)."""
 
-        def __init__(self, *args, pos_weight: list[float] | None = None, **kwargs):
+        def __init__(self, *args, pos_weight: list[float] | None = None, head_learning_rate: float | None = None, **kwargs):
             super().__init__(*args, **kwargs)
             self._pos_weight = torch.tensor(pos_weight, dtype=torch.float32) if pos_weight else None
+            self._head_lr = head_learning_rate
+
+        def create_optimizer(self, model=None):
+            optimizer = super().create_optimizer(model)
+            if self._head_lr is not None and not getattr(optimizer, "_tfgbv_head_group", False):
+                split_head_param_groups(optimizer, self.model if model is None else model, self._head_lr)
+                optimizer._tfgbv_head_group = True
+            return optimizer
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             labels = inputs.pop("labels")
@@ -239,9 +273,10 @@ def train(data: LoadedData, model_spec, train_spec: TrainSpec, run_dir: str | Pa
     coverage = _coverage(tokenizer, data, prep)
     if coverage is not None:
         write_json(run_dir / "coverage.json", coverage)
-    train_ds = make_dataset(train_recs, tokenizer, prep, prep.max_length)
+    epoch_recs = data.training_records()  # sources with train_repeat > 1 appear that many times
+    train_ds = make_dataset(epoch_recs, tokenizer, prep, prep.max_length)
     dev_ds = make_dataset(dev_recs, tokenizer, prep, prep.max_length) if dev_recs else None
-    y_train = labels_matrix(train_recs)
+    y_train = labels_matrix(epoch_recs)
     if train_spec.pos_weight == "auto":
         pos_weight = compute_pos_weight(y_train, train_spec.pos_weight_cap)
     elif isinstance(train_spec.pos_weight, (list, tuple)):
@@ -280,7 +315,8 @@ def train(data: LoadedData, model_spec, train_spec: TrainSpec, run_dir: str | Pa
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=train_spec.early_stopping_patience))
     trainer = _make_trainer_class()(model=model, args=args, train_dataset=train_ds, eval_dataset=dev_ds,
                                     data_collator=collator, compute_metrics=compute_metrics if has_eval else None,
-                                    callbacks=callbacks, pos_weight=pos_weight)
+                                    callbacks=callbacks, pos_weight=pos_weight,
+                                    head_learning_rate=train_spec.head_learning_rate)
     result = trainer.train()
     train_seconds = time.time() - t0
     model = trainer.model.eval()
@@ -309,6 +345,7 @@ def train(data: LoadedData, model_spec, train_spec: TrainSpec, run_dir: str | Pa
 
     metrics: dict[str, Any] = {"train": {"seconds": round(train_seconds, 1), "steps": result.global_step,
                                          "train_loss": float(result.training_loss), "rows": len(train_recs),
+                                         "rows_per_epoch": len(epoch_recs),
                                          "bf16": use_bf16, "pos_weight": pos_weight}}
     if dev_prob is not None:
         metrics["dev"] = classification_report(y_dev, dev_prob, thresholds, list(LABELS))
