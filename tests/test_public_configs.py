@@ -96,3 +96,17 @@ def test_mixed_run_masks_labels_a_source_does_not_annotate(name):
     annotated = {"ru_2ch_pikabu": "insult", "ru_sexism_vk": "shaming"}[name]
     for j, lab in enumerate(LABELS):
         assert ((y[:, j] == MISSING).all()) == (lab != annotated)
+
+
+def test_mixed_run_shows_the_bundled_corpus_more_often_per_epoch():
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="train", overrides=["experiment=public_ru_mix", f"paths.shared_datasets={PUBLIC}",
+                                                      "data.sources.seed.files.train=" + str(Path(__file__).parent / "fixtures" / "tiny_corpus.jsonl"),
+                                                      "~data.sources.seed.files.dev", "~data.sources.seed.files.test"])
+    data = load_data(data_sources(cfg.data))
+    repeat = cfg.data.sources.seed.train_repeat
+    assert repeat > 1
+    epoch = data.training_records()
+    seed_rows = [r for r in data.splits["train"] if r["source"] == "seed"]
+    assert sum(r["source"] == "seed" for r in epoch) == repeat * len(seed_rows)
+    assert sum(r["source"] != "seed" for r in epoch) == sum(r["source"] != "seed" for r in data.splits["train"])

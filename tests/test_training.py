@@ -88,3 +88,27 @@ def test_head_learning_rate_without_a_head_is_a_clear_error():
     model = torch.nn.Linear(2, 2)
     with pytest.raises(ValueError, match="head_learning_rate"):
         split_head_param_groups(torch.optim.SGD(model.parameters(), lr=0.1), model, 1e-3)
+
+
+def test_length_batches_are_homogeneous_shuffled_and_cover_every_row_once():
+    from tfgbv.training import ShuffledLengthBatches
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 200, size=1003).tolist()
+    sampler = ShuffledLengthBatches(lengths, batch_size=8, seed=3, mega_batch_mult=10)
+    first = list(iter(sampler))
+    assert sorted(first) == list(range(1003))  # a permutation: nothing dropped or repeated
+    batches = [first[i:i + 8] for i in range(0, len(first), 8)]
+    assert all(len(b) == 8 for b in batches[:-1]) and len(batches[-1]) == 1003 % 8
+    # within a batch lengths are close (sorted inside a mega-batch) ...
+    spread = np.mean([max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches[:-1]])
+    assert spread < 0.25 * (max(lengths) - min(lengths))
+    # ... but batch order does not sweep long -> short as Transformers' length grouping does
+    batch_max = [max(lengths[i] for i in b) for b in batches[:-1]]
+    rho = np.corrcoef(batch_max, np.arange(len(batch_max)))[0, 1]
+    assert abs(rho) < 0.2
+    descending_runs = sum(batch_max[i] >= batch_max[i + 1] for i in range(len(batch_max) - 1)) / (len(batch_max) - 1)
+    assert descending_runs < 0.7
+    second = list(iter(sampler))
+    assert second != first and sorted(second) == list(range(1003))  # a new order each epoch
+    assert list(iter(ShuffledLengthBatches(lengths, 8, seed=3, mega_batch_mult=10))) == first  # seeded

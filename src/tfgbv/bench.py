@@ -305,11 +305,10 @@ def bench_training(spec: BenchSpec, model_spec, root: Path) -> dict[str, Any]:
     use_bf16 = bf16_supported()
     ds = make_dataset(records, tokenizer, model_spec.text, model_spec.text.max_length)
     timer = _steps_per_s_callback(spec.train_warmup_steps)
-    args = TrainingArguments(output_dir=str(tmp / "ours"), bf16=use_bf16, train_sampling_strategy="group_by_length",
-                             remove_unused_columns=False, **common)
+    args = TrainingArguments(output_dir=str(tmp / "ours"), bf16=use_bf16, remove_unused_columns=False, **common)
     with PeakRss() as rss:
         _make_trainer_class()(model=model, args=args, train_dataset=ds, data_collator=DataCollatorWithPadding(tokenizer),
-                              callbacks=[timer]).train()
+                              callbacks=[timer], length_batches=True).train()
     out["ours"] = {"samples_per_s": round(timer.samples_per_s(batch), 2), "bf16": use_bf16, "group_by_length": True,
                    "padding": "dynamic (per batch)", "frozen_word_embedding": model_spec.freeze_embeddings,
                    "max_length": model_spec.text.max_length, "peak_rss_mib": rss.mib}

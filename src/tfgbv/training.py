@@ -36,7 +36,7 @@ class TrainSpec:
     lr_scheduler_type: str = "linear"
     max_grad_norm: float = 1.0
     bf16: str | bool = "auto"  # auto: on when the CPU/GPU supports bf16 matrix products
-    group_by_length: bool = True
+    group_by_length: bool = True  # batches of similar length (less padding), in random order: ShuffledLengthBatches
     early_stopping_patience: int | None = 2
     eval_strategy: str = "epoch"
     eval_steps: int | None = None
@@ -184,6 +184,44 @@ def make_dataset(records: Sequence[dict], tokenizer, prep, max_length: int):
     return ds
 
 
+class ShuffledLengthBatches(torch.utils.data.Sampler):
+    """Indices such that each run of `batch_size` has similar lengths, with the batches in random order.
+
+    Transformers' own length grouping yields each mega-batch longest-first, so for ~50 steps in a row batches go from
+    long to short texts. Where length correlates with the label (long forum posts are mostly sexist in ru_sexism_vk),
+    that drift makes the model chase the batch's base rate instead of the text: the dev loss stayed at the prior.
+    Here the sorted batches are shuffled across the whole epoch, which keeps the padding savings and the i.i.d. order.
+    """
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int = 0, mega_batch_mult: int = 50):
+        self.lengths = list(lengths)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.mega = max(1, mega_batch_mult)
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def batches(self, epoch: int) -> list[list[int]]:
+        gen = torch.Generator().manual_seed(self.seed + epoch)
+        perm = torch.randperm(len(self.lengths), generator=gen).tolist()
+        size = self.mega * self.batch_size
+        full, tail = [], []
+        for start in range(0, len(perm), size):
+            chunk = sorted(perm[start:start + size], key=lambda i: self.lengths[i], reverse=True)
+            for b in range(0, len(chunk), self.batch_size):
+                (full if len(chunk[b:b + self.batch_size]) == self.batch_size else tail).append(chunk[b:b + self.batch_size])
+        order = torch.randperm(len(full), generator=gen).tolist()
+        # The one partial batch goes last so every other slice of batch_size indices stays one sorted batch.
+        return [full[i] for i in order] + tail
+
+    def __iter__(self):
+        batches = self.batches(self.epoch)
+        self.epoch += 1
+        return iter([i for b in batches for i in b])
+
+
 HEAD_PREFIXES = ("classifier", "pre_classifier", "score")
 
 
@@ -215,10 +253,18 @@ def _make_trainer_class():
     class MaskedBCETrainer(Trainer):
         """Trainer whose loss ignores labels that a source did not annotate (value -1)."""
 
-        def __init__(self, *args, pos_weight: list[float] | None = None, head_learning_rate: float | None = None, **kwargs):
+        def __init__(self, *args, pos_weight: list[float] | None = None, head_learning_rate: float | None = None,
+                     length_batches: bool = False, **kwargs):
             super().__init__(*args, **kwargs)
             self._pos_weight = torch.tensor(pos_weight, dtype=torch.float32) if pos_weight else None
             self._head_lr = head_learning_rate
+            self._length_batches = length_batches
+
+        def _get_train_sampler(self, train_dataset=None):
+            ds = self.train_dataset if train_dataset is None else train_dataset
+            if self._length_batches and ds is not None and "length" in getattr(ds, "column_names", []):
+                return ShuffledLengthBatches(ds["length"], self.args.train_batch_size, seed=self.args.seed)
+            return super()._get_train_sampler(train_dataset)
 
         def create_optimizer(self, model=None):
             optimizer = super().create_optimizer(model)
@@ -293,7 +339,7 @@ def train(data: LoadedData, model_spec, train_spec: TrainSpec, run_dir: str | Pa
         gradient_accumulation_steps=train_spec.gradient_accumulation_steps, weight_decay=train_spec.weight_decay,
         warmup_steps=train_spec.warmup_ratio, lr_scheduler_type=train_spec.lr_scheduler_type,
         max_grad_norm=train_spec.max_grad_norm, bf16=use_bf16, use_cpu=train_spec.use_cpu or not torch.cuda.is_available(),
-        train_sampling_strategy="group_by_length" if train_spec.group_by_length else "random",
+        train_sampling_strategy="random",  # group_by_length: ShuffledLengthBatches, set on the trainer below
         eval_strategy=train_spec.eval_strategy if has_eval else "no", eval_steps=train_spec.eval_steps,
         save_strategy=train_spec.eval_strategy if has_eval else "no", save_steps=train_spec.eval_steps,
         save_total_limit=1, save_only_model=True, load_best_model_at_end=has_eval,
@@ -316,7 +362,8 @@ def train(data: LoadedData, model_spec, train_spec: TrainSpec, run_dir: str | Pa
     trainer = _make_trainer_class()(model=model, args=args, train_dataset=train_ds, eval_dataset=dev_ds,
                                     data_collator=collator, compute_metrics=compute_metrics if has_eval else None,
                                     callbacks=callbacks, pos_weight=pos_weight,
-                                    head_learning_rate=train_spec.head_learning_rate)
+                                    head_learning_rate=train_spec.head_learning_rate,
+                                    length_batches=train_spec.group_by_length)
     result = trainer.train()
     train_seconds = time.time() - t0
     model = trainer.model.eval()
