@@ -26,11 +26,22 @@ def _run(cmd: list[str]) -> str:
 
 
 def _finished_run(runs_dir: Path, overrides: list[str]) -> Path | None:
-    """Newest run under runs_dir whose recorded overrides equal these and whose eval finished."""
+    """Newest run under runs_dir made with these overrides, whose eval finished and whose saved config is what the
+    same overrides compose to today (after a config file changed, e.g. an experiment's weights, it is trained again).
+    Needs an initialised Hydra (inside the entry point, or `initialize_config_dir`)."""
+    from hydra import compose
+
+    current = None
     for cfg in sorted(runs_dir.glob("*/*/.hydra/overrides.yaml"), reverse=True):
         run = cfg.parents[1]
-        if OmegaConf.to_container(OmegaConf.load(cfg)) == overrides and (run / "eval" / "metrics.json").exists():
+        if OmegaConf.to_container(OmegaConf.load(cfg)) != overrides or not (run / "eval" / "metrics.json").exists():
+            continue
+        saved = cfg.parent / "config.yaml"
+        if current is None:
+            current = OmegaConf.to_container(compose(config_name="train", overrides=overrides))
+        if saved.exists() and OmegaConf.to_container(OmegaConf.load(saved)) == current:
             return run
+        log.info("not reusing %s: its config differs from what %s composes to now", run, overrides)
     return None
 
 

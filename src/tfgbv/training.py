@@ -266,6 +266,13 @@ def _make_trainer_class():
                 return ShuffledLengthBatches(ds["length"], self.args.train_batch_size, seed=self.args.seed)
             return super()._get_train_sampler(train_dataset)
 
+        def _get_eval_sampler(self, eval_dataset):
+            # Order does not change dev metrics (predictions and labels travel together); longest-first halves padding.
+            if self._length_batches and eval_dataset is not None and "length" in getattr(eval_dataset, "column_names", []):
+                lengths = eval_dataset["length"]
+                return sorted(range(len(lengths)), key=lambda i: -lengths[i])
+            return super()._get_eval_sampler(eval_dataset)
+
         def create_optimizer(self, model=None):
             optimizer = super().create_optimizer(model)
             if self._head_lr is not None and not getattr(optimizer, "_tfgbv_head_group", False):
