@@ -61,9 +61,17 @@ def render(run: Path) -> str:
             for model, row in models.items():
                 for lab, e in row["labels"].items():
                     lines.append(f"| {dataset} | {lab} | {model} | {_f(e['f1']['value'])} | {_f(e['roc_auc']['value'])} |")
+        functional = [f"{model} trained on {dataset}: {_f(row['functional']['hard_negative_accuracy'])}"
+                      for dataset, models in bm.items() for model, row in models.items()
+                      if "(trained on" not in dataset and (row.get("functional") or {}).get("hard_negative_accuracy") is not None]
+        if functional:
+            lines += ["", "Functional suite, hard negatives that must not be flagged (accuracy; adding public data should not "
+                      "lower it): " + "; ".join(functional) + "."]
     bench = _read(ROOT / "docs" / "bench.json")
     if bench:
-        lines += ["", f"**Speed**: see [docs/bench.md](docs/bench.md) (measured by `make bench` on {bench.get('machine', 'this machine')})."]
+        m = bench.get("machine") or {}
+        where = f"{m.get('cpu', 'CPU')}, {m.get('logical_cores', '?')} cores, torch {m.get('torch', '?')}" if isinstance(m, dict) else str(m)
+        lines += ["", f"**Speed**: see [docs/bench.md](docs/bench.md) (measured by `make bench` on {where})."]
     fb = _read(ROOT / "docs" / "tajik_fallback.json")
     if fb:
         r = fb["results"]
