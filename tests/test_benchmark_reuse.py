@@ -29,3 +29,34 @@ def test_finished_run_is_reused_only_while_its_config_matches(tmp_path):
         cfg.trainer.learning_rate = 0.5  # as if a config file had changed since the run
         OmegaConf.save(cfg, run / ".hydra" / "config.yaml")
         assert _finished_run(tmp_path, overrides) is None
+
+
+def test_render_only_rewrites_the_markdown_from_the_json_without_training(tmp_path):
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    out_json, out_md = tmp_path / "b.json", tmp_path / "b.md"
+    shutil.copy(repo / "docs" / "benchmarks.json", out_json)
+    before = out_json.read_bytes()
+    cmd = [sys.executable, str(repo / "scripts" / "benchmark.py"), "render_only=true", f"out_json={out_json}",
+           f"out_md={out_md}", "notes=[a note written after the runs]", f"runs_dir={tmp_path / 'runs'}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    md = out_md.read_text(encoding="utf-8")
+    assert "a note written after the runs" in md
+    assert "ru_2ch_pikabu" in md and str(round(json.loads(before)["ru_2ch_pikabu"]["tfidf_lr"]["macro_f1"], 3)) in md
+    assert out_json.read_bytes() == before and not (tmp_path / "runs").exists()
+
+
+def test_render_only_without_results_names_the_missing_file(tmp_path):
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    cmd = [sys.executable, str(repo / "scripts" / "benchmark.py"), "render_only=true",
+           f"out_json={tmp_path / 'missing.json'}", f"out_md={tmp_path / 'b.md'}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode != 0 and "missing.json" in out.stderr and not (tmp_path / "b.md").exists()

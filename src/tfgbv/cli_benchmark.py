@@ -45,13 +45,27 @@ def _finished_run(runs_dir: Path, overrides: list[str]) -> Path | None:
     return None
 
 
+def _write_md(md: Path, results: dict, notes) -> None:
+    from tfgbv.benchmark import render
+
+    md.parent.mkdir(parents=True, exist_ok=True)
+    tmp = md.with_name(md.name + ".tmp")
+    tmp.write_text(render(results, list(notes or [])), encoding="utf-8")
+    tmp.replace(md)
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="benchmark")
 def benchmark(cfg: DictConfig) -> None:
-    from tfgbv.benchmark import collect, render
+    from tfgbv.benchmark import collect
     from tfgbv.data import write_json
 
     py = sys.executable
     results: dict = {}
+    if cfg.get("render_only"):  # e.g. after editing the notes: no training, docs/benchmarks.md from the JSON
+        if not Path(cfg.out_json).exists():
+            raise FileNotFoundError(f"render_only=true needs {cfg.out_json}; run the benchmark first")
+        _write_md(Path(cfg.out_md), json.loads(Path(cfg.out_json).read_text(encoding="utf-8")), cfg.get("notes"))
+        return
     if cfg.only and Path(cfg.out_json).exists():  # a partial re-run keeps the other datasets' rows
         results = json.loads(Path(cfg.out_json).read_text(encoding="utf-8"))
     for entry in cfg.runs:
@@ -79,9 +93,5 @@ def benchmark(cfg: DictConfig) -> None:
             cmd = command + " && " + shlex.join(["python", "scripts/evaluate.py", "run_dir=<run>", f"data={other}"])
             results.setdefault(f"{other} (trained on {entry.dataset})", {})[name] = collect(run, eval_dir, cmd)
         write_json(Path(cfg.out_json), results)  # after every pair: a long benchmark keeps what it finished
-        md = Path(cfg.out_md)
-        md.parent.mkdir(parents=True, exist_ok=True)
-        tmp = md.with_name(md.name + ".tmp")
-        tmp.write_text(render(results, list(cfg.get("notes") or [])), encoding="utf-8")
-        tmp.replace(md)
+        _write_md(Path(cfg.out_md), results, cfg.get("notes"))
     print(json.dumps({d: {m: r["macro_f1"] for m, r in ms.items()} for d, ms in results.items()}, indent=2))
