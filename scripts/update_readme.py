@@ -22,9 +22,12 @@ def _f(x, nd=3):
     return "n/a" if x is None else f"{x:.{nd}f}"
 
 
-def _ci(e, m):
-    ci = (e.get("ci") or {}).get(m)
+def _interval(ci):
     return f" ({ci[0]:.3f}–{ci[1]:.3f})" if ci and ci[0] is not None else ""
+
+
+def _ci(e, m):
+    return _interval((e.get("ci") or {}).get(m))
 
 
 def render(run: Path) -> str:
@@ -46,8 +49,9 @@ def render(run: Path) -> str:
         lines += ["", f"Macro F1 {_f(o.get('macro_f1'))}{_ci(o, 'macro_f1')}, micro F1 {_f(o.get('micro_f1'))}{_ci(o, 'micro_f1')}."]
         fr = ev.get("functional")
         if fr:
-            lines.append(f"Functional suite: {fr['cases']} cases, all-label accuracy {_f(fr['accuracy'])}, hard negatives "
-                         f"{_f(fr['hard_negative_accuracy'])}.")
+            lines.append(f"Functional suite: {fr['cases']} cases, all-label accuracy {_f(fr['accuracy'])}"
+                         f"{_interval(fr.get('accuracy_ci'))}, hard negatives {_f(fr['hard_negative_accuracy'])}"
+                         f"{_interval(fr.get('hard_negative_ci'))}.")
         langs = ev["slices"].get("lang", {})
         if langs and "n/a" not in langs:
             lines.append("Macro F1 by language: " + ", ".join(f"{k} {_f(v['macro_f1'])} (n={v['rows']}{', too small' if v['too_small'] else ''})"
@@ -62,6 +66,7 @@ def render(run: Path) -> str:
                 for lab, e in row["labels"].items():
                     lines.append(f"| {dataset} | {lab} | {model} | {_f(e['f1']['value'])} | {_f(e['roc_auc']['value'])} |")
         functional = [f"{model} trained on {dataset}: {_f(row['functional']['hard_negative_accuracy'])}"
+                      f"{_interval(row['functional'].get('hard_negative_ci'))}"
                       for dataset, models in bm.items() for model, row in models.items()
                       if "(trained on" not in dataset and (row.get("functional") or {}).get("hard_negative_accuracy") is not None]
         if functional:

@@ -104,6 +104,16 @@ def test_hydra_train_cli_smoke(tmp_path, tiny_split_dir):
     assert (run / "model" / "model.safetensors").exists() and (run / "eval" / "metrics.json").exists()
     assert (run / "model_card.md").exists() and (run / ".hydra" / "config.yaml").exists()
     assert (tmp_path / "latest").resolve() == run.resolve()
+    # Re-evaluating an existing run (e.g. after an evaluation change) rewrites eval/ and can republish the card.
+    (run / "eval" / "metrics.json").unlink()
+    cmd = [sys.executable, str(REPO / "scripts" / "evaluate.py"), f"run_dir={run}", "data=custom",
+           f"data.sources.custom.files.all={tiny_split_dir / 'train.jsonl'}", "data.functional=null",
+           "data.sources.custom.split.test_fraction=0.3", "data.sources.custom.split.dev_fraction=0.3",
+           "evaluation.bootstrap_resamples=20", "publish_card=true", f"paths.root_dir={tmp_path}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert (run / "eval" / "metrics.json").exists()
+    assert (tmp_path / "model_card.md").read_text(encoding="utf-8") == (run / "model_card.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow

@@ -22,6 +22,7 @@ from tfgbv.metrics import (
     fit_temperature,
     generalized_mean,
     load_metric,
+    proportion_ci,
     reliability_bins,
 )
 
@@ -324,3 +325,30 @@ def test_generalized_mean_and_final_score():
     assert final_bias_score(0.9, {"a": {"subgroup_auc": None, "bpsn_auc": None, "bnsp_auc": 1.0}}) is None
     with pytest.raises(ValueError, match="4 weights"):
         final_bias_score(0.9, table, weights=(0.5, 0.5))
+
+
+def test_proportion_ci_is_the_wilson_interval():
+    # 8 of 10: Wilson 95% = 0.4902..0.9433 (Wilson 1927; the normal approximation would give 0.552..1.048).
+    low, high = proportion_ci(8, 10)
+    assert low == pytest.approx(0.49016, abs=1e-4) and high == pytest.approx(0.94332, abs=1e-4)
+    assert proportion_ci(0, 5)[0] == 0.0 and proportion_ci(5, 5)[1] == 1.0  # stays inside [0, 1]
+    assert proportion_ci(0, 0) is None
+    with pytest.raises(ValueError, match="successes"):
+        proportion_ci(11, 10)
+
+
+def test_functional_results_give_hard_negative_accuracy_with_its_interval():
+    from tfgbv.evaluation import functional_results
+
+    def case(i, hard, **labels):
+        return {"id": f"F-x-ru-{i:04d}", "functionality": "counter" if hard else "insult_plain", "lang": "ru",
+                "text": "текст", "hard_negative": hard, **{lab: labels.get(lab, 0) for lab in LABELS}}
+
+    cases = [case(i, True) for i in range(4)] + [case(4, False, insult=1)]
+    prob = np.zeros((5, len(LABELS)))
+    prob[0, 0] = 0.9  # one hard negative flagged as insult
+    prob[4, 0] = 0.9  # the insult is caught
+    out = functional_results(cases, prob, [0.5] * len(LABELS))
+    assert out["hard_negatives"] == 4 and out["hard_negative_accuracy"] == 0.75
+    assert out["hard_negative_ci"] == pytest.approx(proportion_ci(3, 4))
+    assert out["accuracy"] == 0.8 and out["accuracy_ci"] == pytest.approx(proportion_ci(4, 5))

@@ -99,12 +99,8 @@ def run_train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
 
 
 def run_evaluation(run_dir: Path, data_cfg: DictConfig, eval_cfg: DictConfig | None, out_dir: Path) -> dict[str, Any] | None:
-    try:
-        from tfgbv.evaluation import EvalSpec, evaluate_run
-    except ImportError:
-        log.warning("tfgbv.evaluation is not available; skipping evaluation")
-        return None
     from tfgbv.data import load_data
+    from tfgbv.evaluation import EvalSpec, evaluate_run
 
     spec = EvalSpec(**(OmegaConf.to_container(eval_cfg, resolve=True) if eval_cfg else {}))
     data = load_data(data_sources(data_cfg))
@@ -115,12 +111,9 @@ def run_evaluation(run_dir: Path, data_cfg: DictConfig, eval_cfg: DictConfig | N
     return evaluate_run(run_dir, data, out_dir, spec, functional_path=functional, data_name=data_cfg.name)
 
 
-def write_card(run_dir: Path, publish_to: Path | None = None) -> str | None:
-    try:
-        from tfgbv.model_card import write_model_card
-    except ImportError:
-        log.warning("tfgbv.model_card is not available; skipping the model card")
-        return None
+def write_card(run_dir: Path, publish_to: Path | None = None) -> str:
+    from tfgbv.model_card import write_model_card
+
     card_path = write_model_card(run_dir, run_dir / "model_card.md")
     if publish_to is not None:
         tmp = publish_to.with_name(publish_to.name + ".tmp")
@@ -161,7 +154,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
     out_dir = Path(cfg.out_dir) if cfg.get("out_dir") else _default_eval_dir(run_dir, cfg.data.name)
     result = run_evaluation(run_dir, cfg.data, cfg.evaluation, out_dir)
     if cfg.get("card", True) and out_dir.name == "eval":
-        write_card(run_dir)
+        write_card(run_dir, publish_to=(Path(cfg.paths.root_dir) / "model_card.md") if cfg.get("publish_card") else None)
     print(f"evaluation written to {out_dir}")
     return result
 

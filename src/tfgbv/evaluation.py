@@ -17,6 +17,7 @@ import numpy as np
 
 from tfgbv.data import LoadedData, labels_matrix, write_json
 from tfgbv.labels import LABELS
+from tfgbv.metrics import proportion_ci
 
 log = logging.getLogger(__name__)
 
@@ -220,8 +221,12 @@ def functional_results(cases: Sequence[dict], prob: np.ndarray, thresholds: Sequ
         table[name] = {"cases": f["cases"], "accuracy": f["passed"] / f["cases"], "hard_negative": hard,
                        "by_lang": {lang: f["by_lang"][lang] / n for lang, n in sorted(f["by_lang_total"].items())}}
     hard_idx = [i for i, c in enumerate(cases) if c.get("hard_negative")]
+    # Wilson 95% intervals: whether adding data "lowered" hard-negative accuracy is judged against them.
     return {"cases": len(cases), "accuracy": float(ok.mean()) if len(cases) else None,
+            "accuracy_ci": proportion_ci(int(ok.sum()), len(cases)),
+            "hard_negatives": len(hard_idx),
             "hard_negative_accuracy": float(ok[hard_idx].mean()) if hard_idx else None,
+            "hard_negative_ci": proportion_ci(int(ok[hard_idx].sum()), len(hard_idx)),
             "functionalities": table, "failures": failures}
 
 
@@ -326,11 +331,14 @@ def _fmt(x: Any, nd: int = 3) -> str:
     return str(x)
 
 
-def _ci(entry: dict, metric: str) -> str:
-    ci = (entry.get("ci") or {}).get(metric)
+def _ci_text(ci: Sequence[float | None] | None) -> str:
     if not ci or ci[0] is None:
         return ""
     return f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def _ci(entry: dict, metric: str) -> str:
+    return _ci_text((entry.get("ci") or {}).get(metric))
 
 
 def render_report(result: dict[str, Any]) -> str:
@@ -385,8 +393,9 @@ def render_report(result: dict[str, Any]) -> str:
     lines.append("")
     fr = result.get("functional")
     if fr:
-        lines += ["## Functional test suite", "", f"{fr['cases']} cases; all-label accuracy {_fmt(fr['accuracy'])}; "
-                  f"hard negatives {_fmt(fr['hard_negative_accuracy'])}.", "",
+        lines += ["## Functional test suite", "", f"{fr['cases']} cases; all-label accuracy {_fmt(fr['accuracy'])}"
+                  f"{_ci_text(fr.get('accuracy_ci'))}; hard negatives {_fmt(fr['hard_negative_accuracy'])}"
+                  f"{_ci_text(fr.get('hard_negative_ci'))} (Wilson 95% intervals).", "",
                   "| functionality | hard negative | cases | accuracy | by language |", "|---|---|---|---|---|"]
         for name, e in fr["functionalities"].items():
             by_lang = ", ".join(f"{k} {v:.2f}" for k, v in e["by_lang"].items())

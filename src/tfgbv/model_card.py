@@ -35,9 +35,12 @@ def _f(x: Any, nd: int = 3) -> str:
     return "n/a" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
 
 
-def _ci(entry: dict, metric: str) -> str:
-    ci = (entry.get("ci") or {}).get(metric)
+def _interval(ci: Any) -> str:
     return f" ({ci[0]:.3f}–{ci[1]:.3f})" if ci and ci[0] is not None else ""
+
+
+def _ci(entry: dict, metric: str) -> str:
+    return _interval((entry.get("ci") or {}).get(metric))
 
 
 def load_artifacts(run_dir: str | Path) -> dict[str, Any]:
@@ -212,9 +215,10 @@ def _section_bias(art: dict) -> list[str]:
             lines.append(f"| {lab} | {_f(gm['subgroup_auc'])} | {_f(gm['bpsn_auc'])} | {_f(gm['bnsp_auc'])} | {worst[0]} ({_f(worst[1])}) |")
     fr = ev.get("functional")
     if fr:
-        lines += ["", f"**Functional test suite** ({fr['cases']} template cases): all-label accuracy {_f(fr['accuracy'])}; "
-                  f"hard negatives (counter-speech, victims reporting abuse, quoting, helplines, own business numbers, neutral "
-                  f"identity mentions) {_f(fr['hard_negative_accuracy'])}.", "", "| hard-negative functionality | cases | accuracy |", "|---|---|---|"]
+        lines += ["", f"**Functional test suite** ({fr['cases']} template cases): all-label accuracy {_f(fr['accuracy'])}"
+                  f"{_interval(fr.get('accuracy_ci'))}; hard negatives (counter-speech, victims reporting abuse, quoting, "
+                  f"helplines, own business numbers, neutral identity mentions) {_f(fr['hard_negative_accuracy'])}"
+                  f"{_interval(fr.get('hard_negative_ci'))} (Wilson 95% intervals).", "", "| hard-negative functionality | cases | accuracy |", "|---|---|---|"]
         for name, e in fr["functionalities"].items():
             if e["hard_negative"]:
                 lines.append(f"| {name} | {e['cases']} | {e['accuracy']:.3f} |")

@@ -189,6 +189,22 @@ def bootstrap_ci(metric_fn: Callable[[np.ndarray, np.ndarray], float | None], y_
     return BootstrapCI(float(np.quantile(stats, alpha / 2)), float(np.quantile(stats, 1 - alpha / 2)), len(stats), skipped)
 
 
+def proportion_ci(successes: int, n: int, alpha: float = 0.05) -> tuple[float, float] | None:
+    """Wilson score interval for a pass rate (e.g. functional-suite accuracy); None for n = 0.
+
+    Wilson rather than the normal approximation: it stays inside [0, 1] and is honest near 0 and 1, where the
+    functional suite's per-functionality accuracies often sit.
+    """
+    if n == 0:
+        return None
+    if not 0 <= successes <= n:
+        raise ValueError(f"proportion_ci: successes must be in [0, {n}], got {successes}")
+    from scipy.stats import binomtest
+
+    ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=1 - alpha, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
 # ----------------------------------------------------------------------------- calibration
 
 
