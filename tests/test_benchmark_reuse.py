@@ -60,3 +60,14 @@ def test_render_only_without_results_names_the_missing_file(tmp_path):
            f"out_json={tmp_path / 'missing.json'}", f"out_md={tmp_path / 'b.md'}"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode != 0 and "missing.json" in out.stderr and not (tmp_path / "b.md").exists()
+
+
+def test_comparison_is_skipped_when_an_evaluation_is_not_on_this_machine(tmp_path, caplog):
+    from tfgbv.cli_benchmark import _write_comparison
+
+    comp = OmegaConf.create({"name": "mix_vs_default", "a": {"dataset": "seed", "model": "e5-small"},
+                             "b": {"dataset": "seed (trained on public_ru_mix)", "model": "e5-small"}})
+    results = {"seed": {"e5-small": {"eval_dir": str(tmp_path / "gone" / "eval")}}}  # e.g. a fresh clone: runs/ is empty
+    with caplog.at_level("WARNING"):
+        _write_comparison(comp, results, tmp_path / "comparisons", tmp_path)
+    assert "comparison mix_vs_default skipped" in caplog.text and not (tmp_path / "comparisons").exists()

@@ -159,6 +159,24 @@ def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
     return result
 
 
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="compare")
+def compare(cfg: DictConfig) -> dict[str, Any]:
+    """Paired comparison of two evaluations of the same data; prints Markdown, optionally writes JSON + Markdown."""
+    from tfgbv.comparison import compare_evaluations, render_comparison
+    from tfgbv.data import write_json
+
+    result = compare_evaluations(Path(cfg.a).expanduser(), Path(cfg.b).expanduser())
+    md = render_comparison(result)
+    if cfg.get("out_dir"):
+        out = Path(cfg.out_dir)
+        write_json(out / "comparison.json", result)
+        tmp = out / "comparison.md.tmp"
+        tmp.write_text(md, encoding="utf-8")
+        tmp.replace(out / "comparison.md")
+    print(md)
+    return result
+
+
 def predict() -> Any:
     """Console script `tfgbv-predict`: batch scoring (see tfgbv.cli_scoring)."""
     from tfgbv.cli_scoring import predict as _predict

@@ -45,12 +45,12 @@ def _finished_run(runs_dir: Path, overrides: list[str]) -> Path | None:
     return None
 
 
-def _write_md(md: Path, results: dict, notes) -> None:
+def _write_md(md: Path, results: dict, notes, text: str | None = None) -> None:
     from tfgbv.benchmark import render
 
     md.parent.mkdir(parents=True, exist_ok=True)
     tmp = md.with_name(md.name + ".tmp")
-    tmp.write_text(render(results, list(notes or [])), encoding="utf-8")
+    tmp.write_text(render(results, list(notes or [])) if text is None else text, encoding="utf-8")
     tmp.replace(md)
 
 
@@ -94,4 +94,28 @@ def benchmark(cfg: DictConfig) -> None:
             results.setdefault(f"{other} (trained on {entry.dataset})", {})[name] = collect(run, eval_dir, cmd)
         write_json(Path(cfg.out_json), results)  # after every pair: a long benchmark keeps what it finished
         _write_md(Path(cfg.out_md), results, cfg.get("notes"))
+    for comp in cfg.get("comparisons") or []:
+        _write_comparison(comp, results, Path(cfg.comparisons_dir), Path(cfg.paths.root_dir))
     print(json.dumps({d: {m: r["macro_f1"] for m, r in ms.items()} for d, ms in results.items()}, indent=2))
+
+
+def _write_comparison(comp: DictConfig, results: dict, out_dir: Path, root: Path) -> None:
+    """Paired comparison of two benchmark rows evaluated on the same data (see tfgbv.comparison)."""
+    import os
+
+    from tfgbv.comparison import ComparisonError, compare_evaluations, render_comparison
+    from tfgbv.data import write_json
+
+    rows = [(results.get(side.dataset) or {}).get(side.model) for side in (comp.a, comp.b)]
+    dirs = [Path(r["eval_dir"]) if r else None for r in rows]
+    if any(d is None or not (d / "metrics.json").exists() for d in dirs):  # e.g. a partial re-run in a fresh clone
+        log.warning("comparison %s skipped: an evaluation directory is not on this machine (%s)", comp.name, dirs)
+        return
+    try:
+        result = compare_evaluations(*dirs)
+    except ComparisonError as e:
+        raise ValueError(f"benchmark comparison {comp.name}: {e}") from None
+    for side in ("a", "b"):  # repository-relative in the committed docs
+        result[side]["eval_dir"] = os.path.relpath(result[side]["eval_dir"], root)
+    write_json(out_dir / f"{comp.name}.json", result)
+    _write_md(out_dir / f"{comp.name}.md", {}, None, text=render_comparison(result))
