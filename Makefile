@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.tfgbv-installed
 ARGS ?=
 
-.PHONY: setup train test test-fast bench data-check functional clean
+.PHONY: setup train eval-public test test-fast bench data-check functional clean
 
 setup: $(STAMP)
 
@@ -20,6 +20,13 @@ $(STAMP): pyproject.toml
 ## Train the default model (offline e5-small) on the bundled corpus, evaluate it, regenerate model_card.md.
 train: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) scripts/train.py publish_card=true $(ARGS)
+	$(PY) scripts/update_readme.py
+
+## Score the default run (runs/latest) on the public Russian test sets it never saw; refresh model_card.md and README.
+PUBLIC_EVAL ?= ru_2ch_pikabu ru_sexism_vk ru_distorted_toxicity rutoxicon
+eval-public: $(STAMP)
+	@for d in $(PUBLIC_EVAL); do HF_HUB_OFFLINE=1 $(PY) scripts/evaluate.py run_dir=runs/latest data=$$d $(ARGS) || exit 1; done
+	HF_HUB_OFFLINE=1 $(PY) scripts/evaluate.py run_dir=runs/latest publish_card=true $(ARGS)
 	$(PY) scripts/update_readme.py
 
 ## Run the whole test suite offline (slow tests included).

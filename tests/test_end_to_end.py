@@ -69,8 +69,15 @@ def test_evaluate_then_model_card(tiny_run, tiny_data, tmp_path):
                           functional_path=None, data_name="fixture")
     assert (tiny_run / "eval" / "metrics.json").exists() and (tiny_run / "eval" / "report.md").exists()
     assert (tiny_run / "eval" / "pr_curves.png").exists() and (tiny_run / "eval" / "reliability.png").exists()
+    # The same model scored on other data (as scripts/evaluate.py data=X writes eval-X/) gets its own card section.
+    other = evaluate_run(tiny_run, tiny_data, tiny_run / "eval-other_set", EvalSpec(bootstrap_resamples=20, min_slice_rows=5),
+                         functional_path=None, data_name="other_set")
     card_path = write_model_card(tiny_run, tmp_path / "model_card.md")
     text = card_path.read_text(encoding="utf-8")
+    assert "## Other evaluation data" in text
+    f1_other = other["metrics"]["labels"]["insult"]["f1"]
+    if f1_other is not None:
+        assert f"| other_set | insult | {other['metrics']['labels']['insult']['n']} |" in text
     for section in ("## Model details", "## Intended use", "## Out-of-scope and forbidden uses", "## Training data",
                     "## Evaluation data", "## Quantitative analyses", "## Bias and fairness", "## Limitations",
                     "## Ethical considerations", "## How to get started", "## Citation"):

@@ -57,6 +57,9 @@ def load_artifacts(run_dir: str | Path) -> dict[str, Any]:
         "env": _read(run_dir / "environment.json") or {},
         "config": _read(run_dir / "config.json") or {},
         "statement": _read(Path(__file__).resolve().parents[2] / "data" / "seed" / "stats.json"),
+        # Evaluations on other data (scripts/evaluate.py run_dir=... data=X writes eval-X/), e.g. public human-annotated sets.
+        "external": {d.name[len("eval-"):]: _read(d / "metrics.json")
+                     for d in sorted(run_dir.glob("eval-*")) if (d / "metrics.json").exists()},
     }
 
 
@@ -192,6 +195,34 @@ def _section_results(art: dict) -> list[str]:
     return lines
 
 
+def _section_external(art: dict) -> list[str]:
+    """Scores on other evaluation data, only for labels that data annotates (a weak proxy label is named as such)."""
+    external = art.get("external") or {}
+    rows = []
+    for name, ev in external.items():
+        for lab in LABELS:
+            e = ev["metrics"]["labels"].get(lab) or {}
+            if lab in ev.get("labels_not_annotated", []) or e.get("f1") is None:
+                continue
+            rows.append(f"| {name} | {lab} | {e.get('n', 'n/a')} | {e.get('support', 'n/a')} | {_f(e.get('precision'))} | "
+                        f"{_f(e.get('recall'))} | {_f(e.get('f1'))}{_ci(e, 'f1')} | {_f(e.get('roc_auc'))}{_ci(e, 'roc_auc')} |")
+    if not rows:
+        return []
+    recalls = [(ev["metrics"]["labels"].get(lab) or {}).get("recall") for ev in external.values() for lab in LABELS
+               if lab not in ev.get("labels_not_annotated", [])]
+    recalls = [r for r in recalls if r is not None]
+    warning = (["**Recall is below 0.5 on every one of these sets: on real comments this model misses most abuse. Do not "
+                "use it on real data before training and validating on real annotated comments.**", ""]
+               if recalls and max(recalls) < 0.5 else [])
+    return ["## Other evaluation data", "",
+            "The same model, unchanged, scored on data it was not trained on (each `eval-<data>/` of the run, written by "
+            "`scripts/evaluate.py run_dir=<run> data=<data>`), at the thresholds tuned on its own dev split. Public datasets "
+            "map their labels onto ours as proxies (e.g. generic toxicity onto `insult`); see `docs/benchmarks.md` for "
+            "models trained on them.", "",
+            "| data | label | rows | positives | precision | recall | F1 (CI) | ROC-AUC (CI) |", "|---|---|---|---|---|---|---|---|",
+            *rows, "", *warning]
+
+
 def _section_bias(art: dict) -> list[str]:
     ev = art["eval"]
     lines = ["## Bias and fairness", ""]
@@ -307,6 +338,7 @@ def render_model_card(run_dir: str | Path):
     body += [INTENDED_USE]
     body += _section_training_data(art)
     body += _section_results(art)
+    body += _section_external(art)
     body += _section_bias(art)
     body += _section_limitations(art)
     body += [ETHICS]
