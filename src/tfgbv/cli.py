@@ -163,16 +163,13 @@ def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
 def compare(cfg: DictConfig) -> dict[str, Any]:
     """Paired comparison of two evaluations of the same data; prints Markdown, optionally writes JSON + Markdown."""
     from tfgbv.comparison import compare_evaluations, render_comparison
-    from tfgbv.data import write_json
+    from tfgbv.data import write_json, write_text
 
     result = compare_evaluations(Path(cfg.a).expanduser(), Path(cfg.b).expanduser())
     md = render_comparison(result)
     if cfg.get("out_dir"):
-        out = Path(cfg.out_dir)
-        write_json(out / "comparison.json", result)
-        tmp = out / "comparison.md.tmp"
-        tmp.write_text(md, encoding="utf-8")
-        tmp.replace(out / "comparison.md")
+        write_json(Path(cfg.out_dir) / "comparison.json", result)
+        write_text(Path(cfg.out_dir) / "comparison.md", md)
     print(md)
     return result
 

@@ -45,13 +45,11 @@ def _finished_run(runs_dir: Path, overrides: list[str]) -> Path | None:
     return None
 
 
-def _write_md(md: Path, results: dict, notes, text: str | None = None) -> None:
+def _write_md(md: Path, results: dict, notes) -> None:
     from tfgbv.benchmark import render
+    from tfgbv.data import write_text
 
-    md.parent.mkdir(parents=True, exist_ok=True)
-    tmp = md.with_name(md.name + ".tmp")
-    tmp.write_text(render(results, list(notes or [])) if text is None else text, encoding="utf-8")
-    tmp.replace(md)
+    write_text(md, render(results, list(notes or [])))
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="benchmark")
@@ -104,7 +102,7 @@ def _write_comparison(comp: DictConfig, results: dict, out_dir: Path, root: Path
     import os
 
     from tfgbv.comparison import ComparisonError, compare_evaluations, render_comparison
-    from tfgbv.data import write_json
+    from tfgbv.data import write_json, write_text
 
     rows = [(results.get(side.dataset) or {}).get(side.model) for side in (comp.a, comp.b)]
     dirs = [Path(r["eval_dir"]) if r else None for r in rows]
@@ -118,4 +116,4 @@ def _write_comparison(comp: DictConfig, results: dict, out_dir: Path, root: Path
     for side in ("a", "b"):  # repository-relative in the committed docs
         result[side]["eval_dir"] = os.path.relpath(result[side]["eval_dir"], root)
     write_json(out_dir / f"{comp.name}.json", result)
-    _write_md(out_dir / f"{comp.name}.md", {}, None, text=render_comparison(result))
+    write_text(out_dir / f"{comp.name}.md", render_comparison(result))

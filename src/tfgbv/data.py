@@ -526,13 +526,18 @@ def write_jsonl(path: str | Path, records: Iterable[Mapping[str, Any]]) -> None:
     tmp.replace(path)
 
 
-def write_json(path: str | Path, obj: Any) -> None:
-    """Write JSON atomically (temp file, then rename)."""
+def write_text(path: str | Path, text: str) -> None:
+    """Write text atomically (temp file, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Write JSON atomically (temp file, then rename)."""
+    write_text(path, json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default) + "\n")
 
 
 def _json_default(obj: Any) -> Any:

@@ -195,25 +195,28 @@ def _section_results(art: dict) -> list[str]:
     return lines
 
 
+def external_scores(external: dict[str, dict]) -> list[tuple[str, str, dict]]:
+    """(data, label, metrics entry) for each other-data evaluation (`eval-<data>/metrics.json`), only for labels that
+    data annotates and that have an F1 (a weak proxy label is named as such where it is shown)."""
+    return [(name, lab, ev["metrics"]["labels"][lab]) for name, ev in external.items() for lab in LABELS
+            if lab not in ev.get("labels_not_annotated", []) and (ev["metrics"]["labels"].get(lab) or {}).get("f1") is not None]
+
+
+def misses_most_abuse(scores: list[tuple[str, str, dict]]) -> bool:
+    """Recall below 0.5 on every (data, label) shown: the model misses most of what that data calls abuse."""
+    return bool(scores) and max(e.get("recall") or 0.0 for _, _, e in scores) < 0.5
+
+
 def _section_external(art: dict) -> list[str]:
-    """Scores on other evaluation data, only for labels that data annotates (a weak proxy label is named as such)."""
-    external = art.get("external") or {}
-    rows = []
-    for name, ev in external.items():
-        for lab in LABELS:
-            e = ev["metrics"]["labels"].get(lab) or {}
-            if lab in ev.get("labels_not_annotated", []) or e.get("f1") is None:
-                continue
-            rows.append(f"| {name} | {lab} | {e.get('n', 'n/a')} | {e.get('support', 'n/a')} | {_f(e.get('precision'))} | "
-                        f"{_f(e.get('recall'))} | {_f(e.get('f1'))}{_ci(e, 'f1')} | {_f(e.get('roc_auc'))}{_ci(e, 'roc_auc')} |")
-    if not rows:
+    scores = external_scores(art.get("external") or {})
+    if not scores:
         return []
-    recalls = [(ev["metrics"]["labels"].get(lab) or {}).get("recall") for ev in external.values() for lab in LABELS
-               if lab not in ev.get("labels_not_annotated", [])]
-    recalls = [r for r in recalls if r is not None]
+    rows = [f"| {name} | {lab} | {e.get('n', 'n/a')} | {e.get('support', 'n/a')} | {_f(e.get('precision'))} | "
+            f"{_f(e.get('recall'))} | {_f(e.get('f1'))}{_ci(e, 'f1')} | {_f(e.get('roc_auc'))}{_ci(e, 'roc_auc')} |"
+            for name, lab, e in scores]
     warning = (["**Recall is below 0.5 on every one of these sets: on real comments this model misses most abuse. Do not "
                 "use it on real data before training and validating on real annotated comments.**", ""]
-               if recalls and max(recalls) < 0.5 else [])
+               if misses_most_abuse(scores) else [])
     return ["## Other evaluation data", "",
             "The same model, unchanged, scored on data it was not trained on (each `eval-<data>/` of the run, written by "
             "`scripts/evaluate.py run_dir=<run> data=<data>`), at the thresholds tuned on its own dev split. Public datasets "
@@ -350,9 +353,8 @@ def render_model_card(run_dir: str | Path):
 
 def write_model_card(run_dir: str | Path, out_path: str | Path) -> Path:
     """Render and write the card atomically; returns its path."""
-    card = render_model_card(run_dir)
+    from tfgbv.data import write_text
+
     out_path = Path(out_path)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    tmp.write_text(str(card), encoding="utf-8")
-    tmp.replace(out_path)
+    write_text(out_path, str(render_model_card(run_dir)))
     return out_path
