@@ -47,18 +47,19 @@ def test_ru_sexism_vk_in_context_can_be_counted():
     assert sum(r["shaming"] == 1.0 for r in _all(data)) == 5
 
 
-def test_ru_distorted_toxicity_is_test_only_masks_user_tags_and_slices_distortion():
-    data = _load("ru_distorted_toxicity")
-    assert not data.splits["train"] and len(data.splits["test"]) == 3
-    first = data.splits["test"][0]
+def test_ru_distorted_toxicity_has_own_split_masks_user_tags_and_slices_distortion():
+    data = _load("ru_distorted_toxicity", "data.sources.ru_distorted_toxicity.split.test_fraction=0.4")
+    recs = sorted(_all(data), key=lambda r: r["id"])
+    assert len(recs) == 3 and data.splits["test"], "a seeded test split is carved from the one file"
+    first = recs[0]
     assert "<USER>" in first["text"] and "id123" not in first["text"] and "Иван" not in first["text"]
-    assert [r["obfuscation"] for r in data.splits["test"]] == ["distorted", "none", "none"]
-    assert [r["insult"] for r in data.splits["test"]] == [1.0, 0.0, 1.0]
+    assert [r["obfuscation"] for r in recs] == ["distorted", "none", "none"]
+    assert [r["insult"] for r in recs] == [1.0, 0.0, 1.0]
 
 
 def test_rutoxicon_is_positive_only_with_missing_elsewhere():
     data = _load("rutoxicon")
-    recs = {r["text"]: r for r in data.splits["test"]}
+    recs = {r["text"]: r for r in _all(data)}
     assert recs["ты тупой"]["insult"] == 1.0 and recs["ты тупой"]["threat"] == MISSING
     assert recs["я тебя найду"]["threat"] == 1.0 and recs["я тебя найду"]["insult"] == MISSING
     assert recs["бабы все дуры"]["shaming"] == 1.0 and recs["бабы все дуры"]["insult"] == 1.0
