@@ -105,6 +105,9 @@ class SourceSpec:
     # Style-varied copies of each training row (same labels): "lower_nopunct" types it the way many comments are
     # typed (lower case, no punctuation), "no_emoji" removes emoji. Dev/test rows are never augmented.
     augment: list[str] = field(default_factory=list)
+    # At most this many training rows (a seeded sample, taken after dedup and before augmentation): the training
+    # budget goes to many sources rather than to the largest one. Dev/test rows are never capped by it.
+    max_train_rows: int | None = None
 
     @property
     def annotated_labels(self) -> list[str]:
@@ -484,6 +487,7 @@ class LoadedData:
     dropped: list[dict] = field(default_factory=list)  # cross-source duplicates and leaks removed (drop_duplicates)
     augmented: dict[str, int] = field(default_factory=dict)  # "source:augmentation" -> style-varied copies added
     licenses: dict[str, str] = field(default_factory=dict)  # source -> licence of its data
+    capped: dict[str, dict[str, int]] = field(default_factory=dict)  # source -> training rows available / kept
 
     def training_records(self) -> list[dict]:
         """The train split with each source's rows repeated `train_repeat` times (what one epoch shows the model)."""
@@ -635,6 +639,26 @@ def augment_train(splits: dict[str, list[dict]], sources: Sequence[SourceSpec]) 
     return dict(added)
 
 
+def cap_train_rows(splits: dict[str, list[dict]], sources: Sequence[SourceSpec], seed: int) -> dict[str, dict[str, int]]:
+    """Keep a seeded sample of `max_train_rows` training rows per source; return {source: {available, kept}}."""
+    caps = {spec.name: spec.max_train_rows for spec in sources if spec.max_train_rows is not None}
+    if not caps:
+        return {}
+    by_source: dict[str, list[dict]] = defaultdict(list)
+    for rec in splits["train"]:
+        by_source[rec["source"]].append(rec)
+    rng = random.Random(seed)
+    out, kept = {}, []
+    for source, recs in by_source.items():
+        cap = caps.get(source)
+        if cap is not None and len(recs) > cap:
+            out[source] = {"available": len(recs), "kept": cap}
+            recs = rng.sample(recs, cap)
+        kept.extend(recs)
+    splits["train"] = kept
+    return out
+
+
 def absent_files(spec: SourceSpec) -> list[str]:
     return [p for paths in spec.files.values() for p in paths if not Path(p).expanduser().exists()]
 
@@ -669,6 +693,7 @@ def load_data(sources: Sequence[SourceSpec], max_train_samples: int | None = Non
     if problems:
         raise DataValidationError(problems)
     dropped = drop_duplicates(splits) if (dedup if dedup is not None else len(present) > 1) else []
+    capped = cap_train_rows(splits, present, seed)
     augmented = augment_train(splits, present)
     rng = random.Random(seed)
     for s, limit in (("train", max_train_samples), ("dev", max_eval_samples), ("test", max_eval_samples)):
@@ -682,14 +707,14 @@ def load_data(sources: Sequence[SourceSpec], max_train_samples: int | None = Non
     repeat = {spec.name: spec.train_repeat for spec in present if spec.train_repeat != 1}
     licenses = {spec.name: spec.license for spec in present}
     return LoadedData(splits=splits, files=files, train_repeat=repeat, skipped=skipped, dropped=dropped,
-                      augmented=augmented, licenses=licenses)
+                      augmented=augmented, licenses=licenses, capped=capped)
 
 
 def manifest(data: LoadedData) -> dict:
     """Row counts per split / source / language / label value, and file hashes: the run's data provenance."""
     out: dict[str, Any] = {"files": data.files, "splits": {}, "licenses": dict(data.licenses),
                            "skipped_sources": list(data.skipped), "dropped_duplicates": list(data.dropped),
-                           "augmented": dict(data.augmented)}
+                           "augmented": dict(data.augmented), "train_rows_capped": dict(data.capped)}
     if data.train_repeat:
         out["train_repeat"] = dict(data.train_repeat)
     for split, recs in data.splits.items():
