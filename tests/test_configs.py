@@ -60,7 +60,7 @@ def test_every_group_option_composes(group, option):
 
 def test_train_defaults_are_the_documented_ones():
     cfg = _compose("train", [])
-    assert cfg.model.short_name == "e5-small" and cfg.data.name == "seed"
+    assert cfg.model.short_name == "e5-small" and cfg.data.name == "default_mix" and cfg.trainer.num_train_epochs == 1
 
 
 def test_sweep_overrides_parse():

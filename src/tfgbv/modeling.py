@@ -55,6 +55,9 @@ class ModelSpec:
     # as is. mean: masked mean pooling (BERT encoders only), a research option saved so that transformers refuses it.
     pooling: str = "cls"
     freeze_embeddings: bool = False
+    # Freeze the embedding block and the lowest N encoder layers: no backward pass through them. On a 2-core CPU the
+    # training budget is tokens, and freezing half of e5-small's 12 layers trains ~1.4x more text in the same time.
+    freeze_layers: int = 0
     dropout: float | None = None
     trust_remote_code: bool = False
     text: TextPrep = field(default_factory=TextPrep)
@@ -193,6 +196,19 @@ def build_model(spec: ModelSpec, train_texts: Sequence[str] = (), cache_dir: str
     return tokenizer, _finish(model, spec, new_parameters=info.get("missing_keys") or ())
 
 
+def freeze_lower_layers(model, n: int) -> None:
+    """Stop gradients through the embeddings and the first `n` encoder layers (BERT-architecture encoders)."""
+    base = getattr(model, model.base_model_prefix, None)
+    layers = getattr(getattr(base, "encoder", None), "layer", None)
+    if layers is None:
+        raise ModelLoadError(f"model.freeze_layers={n}: {type(model).__name__} has no encoder.layer list to freeze")
+    if not 0 <= n <= len(layers):
+        raise ModelLoadError(f"model.freeze_layers={n}: the encoder has {len(layers)} layers")
+    base.embeddings.requires_grad_(False)
+    for layer in layers[:n]:
+        layer.requires_grad_(False)
+
+
 def _finish(model, spec: ModelSpec, new_parameters: Sequence[str]):
     # Parameters the checkpoint did not have (the head, and e5's pooler: e5 ships none) start random; training gives
     # them the head's learning rate (tfgbv.training.split_head_param_groups). Kept on the model, not in its config.
@@ -204,6 +220,8 @@ def _finish(model, spec: ModelSpec, new_parameters: Sequence[str]):
         # The word embedding holds most parameters (96M of 118M in e5-small); freezing it halves step time on CPU.
         emb = model.get_input_embeddings()
         emb.weight.requires_grad_(False)
+    if spec.freeze_layers:
+        freeze_lower_layers(model, spec.freeze_layers)
     return model
 
 
