@@ -151,12 +151,14 @@ def _same_file(a: str | Path, b: str | Path) -> bool:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
-def _is_own_file(path: str, paths: RunPaths) -> bool:
-    """A file this run writes (output, rejects, summary, lock, or anything in its parts directory)."""
-    if any(_same_file(path, p) for p in (paths.output, paths.rejects, paths.summary, paths.lock)):
-        return True
-    parts = os.path.realpath(paths.parts)
-    return os.path.realpath(path).startswith(parts + os.sep)
+def _own_role(path: str, paths: RunPaths) -> str | None:
+    """Which of this run's files `path` is (output, rejects, summary, lock, parts), or None."""
+    for role in ("output", "rejects", "summary", "lock"):
+        if _same_file(path, getattr(paths, role)):
+            return role
+    if os.path.realpath(path).startswith(os.path.realpath(paths.parts) + os.sep):
+        return "parts"
+    return None
 
 
 def expand_inputs(inputs: Sequence[str], paths: RunPaths | None = None) -> list[str]:
@@ -180,10 +182,11 @@ def expand_inputs(inputs: Sequence[str], paths: RunPaths | None = None) -> list[
         if not is_glob and not os.path.lexists(matches[0]):
             raise ScoringError(f"input {item!r}: no such file")
         if paths is not None:
-            own = [m for m in matches if _is_own_file(m, paths)]
+            own = [m for m in matches if _own_role(m, paths)]
             if own and not is_glob:
-                raise ScoringError(f"input {item}: this is a file the run writes (output {paths.output}); "
-                                   f"scoring it would overwrite the input")
+                role = _own_role(own[0], paths)
+                raise ScoringError(f"input {item} is also this run's {role} file ({getattr(paths, role)}): writing it "
+                                   f"would destroy the input; choose another {role} path")
             if own:
                 log.info("glob %r: leaving out this run's own files %s", item, own)
             matches = [m for m in matches if m not in own]
@@ -276,9 +279,12 @@ def output_lock(paths: RunPaths) -> Iterator[None]:
     try:
         yield
     finally:
-        with contextlib.suppress(OSError):
+        try:
             os.unlink(paths.lock)  # while still holding it, so no one else can be holding this file
-        os.close(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 # ----------------------------------------------------------------------------- inputs
