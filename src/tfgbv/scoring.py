@@ -449,7 +449,7 @@ def _row_id(row: dict, spec: ScoreSpec, source: str, index: int) -> str:
     """The id column's value, or `<input path as given>:<row index in the file>` (unique across inputs, also for
     files with the same name in different directories)."""
     value = row.get(spec.id_column) if spec.id_column else None
-    return str(value) if value is not None and value != "" else f"{source}:{index}"
+    return str(value) if value is not None and value != "" else f"{_printable(source)}:{index}"
 
 
 def score_chunk(clf, rows: list[dict], spec: ScoreSpec, source: str, start_index: int = 0,
@@ -609,9 +609,11 @@ class _Run:
         if leftovers:
             raise ScoringError(f"{self.parts} holds files but no _run.json ({leftovers[:3]}...): not a run this "
                                f"version can resume; delete it or choose another output")
-        from tfgbv.data import write_json
+        from tfgbv.data import write_text
 
-        write_json(state, {"key": self.key, "inputs": self.inputs, "model_id": self.clf.model_id, "spec": asdict(self.spec)})
+        # ASCII JSON: an input path may hold undecodable bytes (surrogate escapes), which UTF-8 cannot store
+        write_text(state, json.dumps({"key": self.key, "inputs": self.inputs, "model_id": self.clf.model_id,
+                                      "spec": asdict(self.spec)}, indent=2))
 
     # -- chunks
 
@@ -685,7 +687,7 @@ class _Run:
                        "rejects": str(p.rejects), "model_id": self.clf.model_id, "seconds": round(seconds, 2),
                        "rows_per_second": round(counts["scored_chunks"] and counts["input_rows"] / max(seconds, 1e-9), 1),
                        "accounting_ok": True, "bad_files": self.bad_files, "ok": not self.bad_files, "run_key": self.key}
-            s_fh.write(json.dumps(summary, indent=2, ensure_ascii=False))
+            s_fh.write(json.dumps(summary, indent=2))  # ASCII: paths may hold surrogate escapes
             p.summary.unlink(missing_ok=True)  # a summary only ever stands next to the files it describes
         return summary  # the three files are renamed on leaving the block: output, rejects, then summary
 
