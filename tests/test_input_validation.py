@@ -8,7 +8,6 @@ import shutil
 import pytest
 
 from tfgbv.data import DataValidationError, SourceSpec, load_data, write_text
-from tfgbv.labels import LABELS
 
 
 def _rows(n=4, **over):
