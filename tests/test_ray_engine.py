@@ -34,8 +34,8 @@ def test_ray_engine_equals_local_engine(tmp_path, tiny_run):
     assert pq.read_schema(tmp_path / "local.parquet") == pq.read_schema(tmp_path / "ray.parquet")
     x, y = pq.read_table(tmp_path / "local.parquet").to_pylist(), pq.read_table(tmp_path / "ray.parquet").to_pylist()
     assert [r["id"] for r in x] == [r["id"] for r in y]  # same ids (incl. the file:index fallback), same order
-    assert "a.jsonl:52" in {r["id"] for r in y}
+    assert f"{a}:52" in {r["id"] for r in y}  # generated ids name the input path
     for p, q in zip(x, y):
         assert p["labels"] == q["labels"] and abs(p["p_insult"] - q["p_insult"]) < 1e-5 and p["model_id"] == q["model_id"]
     lines = lambda name: [json.loads(s) for s in (tmp_path / name).read_text().splitlines()]  # noqa: E731
-    assert lines("local.rejects.jsonl") == lines("ray.rejects.jsonl")
+    assert lines("local.parquet.rejects.jsonl") == lines("ray.parquet.rejects.jsonl")

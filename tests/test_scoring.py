@@ -46,7 +46,7 @@ def test_output_schema_rejects_and_accounting(tmp_path, clf):
     table = pq.read_table(out)
     assert table.column_names == ["id"] + [f"p_{lab}" for lab in LABELS] + ["labels", "needs_review", "model_id", "text"]
     assert table.num_rows == 30 and summary["input_rows"] == 36 and summary["accounting_ok"]
-    rejects = [json.loads(line) for line in (tmp_path / "scores.rejects.jsonl").read_text().splitlines()]
+    rejects = [json.loads(line) for line in (tmp_path / "scores.parquet.rejects.jsonl").read_text().splitlines()]
     reasons = {r["id"]: r["reason"] for r in rejects}
     assert reasons["e1"] == "empty text" and "not a string" in reasons["e2"] and "missing text column" in reasons["e3"]
     assert "over-long" in reasons["e6"]
@@ -54,7 +54,7 @@ def test_output_schema_rejects_and_accounting(tmp_path, clf):
     assert any("invalid JSON" in r["reason"] and r["line"] == 35 for r in rejects)
     assert len(set(table.column("id").to_pylist())) == 30
     assert table.column("model_id").to_pylist()[0] == clf.model_id
-    assert json.loads((tmp_path / "scores.summary.json").read_text())["output_rows"] == 30
+    assert json.loads((tmp_path / "scores.parquet.summary.json").read_text())["output_rows"] == 30
 
 
 def test_scores_are_deterministic_and_match_the_python_api(tmp_path, clf):
@@ -116,7 +116,7 @@ def test_resume_after_kill_scores_every_row_exactly_once(tmp_path, tiny_run):
     assert 2 <= done_before < 12 and not out.exists()
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
-    summary = json.loads((tmp_path / "scores.summary.json").read_text())
+    summary = json.loads((tmp_path / "scores.parquet.summary.json").read_text())
     assert summary["skipped_chunks"] >= done_before and summary["accounting_ok"]
     ids = pq.read_table(out, columns=["id"]).column("id").to_pylist()
     assert len(ids) == 6000 and len(set(ids)) == 6000

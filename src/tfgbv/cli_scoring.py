@@ -19,11 +19,18 @@ log = logging.getLogger("tfgbv.predict")
 load_for_scoring = load_scorer  # kept for callers of the first version
 
 
-def score_spec(cfg: DictConfig):
-    from tfgbv.scoring import ScoreSpec
+# predict.yaml keys that choose the model, inputs, outputs, backend or engine; every other key is a ScoreSpec option.
+RUN_KEYS = frozenset({"task_name", "paths", "engine", "model_dir", "input", "output", "rejects", "backend", "onnx_variant",
+                      "bf16", "num_threads"})
 
-    keys = set(ScoreSpec.__dataclass_fields__)
-    return ScoreSpec(**{k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k in keys})
+
+def score_spec(cfg: DictConfig):
+    """ScoreSpec from the config; an unknown key (a typo such as `chunk_row=`) is an error, never ignored."""
+    from tfgbv.scoring import ScoreSpec
+    from tfgbv.training import spec_from_dict
+
+    raw = OmegaConf.to_container(cfg, resolve=True)
+    return spec_from_dict(ScoreSpec, {k: v for k, v in raw.items() if k not in RUN_KEYS})
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")

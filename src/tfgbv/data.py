@@ -1,12 +1,13 @@
 """Data layer: one schema, validated loading of local files, mapping of foreign datasets, splits, manifest.
 
-Every source is read through `datasets.load_dataset` from local paths. Bad input raises
-`DataValidationError` naming the file, the line (or row) and the field, before anything is written.
+Every source is read from local paths with its values as written: JSONL with the json module line by line (no type
+guessing), CSV/TSV as physical records (`tfgbv.records`: a stray quote never merges rows), Parquet with pyarrow.
+Bad input raises `DataValidationError` naming the file, the line (or row) and the field, before anything is written.
 """
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import hashlib
 import json
 import logging
@@ -14,10 +15,11 @@ import math
 import os
 import random
 import re
+import secrets
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import IO, Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -171,42 +173,106 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
-def _locate_raw_problem(path: Path) -> str:
-    """Scan a text file to find the first undecodable or unparsable line (datasets' own errors lack it)."""
+@dataclass
+class Table:
+    """The rows of one file as written: JSON values keep their JSON types (a JSON string stays a string, whatever it
+    looks like), CSV cells are strings (None when empty), Parquet values keep their column types. `lines[i]` is the
+    physical line row i starts on (empty for Parquet)."""
+
+    rows: list[dict]
+    column_names: list[str]
+    lines: list[int]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+
+def _invalid_unicode_field(obj: dict) -> str | None:
+    """The first field holding a lone surrogate (a `\\ud800` escape is valid JSON but not valid Unicode text)."""
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        for key, value in obj.items():
+            try:
+                json.dumps({key: value}, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                return key.encode("utf-8", "backslashreplace").decode("utf-8")
+        return "?"
+
+
+def _read_jsonl(path: Path) -> Table:
+    """JSONL parsed line by line with the json module: no type guessing, every bad line reported with its number."""
+    rows, lines, problems, columns = [], [], [], {}
     with path.open("rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
             try:
-                line = raw.decode("utf-8")
+                obj = json.loads(raw.decode("utf-8"))
             except UnicodeDecodeError as err:
-                return f"{path}:{lineno}: undecodable bytes (not UTF-8) at byte {err.start} of the line"
-            if path.suffix.lower() in (".jsonl", ".json") and line.strip():
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as err:
-                    return f"{path}:{lineno}: invalid JSON ({err.msg} at column {err.colno})"
-                if not isinstance(obj, dict):
-                    return f"{path}:{lineno}: expected a JSON object per line, got {type(obj).__name__}"
-    return f"{path}: could not be parsed"
+                problems.append(f"{path}:{lineno}: undecodable bytes (not UTF-8) at byte {err.start} of the line")
+                continue
+            except json.JSONDecodeError as err:
+                problems.append(f"{path}:{lineno}: invalid JSON ({err.msg} at column {err.colno})")
+                continue
+            if not isinstance(obj, dict):
+                problems.append(f"{path}:{lineno}: expected a JSON object per line, got {type(obj).__name__}")
+                continue
+            bad = _invalid_unicode_field(obj)
+            if bad is not None:
+                problems.append(f"{path}:{lineno}: field '{bad}' is not valid Unicode (a lone surrogate \\u escape)")
+                continue
+            rows.append(obj)
+            lines.append(lineno)
+            columns.update(dict.fromkeys(obj))
+    if problems:
+        raise DataValidationError(problems)
+    return Table(rows, list(columns), lines)
 
 
-def line_numbers(path: Path, delimiter: str | None = None, header: bool = True) -> list[int]:
-    """Line number (1-based) where each data row starts, so row errors can name the line."""
-    fmt = _format_of(path)
-    if fmt in ("parquet", "text"):
-        return []
-    if fmt == "json":
-        with path.open("rb") as fh:
-            return [i for i, raw in enumerate(fh, start=1) if raw.strip()]
-    starts: list[int] = []
-    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
-        reader = csv.reader(fh, delimiter=delimiter or ("\t" if path.suffix.lower() == ".tsv" else ","))
-        if header:
-            next(reader, None)
-        prev_end = reader.line_num
-        for _ in reader:
-            starts.append(prev_end + 1)
-            prev_end = reader.line_num
-    return starts
+def _read_csv(path: Path, delimiter: str, column_names: Sequence[str] | None = None) -> Table:
+    """CSV/TSV as physical records (tfgbv.records): cells stay strings as written; a record broken by a stray quote
+    or with the wrong number of fields is reported at its line, never merged with the rows after it."""
+    from tfgbv.records import CsvFileError, csv_records
+
+    problems: list[str] = []
+
+    def checked(fh):
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                problems.append(f"{path}:{lineno}: undecodable bytes (not UTF-8) at byte {err.start} of the line")
+            yield raw
+
+    rows, lines, header = [], [], []
+    with path.open("rb") as fh:
+        try:
+            for rec in csv_records(checked(fh), delimiter, header_out=header, names=column_names):
+                if rec.problem:
+                    problems.append(f"{path}:{rec.line}: {rec.problem}")
+                else:
+                    rows.append(rec.values)
+                    lines.append(rec.line)
+        except CsvFileError as err:
+            problems.append(f"{path}:{err.line}: {err}" if err.line else f"{path}: {err}")
+    if problems:
+        raise DataValidationError(problems)
+    return Table(rows, header, lines)
+
+
+def _read_parquet(path: Path) -> Table:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as err:  # pyarrow raises several types for a truncated or foreign file
+        raise DataValidationError([f"{path}: not a readable Parquet file ({type(err).__name__}: {err})"]) from err
+    return Table(table.to_pylist(), list(table.column_names), [])
 
 
 def where(path: Path, row: int, lines: list[int] | None) -> str:
@@ -218,10 +284,8 @@ def where(path: Path, row: int, lines: list[int] | None) -> str:
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
-def read_text_lines(path: Path, segment: str = "line"):
+def read_text_lines(path: Path, segment: str = "line") -> Table:
     """A plain-text file as a table with one `text` per non-empty line (or per sentence) and its line numbers."""
-    import datasets
-
     texts, lines = [], []
     try:
         raw = path.read_text(encoding="utf-8")
@@ -235,47 +299,33 @@ def read_text_lines(path: Path, segment: str = "line"):
                 lines.append(lineno)
     if not texts:
         raise DataValidationError([f"{path}: file has no text lines"])
-    return datasets.Dataset.from_dict({"text": texts}), lines
+    return Table([{"text": t} for t in texts], ["text"], lines)
 
 
-def read_table(path: str | Path, delimiter: str | None = None, column_names: Sequence[str] | None = None):
-    """Load one local file with `datasets` (JSONL, CSV/TSV or Parquet) as a `datasets.Dataset`."""
-    import datasets
+def read_table(path: str | Path, delimiter: str | None = None, column_names: Sequence[str] | None = None,
+               segment: str = "line") -> Table:
+    """Load one local file (JSONL, CSV/TSV, Parquet or plain text) with its values as written (see Table).
 
+    `column_names` names the columns of a header-less CSV/TSV; `segment` cuts plain text into lines or sentences."""
     path = Path(path)
     if not path.exists():
         raise DataValidationError([f"{path}: file not found"])
+    if not path.is_file():
+        raise DataValidationError([f"{path}: not a regular file"])
     if path.stat().st_size == 0:
         raise DataValidationError([f"{path}: file is empty"])
     fmt = _format_of(path)
     if fmt == "text":
-        return read_text_lines(path)[0]
-    kwargs: dict[str, Any] = {}
-    if fmt == "csv" and column_names:
-        kwargs["column_names"] = list(column_names)  # header-less file: every line is a row
-    if fmt == "csv":
-        kwargs["sep"] = delimiter or ("\t" if path.suffix.lower() == ".tsv" else ",")
-        # Keep ids and label values as written; only truly empty cells become missing.
-        kwargs["keep_default_na"] = False
-        kwargs["na_values"] = [""]
-    if fmt in ("csv", "json"):
-        with path.open("rb") as fh:
-            try:
-                fh.read().decode("utf-8")
-            except UnicodeDecodeError:
-                raise DataValidationError([_locate_raw_problem(path)]) from None
+        return read_text_lines(path, segment)
     if fmt == "json":
-        problem = _locate_raw_problem(path)
-        if not problem.endswith("could not be parsed"):
-            raise DataValidationError([problem])
-    datasets.disable_progress_bars()
-    try:
-        ds = datasets.load_dataset(fmt, data_files=str(path), split="train", keep_in_memory=True, **kwargs)
-    except Exception as err:  # datasets wraps parser errors in many types; give the user the line
-        raise DataValidationError([f"{_locate_raw_problem(path)} ({type(err).__name__}: {err})"]) from err
-    if len(ds) == 0:
+        table = _read_jsonl(path)
+    elif fmt == "csv":
+        table = _read_csv(path, delimiter or ("\t" if path.suffix.lower() == ".tsv" else ","), column_names)
+    else:
+        table = _read_parquet(path)
+    if len(table) == 0:
         raise DataValidationError([f"{path}: file has no rows"])
-    return ds
+    return table
 
 
 # ----------------------------------------------------------------------------- mapping + validation
@@ -285,27 +335,50 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or (isinstance(value, str) and value.strip() == "")
 
 
+def _match_keys(value: Any) -> list[str]:
+    """How a source value is matched against label_values / drop_values keys from a config: by text, with integral
+    numbers in integer form, so the CSV cell "2" and "2.0" and the JSON number 2 all match the YAML key 2."""
+    keys = [str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)]
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if number is not None and number.is_integer():
+            keys.append(str(int(number)))
+    return keys
+
+
+def _in_values(value: Any, values: Sequence[Any]) -> bool:
+    wanted = {str(v) for v in values}
+    return any(k in wanted for k in _match_keys(value))
+
+
 def _map_label(value: Any, spec: SourceSpec, label: str, loc: str, problems: list[str]) -> float | None:
-    """Map one source label value to 1.0 / 0.0 / MISSING (or a soft value in [0, 1])."""
+    """Map one source label value to 1.0 / 0.0 / MISSING; in label_mode=soft also a probability in [0, 1].
+
+    Strict: JSON numbers 0/1, booleans and the strings "0"/"1" (CSV cells) are labels; anything else (0.5 in gold
+    mode, the string "true", "yes", 2) is refused, never guessed."""
     if _is_missing(value):
         return MISSING
     if spec.label_values is not None:
-        key = value
-        if isinstance(value, float) and value.is_integer():
-            key = int(value)
-        for candidate in (key, str(key)):
-            if candidate in spec.label_values:
-                mapped = spec.label_values[candidate]
+        table = {str(k): v for k, v in spec.label_values.items()}
+        for key in _match_keys(value):
+            if key in table:
+                mapped = table[key]
                 return MISSING if mapped is None else float(mapped)
         problems.append(f"{loc}: field '{spec.label_columns[label]}' has value {value!r}, not in label_values {list(spec.label_values)}")
         return None
     if isinstance(value, bool):
         return float(value)
-    if isinstance(value, (int, float)) and 0 <= float(value) <= 1:
+    if isinstance(value, (int, float)):
+        number = float(value)
+        if number in (0.0, 1.0) or (spec.label_mode == "soft" and 0.0 <= number <= 1.0):
+            return number
+    elif isinstance(value, str) and value.strip() in ("0", "1", "0.0", "1.0"):
         return float(value)
-    if isinstance(value, str) and value.strip() in ("0", "1", "0.0", "1.0"):
-        return float(value)
-    problems.append(f"{loc}: field '{spec.label_columns[label]}' must be 1, 0 or empty (missing), got {value!r}")
+    allowed = "1, 0, a probability in [0, 1] (label_mode=soft)" if spec.label_mode == "soft" else "1, 0"
+    problems.append(f"{loc}: field '{spec.label_columns[label]}' must be {allowed} or empty (missing), got {value!r}")
     return None
 
 
@@ -323,14 +396,10 @@ def _row_texts(row: Mapping[str, Any], spec: SourceSpec) -> list[tuple[str, Any,
 
 
 def _kept(row: Mapping[str, Any], spec: SourceSpec) -> bool:
-    for col, allowed in spec.keep_values.items():
-        value = row.get(col)
-        if value not in allowed and str(value) not in {str(a) for a in allowed}:
-            return False
-    return True
+    return all(_in_values(row.get(col), allowed) for col, allowed in spec.keep_values.items())
 
 
-def map_rows(ds, spec: SourceSpec, path: Path, split: str, lines: list[int] | None = None) -> tuple[list[dict], list[str], int]:
+def map_rows(ds, spec: SourceSpec, path: Path, split: str) -> tuple[list[dict], list[str], int]:
     """Map a loaded table into canonical records; collect every problem with its location; count skipped rows."""
     problems: list[str] = []
     skipped = 0
@@ -346,8 +415,7 @@ def map_rows(ds, spec: SourceSpec, path: Path, split: str, lines: list[int] | No
         for col in columns:
             if col not in LABELS and col.lower() in {"insults", "shame", "threats", "doxing", "dox"}:
                 problems.append(f"{path}: unknown label column '{col}' (labels are {list(LABELS)})")
-    if lines is None:
-        lines = line_numbers(path, spec.csv_delimiter, header=not spec.column_names)
+    lines = ds.lines
     records: list[dict] = []
     for i, row in enumerate(ds):
         loc = where(path, i, lines)
@@ -356,7 +424,7 @@ def map_rows(ds, spec: SourceSpec, path: Path, split: str, lines: list[int] | No
         drop = False
         labels: dict[str, float] = dict(spec.label_constants)
         for lab, col in spec.label_columns.items():
-            if spec.drop_values and row.get(col) in spec.drop_values:
+            if spec.drop_values and not _is_missing(row.get(col)) and _in_values(row.get(col), spec.drop_values):
                 drop = True
                 break
             value = _map_label(row.get(col), spec, lab, loc, problems)
@@ -526,14 +594,11 @@ def load_source(spec: SourceSpec) -> tuple[dict[str, list[dict]], list[dict], li
         for p in paths:
             path = Path(os.path.normpath(Path(p).expanduser()))
             try:
-                if _format_of(path) == "text" and path.exists():
-                    ds, lines = read_text_lines(path, spec.segment)
-                else:
-                    ds, lines = read_table(path, spec.csv_delimiter, spec.column_names), None
+                ds = read_table(path, spec.csv_delimiter, spec.column_names, spec.segment)
             except DataValidationError as err:
                 problems.extend(err.problems)
                 continue
-            rows, probs, skipped = map_rows(ds, spec, path, split, lines)
+            rows, probs, skipped = map_rows(ds, spec, path, split)
             problems.extend(probs)
             recs.extend(rows)
             files_info.append({"source": spec.name, "split": split, "path": str(path), "sha256": sha256_file(path),
@@ -729,28 +794,77 @@ def manifest(data: LoadedData) -> dict:
     return out
 
 
-def write_jsonl(path: str | Path, records: Iterable[Mapping[str, Any]]) -> None:
-    """Write JSONL atomically (temp file, then rename)."""
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """A new, uniquely named temp file next to `path`, opened for writing.
+
+    O_CREAT | O_EXCL never opens an existing file or follows a pre-created symlink, and the name carries the pid and a
+    random part, so two processes (or two writers in one) never share a temp file."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name[:180]}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp  # 0o666 & umask: the same mode as an ordinary new file
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temp file next to {path}")
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename durable (a crash right after it must not bring back the old file)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems cannot fsync a directory
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, binary: bool = False, newline: str | None = None) -> Iterator[IO]:
+    """Write `path` atomically: yields a file object on a unique temp file in the same directory; on success it is
+    fsynced and renamed over `path` (readers see the old or the new file, never half of one); on any error the temp
+    file is removed and `path` is untouched. The project's one atomic writer."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
+    fd, tmp = _create_temp(path)
+    try:
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline=newline)) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Write bytes atomically (see atomic_write)."""
+    with atomic_write(path, binary=True) as fh:
+        fh.write(data)
+
+
+def write_jsonl(path: str | Path, records: Iterable[Mapping[str, Any]]) -> None:
+    """Write JSONL atomically (see atomic_write)."""
+    with atomic_write(path) as fh:
         for rec in records:
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    tmp.replace(path)
 
 
 def write_text(path: str | Path, text: str) -> None:
-    """Write text atomically (temp file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    """Write text atomically (see atomic_write)."""
+    with atomic_write(path) as fh:
+        fh.write(text)
 
 
 def write_json(path: str | Path, obj: Any) -> None:
-    """Write JSON atomically (temp file, then rename)."""
+    """Write JSON atomically (see atomic_write)."""
     write_text(path, json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default) + "\n")
 
 

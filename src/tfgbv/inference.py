@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 from pathlib import Path
 from typing import Any, Sequence
@@ -86,17 +87,39 @@ def predict_logits(model, tokenizer, texts: Sequence[str], prep, batch_size: int
 
 
 def model_identifier(model_dir: str | Path, meta: dict[str, Any]) -> str:
-    """Short hash of the weights plus thresholds and temperatures: what a score was produced by."""
+    """Short hash of everything that changes a score: every file of the model directory (weights, config.json,
+    tokenizer files, tfgbv_config.json with labels, thresholds, temperatures and the text preparation incl.
+    max_length) plus the metadata as loaded. Resumed scoring runs compare it, so two setups never mix in one output."""
     model_dir = Path(model_dir)
     h = hashlib.sha256()
-    weights = [p for p in sorted(model_dir.glob("*.safetensors"))]
-    for p in weights:
-        with p.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                h.update(block)
-    h.update(repr(sorted(meta.get("thresholds", {}).items())).encode())
-    h.update(repr(sorted(meta.get("temperatures", {}).items())).encode())
+    for p in sorted(model_dir.iterdir()):
+        if p.is_file() and not p.name.startswith("."):  # hidden files are temp files, not part of the model
+            h.update(p.name.encode() + b"\0")
+            with p.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 22), b""):
+                    h.update(block)
+    h.update(json.dumps(meta, sort_keys=True, default=str).encode())
     return f"{meta.get('short_name', 'model')}-{h.hexdigest()[:12]}"
+
+
+# Longest text the Python API scores: longer ones are refused (ValueError), never silently truncated. About 200
+# windows of 128 tokens; batch scoring rejects texts over its own max_chars (default 20,000) before they get here.
+MAX_TEXT_CHARS = 100_000
+
+
+def checked_texts(texts: Any, max_chars: int = MAX_TEXT_CHARS) -> list[str]:
+    """`texts` as a list of strings, or a clear TypeError / ValueError naming the offending item."""
+    if texts is None or isinstance(texts, (str, bytes, bytearray)) or not hasattr(texts, "__iter__"):
+        raise TypeError(f"expected a sequence of strings, got {type(texts).__name__}"
+                        + (" (use predict() for one text, or wrap it in a list)" if isinstance(texts, str) else ""))
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"text {i} is {type(text).__name__}, not a string")
+        if len(text) > max_chars:
+            raise ValueError(f"text {i} has {len(text):,} characters, more than max_chars={max_chars:,}: split it "
+                             f"(or raise the classifier's max_chars)")
+    return texts
 
 
 class Classifier:
@@ -105,7 +128,10 @@ class Classifier:
     Probabilities are calibrated with the run's per-label temperatures; labels use the run's dev-tuned thresholds.
     `predict_logits` returns uncalibrated logits (what the temperatures divide) whether or not the saved model has the
     temperatures folded into its output layer, so every consumer divides exactly once.
+    Texts longer than `max_chars` characters are refused with a ValueError (see MAX_TEXT_CHARS).
     """
+
+    max_chars: int = MAX_TEXT_CHARS
 
     def __init__(self, tokenizer, model, meta: dict[str, Any], model_dir: str | Path, batch_size: int = 64,
                  bf16: bool | str = False, num_threads: int | None = None):
@@ -149,6 +175,7 @@ class Classifier:
 
     def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
         """[N, L] uncalibrated logits (max over windows)."""
+        texts = checked_texts(texts, self.max_chars)
         return predict_logits(self.model, self.tokenizer, texts, self.prep, self.batch_size, self.bf16) * self.logit_scale
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -160,13 +187,14 @@ class Classifier:
 
 def calibrated_proba(clf, texts: Sequence[str]) -> np.ndarray:
     """[N, L] probabilities sigmoid(logit / T) with the run's per-label temperatures (any classifier with predict_logits)."""
+    texts = checked_texts(texts, getattr(clf, "max_chars", MAX_TEXT_CHARS))
     return 1.0 / (1.0 + np.exp(-clf.predict_logits(texts) / clf.temperatures))
 
 
 def labelled_predictions(clf, texts: Sequence[str] | str) -> list[dict[str, Any]] | dict[str, Any]:
     """Per text: {"scores": {label: probability}, "labels": [labels at or above their threshold]}."""
     single = isinstance(texts, str)
-    probs = clf.predict_proba([texts] if single else list(texts))
+    probs = clf.predict_proba([texts] if single else checked_texts(texts, getattr(clf, "max_chars", MAX_TEXT_CHARS)))
     out = [{"scores": {lab: float(p[j]) for j, lab in enumerate(clf.labels)},
             "labels": [lab for j, lab in enumerate(clf.labels) if p[j] >= clf.thresholds[j]]} for p in probs]
     return out[0] if single else out

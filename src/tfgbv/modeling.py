@@ -280,7 +280,50 @@ def read_meta(model_dir: str | Path) -> dict[str, Any]:
     missing = [k for k in ("labels", "thresholds", "text") if k not in meta]
     if missing:
         raise ModelLoadError(f"{model_dir / META_FILE}: missing field(s) {missing}")
+    validate_meta(meta, model_dir / META_FILE)
     return meta
+
+
+def validate_meta(meta: dict[str, Any], where: str | Path = META_FILE) -> None:
+    """Refuse a tfgbv_config.json whose values would silently give wrong scores (ModelLoadError listing each problem):
+    labels must be this package's labels in this order (scores are stored by position), thresholds numbers in [0, 1]
+    for every label, temperatures finite numbers > 0, and the text preparation well-formed."""
+    import math
+
+    is_num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)  # noqa: E731
+    problems = []
+    if meta.get("labels") != list(LABELS):
+        problems.append(f"labels {meta.get('labels')!r} must be {list(LABELS)} (the same names in the same order)")
+    thresholds = meta.get("thresholds")
+    if not isinstance(thresholds, dict) or set(thresholds) != set(LABELS):
+        problems.append(f"thresholds must give a number for each of {list(LABELS)}, got {thresholds!r}")
+    else:
+        problems += [f"thresholds.{k} must be a number in [0, 1], got {v!r}" for k, v in thresholds.items()
+                     if not (is_num(v) and 0 <= v <= 1)]
+    temps = meta.get("temperatures") or {}
+    if not isinstance(temps, dict) or not set(temps) <= set(LABELS):
+        problems.append(f"temperatures must map labels of {list(LABELS)} to numbers, got {temps!r}")
+    else:
+        problems += [f"temperatures.{k} must be a finite number > 0, got {v!r}" for k, v in temps.items()
+                     if not (is_num(v) and v > 0)]
+    text = meta.get("text")
+    known = set(TextPrep.__dataclass_fields__)
+    if not isinstance(text, dict) or set(text) - known:
+        problems.append(f"text must be an object with keys from {sorted(known)}, got {text!r}")
+    else:
+        if not isinstance(text.get("prefix", ""), str):
+            problems.append(f"text.prefix must be a string, got {text['prefix']!r}")
+        if not isinstance(text.get("deobfuscate", False), bool):
+            problems.append(f"text.deobfuscate must be true or false, got {text['deobfuscate']!r}")
+        length, least = text.get("max_length", 128), 1 if meta.get("kind", "transformer") == "transformer" else 0
+        if not isinstance(length, int) or isinstance(length, bool) or length < least:
+            problems.append(f"text.max_length must be an integer >= {least}, got {length!r}")
+        fallback = text.get("char_fallback", {})
+        if not isinstance(fallback, dict) or not all(isinstance(k, str) and len(k) == 1 and isinstance(v, str)
+                                                     for k, v in fallback.items()):
+            problems.append(f"text.char_fallback must map single characters to strings, got {fallback!r}")
+    if problems:
+        raise ModelLoadError(f"{where}: invalid model configuration: " + "; ".join(problems))
 
 
 def load_model_dir(path: str | Path, trust_remote_code: bool = False):

@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from tfgbv.scoring import FORMATS, ScoreSpec, ScoringError, chunks_from_handle, expand_inputs, output_schema, score_chunk
+from tfgbv.scoring import (FORMATS, ScoreSpec, ScoringError, check_paths, chunks_from_handle, expand_inputs, output_lock,
+                           output_schema, prepare_output_dirs, run_paths, score_chunk)
 
 log = logging.getLogger(__name__)
 
@@ -124,18 +125,27 @@ def score_with_ray(model_dir: str | Path, inputs: Sequence[str], output: str | P
 
     Returns the summary (input rows = output rows + rejected rows is checked against a separate count of the input).
     """
-    import ray
-
-    from tfgbv.modeling import find_model_dir, read_meta
-
     spec = spec or ScoreSpec()
-    paths = expand_inputs(inputs)
+    run = run_paths(output, rejects)
+    paths = expand_inputs(inputs, run)
     if "-" in paths:
         raise ScoringError("engine=ray reads files, not standard input: use engine=local for input=-")
-    output = Path(output)
+    output = run.output
     if output.suffix.lower() != ".parquet":
         raise ScoringError(f"output {output}: engine=ray writes Parquet, use a name ending in .parquet")
-    rejects = Path(rejects) if rejects else output.with_name(output.stem + ".rejects.jsonl")
+    check_paths(paths, run)
+    prepare_output_dirs(run)
+    with output_lock(run):  # one writer per output, as in the local engine
+        return _score_locked(model_dir, paths, run, spec, num_actors, address, batch_size, num_cpus_per_actor, backend, bf16)
+
+
+def _score_locked(model_dir, paths, run, spec, num_actors, address, batch_size, num_cpus_per_actor, backend, bf16):
+    import ray
+
+    from tfgbv.data import write_json
+    from tfgbv.modeling import find_model_dir, read_meta
+
+    output, rejects = run.output, run.rejects
     model_dir = str(find_model_dir(model_dir))
     labels = read_meta(model_dir)["labels"]
     schema = output_schema(labels, spec.echo_text)
@@ -159,42 +169,42 @@ def score_with_ray(model_dir: str | Path, inputs: Sequence[str], output: str | P
     finally:
         if started:
             ray.shutdown()
-    n_out, n_rej = _split(work, output, rejects, schema)
+    run.summary.unlink(missing_ok=True)  # a summary only ever stands next to the files it describes
+    n_out, n_rej = _split(work, output, rejects, schema, n_input)
     shutil.rmtree(work, ignore_errors=True)
     seconds = time.time() - t0
     summary = {"engine": "ray", "actors": num_actors, "input_rows": n_input, "output_rows": n_out, "rejected_rows": n_rej,
                "accounting_ok": n_input == n_out + n_rej, "seconds": round(seconds, 2),
                "rows_per_second": round(n_input / max(seconds, 1e-9), 1), "output": str(output), "rejects": str(rejects)}
-    if not summary["accounting_ok"]:
-        raise ScoringError(f"row accounting failed: {n_input} input rows != {n_out} output + {n_rej} rejected")
-    tmp = output.with_name(output.stem + ".summary.json.tmp")
-    tmp.write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    tmp.replace(output.with_name(output.stem + ".summary.json"))
+    write_json(run.summary, summary)
     return summary
 
 
-def _split(work: Path, output: Path, rejects: Path, schema) -> tuple[int, int]:
-    """Stream Ray's Parquet files (in order) into the output Parquet and the rejects JSONL; returns their row counts."""
+def _split(work: Path, output: Path, rejects: Path, schema, n_input: int) -> tuple[int, int]:
+    """Stream Ray's Parquet files (in order) into the output Parquet and the rejects JSONL; returns their row counts.
+    Both are written to unique temp files and renamed only when input rows = output rows + rejected rows."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    from tfgbv.data import atomic_write
+
     files = sorted(work.glob("*.parquet"))
     n_out = n_rej = 0
-    tmp_out, tmp_rej = output.with_name(output.name + ".tmp"), rejects.with_name(rejects.name + ".tmp")
-    with pq.ParquetWriter(tmp_out, schema) as writer, tmp_rej.open("w", encoding="utf-8") as fh:
-        for f in files:
-            for batch in pq.ParquetFile(f).iter_batches(batch_size=10_000):
-                ok = pc.is_null(batch.column("_reject_reason"))
-                good = batch.filter(ok)
-                if good.num_rows:
-                    writer.write_table(pa.Table.from_batches([good]).select(schema.names).cast(schema))
-                n_out += good.num_rows
-                for r in batch.filter(pc.invert(ok)).to_pylist():
-                    fh.write(json.dumps({"id": r["id"], "source": r["_source"], "line": r["_line"],
-                                         "reason": r["_reject_reason"]}, ensure_ascii=False) + "\n")
-                    n_rej += 1
-    os.replace(tmp_out, output)
-    os.replace(tmp_rej, rejects)
+    with atomic_write(rejects) as fh, atomic_write(output, binary=True) as out_fh:
+        with pq.ParquetWriter(out_fh, schema) as writer:
+            for f in files:
+                for batch in pq.ParquetFile(f).iter_batches(batch_size=10_000):
+                    ok = pc.is_null(batch.column("_reject_reason"))
+                    good = batch.filter(ok)
+                    if good.num_rows:
+                        writer.write_table(pa.Table.from_batches([good]).select(schema.names).cast(schema))
+                    n_out += good.num_rows
+                    for r in batch.filter(pc.invert(ok)).to_pylist():
+                        fh.write(json.dumps({"id": r["id"], "source": r["_source"], "line": r["_line"],
+                                             "reason": r["_reject_reason"]}, ensure_ascii=False) + "\n")
+                        n_rej += 1
+        if n_input != n_out + n_rej:
+            raise ScoringError(f"row accounting failed: {n_input} input rows != {n_out} output + {n_rej} rejected; "
+                               f"nothing was replaced")
     return n_out, n_rej
-

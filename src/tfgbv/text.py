@@ -42,6 +42,7 @@ for _base, _letter in (("и", "ӣ"), ("у", "ӯ")):
     _COMBINING_FIX[_base + "\u0305"] = _letter
     _COMBINING_FIX[_base.upper() + "\u0305"] = _letter.upper()
 _COMBINING_RE = re.compile("|".join(sorted(_COMBINING_FIX)))
+_REPAIR_MARKS = frozenset(_DESCENDERS + _STROKES + "\u0305")  # the marks the repair above composes
 
 # Precomposed letters of other Cyrillic alphabets that look like (and are typed for) Tajik ones: Uzbek keyboards give
 # ў for ӯ; Khakas/Abkhaz/Bashkir/Chukchi letters stand in for ҷ қ ҳ ғ; Udmurt/Altai diaeresis letters for ӣ ӯ.
@@ -61,6 +62,19 @@ _CONFUSABLE_RE = re.compile(f"[{''.join(TAJIK_CONFUSABLES)}]")
 # words for tokenizers and are a cheap evasion trick. ZWJ inside emoji sequences is lost too; acceptable here.
 _INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
                         "\u2060-\u2064\u2066-\u2069\ufeff]")
+# Control characters that are not whitespace (NUL, backspace, escape, DEL, the C1 block) and Unicode TAG characters
+# (U+E0000-U+E007F, invisible "tag letters"): invisible too, and an evasion route (NUL bytes between words flipped a
+# shaming comment to an insult). Removed together with the invisible characters above.
+_CONTROL_AND_TAG = re.compile("[" + "".join(re.escape(chr(c)) for c in range(0xA0)
+                                            if unicodedata.category(chr(c)) == "Cc" and not chr(c).isspace())
+                              + "\U000e0000-\U000e007f]")
+# Combining marks still left after NFC and the Tajik letter repair belong to no Russian or Tajik letter: stress marks,
+# "Zalgo" stacks, marks on spaces or digits. They change the tokens while the text still reads the same, so they are
+# stripped (blocks: diacritical marks + extended + supplement, Cyrillic combining marks, Cyrillic Extended-A/B, half
+# marks). A repair mark after a Latin look-alike waits for deobfuscation, which may still compose it ("x" + U+0327 ->
+# "х" + U+0327 -> "ҳ").
+_STRAY_MARKS = re.compile("[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u2de0-\u2dff\ua66f-\ua67f"
+                          "\ufe20-\ufe2f]")
 _WHITESPACE = re.compile(r"\s+")
 
 # ----------------------------------------------------------------------------- deobfuscation tables
@@ -125,6 +139,21 @@ def _repair_tajik_letters(text: str) -> str:
     return text
 
 
+def _strip_stray_marks(text: str, keep_for_deobfuscation: bool) -> str:
+    """Remove combining marks that composed into no letter (see _STRAY_MARKS)."""
+    if not _STRAY_MARKS.search(text):
+        return text
+    if not keep_for_deobfuscation:
+        return _STRAY_MARKS.sub("", text)
+    repair = _REPAIR_MARKS
+
+    def keep(m: re.Match[str]) -> str:
+        i = m.start()
+        return m.group(0) if m.group(0) in repair and i > 0 and text[i - 1] in _HOMO_CHARS else ""
+
+    return _STRAY_MARKS.sub(keep, text)
+
+
 def _join_spaced(match: re.Match[str]) -> str:
     """Join one run of spaced letters unless it is probably a sequence of real one-letter words or not Cyrillic."""
     run, sep = match.group(0), match.group(1)
@@ -163,15 +192,18 @@ def normalize_text(text: str, *, deobfuscate: bool = True) -> str:
     """Normalise one comment.
 
     Always: Unicode NFC (и/у + U+0304 -> ӣ/ӯ), Tajik letters typed with combining marks or borrowed look-alike
-    letters -> ҳ ҷ қ ғ ӣ ӯ, invisible characters removed, every whitespace run (newlines included) -> one space.
+    letters -> ҳ ҷ қ ғ ӣ ӯ, invisible characters (zero-width, NUL and other controls, TAG characters) and combining
+    marks that compose into no letter removed, every whitespace run (newlines included) -> one space.
     With `deobfuscate`: spaced letters joined ("с у к а" -> "сука"); inside mostly-Cyrillic words Latin look-alikes
     -> Cyrillic ("тупaя" -> "тупая") and leetspeak -> letters ("д@ура" -> "дура"); 3+ repeated Cyrillic letters -> one
     ("шармандааааа" -> "шарманда"). Digits outside Cyrillic words (phone numbers, prices, years) are never touched.
     Idempotent: normalize_text(normalize_text(x)) == normalize_text(x).
     """
     text = _INVISIBLE.sub("", text)  # first, so a mark after an invisible character still composes
+    text = _CONTROL_AND_TAG.sub("", text)
     text = unicodedata.normalize("NFC", text)
     text = _repair_tajik_letters(text)
+    text = _strip_stray_marks(text, keep_for_deobfuscation=deobfuscate)  # after composing: only marks of no letter
     if deobfuscate:
         text = _SPACED.sub(_join_spaced, text)  # before collapsing: wider gaps between spaced words are word breaks
     text = _WHITESPACE.sub(" ", text).strip()
@@ -198,7 +230,7 @@ def _deobfuscate_pass(text: str) -> str:
     text = _STRETCH.sub(r"\1", text)
     if _COMBINING_MARK.search(text):  # a look-alike turned Cyrillic may now compose with its mark ("x" + U+0327)
         text = _repair_tajik_letters(unicodedata.normalize("NFC", text))
-    return text
+    return _strip_stray_marks(text, keep_for_deobfuscation=False)  # marks that did not compose now never will
 
 
 # ----------------------------------------------------------------------------- character maps
@@ -226,7 +258,7 @@ def apply_char_map(text: str, mapping: dict[str, str]) -> str:
 
 # ----------------------------------------------------------------------------- PII masking
 
-_SEP = r"[ \-\u00a0]{0,2}"  # phone digit-group separator: nothing, space, dash, " - "
+_SEP = r"(?:[ \-\u00a0]{0,2}|\.)"  # phone digit-group separator: nothing, space, dash, " - ", one dot (93.555.12.34)
 _PHONE = re.compile(
     r"(?<![\w+])(?:"
     # Tajikistan, international: +992 93 123 45 67, +992 (37) 221-22-33, 00992..., +992 918 12 34 56
@@ -242,6 +274,9 @@ _PHONE = re.compile(
     rf"|(?:\(\d{{3}}\)|\d{{3}}){_SEP}\d{{3}}{_SEP}\d{{2}}{_SEP}\d{{2}}"
     r")(?!\w)")
 # Amounts ("1 500 000"), years, dates (dots), times and 3-3-3 money groupings do not fit these shapes.
+# Digits written one by one with the same separator ("9 3 5 5 5 1 2 3 4", "9-3-5-5-5-1-2-3-4"): 9 to 12 single digits
+# are a phone number spelled out to dodge the shapes above; amounts and dates are written in groups.
+_SPACED_PHONE = re.compile(r"(?<![\w+])\+?\s?\d(?P<sep>[ .\-\u00a0])\d(?:(?P=sep)\d){7,10}(?!\w)")
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-zА-Яа-я]{2,}")
 _URL = re.compile(
@@ -302,11 +337,14 @@ _DIGIT = re.compile(r"\d")
 
 def mask_pii(text: str, kinds: tuple[str, ...] = PII_KINDS) -> str:
     """Replace PII with placeholders: <USER> (VK tags [id123|Name], id123, @handles), <EMAIL>, <URL>, <PHONE>
-    (Tajik +992 / national and Russian +7/8 formats with spaces, dashes, parentheses) and <ADDRESS> (Tajik and
-    Russian street/house/flat/micro-district/neighbourhood forms). Ordinary numbers (prices, years, times) stay."""
+    (Tajik +992 / national and Russian +7/8 formats with spaces, dashes, dots, parentheses, or digits spelled out one
+    by one) and <ADDRESS> (Tajik and Russian street/house/flat/micro-district/neighbourhood forms). Ordinary numbers
+    (prices, years, times) stay. Invisible characters are removed first (from the returned text too)."""
     unknown = set(kinds) - set(PII_KINDS)
     if unknown:
         raise ValueError(f"mask_pii: unknown kinds {sorted(unknown)}; known: {PII_KINDS}")
+    # On text without invisible characters: a zero-width space or a NUL between digits must not hide a phone number.
+    text = _CONTROL_AND_TAG.sub("", _INVISIBLE.sub("", text))
     has_digit = bool(_DIGIT.search(text))
     for kind in PII_KINDS:
         if kind not in kinds:
@@ -324,7 +362,7 @@ def mask_pii(text: str, kinds: tuple[str, ...] = PII_KINDS) -> str:
                 text = _URL.sub("<URL>", text)
         elif kind == "phone":
             if has_digit:
-                text = _PHONE.sub("<PHONE>", text)
+                text = _SPACED_PHONE.sub("<PHONE>", _PHONE.sub("<PHONE>", text))
         elif kind == "address":
             if _ADDRESS_HINT.search(text):
                 text = _ADDRESS.sub(_mask_address, text)
