@@ -77,8 +77,10 @@ def run_train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Validate data, train, then (optionally) evaluate and write the model card. Returns the summary dict."""
     from tfgbv.data import load_data
 
+    clock = _Clock()
     sources = data_sources(cfg.data)
     data = load_data(sources, cfg.get("max_train_samples"), cfg.get("max_eval_samples"), seed=cfg.seed)
+    clock.lap("data")
     resolved = OmegaConf.to_container(cfg, resolve=True)
     kind = cfg.model.get("kind", "transformer")
     if kind == "tfidf_lr":
@@ -91,19 +93,44 @@ def run_train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
 
         summary = train(data, model_spec(cfg.model), train_spec(cfg.trainer), run_dir, seed=cfg.seed,
                         resolved_config=resolved, cache_dir=cfg.paths.cache_dir)
+    clock.lap("train")
     if cfg.get("evaluate_after_train", True):
-        summary["eval"] = run_evaluation(run_dir, cfg.data, cfg.get("evaluation"), run_dir / "eval")
+        # The loaded data is the evaluation data too unless samples were capped (loading and dedup take a minute).
+        reuse = data if cfg.get("max_train_samples") is None and cfg.get("max_eval_samples") is None else None
+        summary["eval"] = run_evaluation(run_dir, cfg.data, cfg.get("evaluation"), run_dir / "eval", data=reuse)
+        clock.lap("evaluate")
         summary["card"] = write_card(run_dir, publish_to=(Path(cfg.paths.root_dir) / "model_card.md") if cfg.get("publish_card") else None)
+        clock.lap("card")
+    from tfgbv.data import write_json
+
+    write_json(run_dir / "timings.json", {"seconds": clock.laps, "total": round(sum(clock.laps.values()), 1)})
     _point_latest(run_dir)
     return summary
 
 
-def run_evaluation(run_dir: Path, data_cfg: DictConfig, eval_cfg: DictConfig | None, out_dir: Path) -> dict[str, Any] | None:
+class _Clock:
+    """Wall-clock seconds per phase of a run (timings.json: where the `make train` budget goes)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._now = time.perf_counter
+        self._last = self._now()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = self._now()
+        self.laps[name] = round(now - self._last, 1)
+        self._last = now
+
+
+def run_evaluation(run_dir: Path, data_cfg: DictConfig, eval_cfg: DictConfig | None, out_dir: Path,
+                   data=None) -> dict[str, Any] | None:
     from tfgbv.data import load_data
     from tfgbv.evaluation import EvalSpec, evaluate_run
 
     spec = EvalSpec(**(OmegaConf.to_container(eval_cfg, resolve=True) if eval_cfg else {}))
-    data = load_data(data_sources(data_cfg))
+    data = data if data is not None else load_data(data_sources(data_cfg))
     if not data.splits.get(spec.split):
         log.warning("data '%s' has no '%s' rows: evaluation skipped (set evaluation.split)", data_cfg.name, spec.split)
         return None
