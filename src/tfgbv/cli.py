@@ -94,6 +94,8 @@ def run_train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     if cfg.get("evaluate_after_train", True):
         summary["eval"] = run_evaluation(run_dir, cfg.data, cfg.get("evaluation"), run_dir / "eval")
         summary["card"] = write_card(run_dir, publish_to=(Path(cfg.paths.root_dir) / "model_card.md") if cfg.get("publish_card") else None)
+    else:  # model/README.md (the Hub's card) exists for every run; its results section says there is no evaluation
+        summary["card"] = write_card(run_dir)
     _point_latest(run_dir)
     return summary
 

@@ -88,6 +88,10 @@ class SourceSpec:
     label_mode: str = "gold"  # gold | majority | soft: derive labels from `annotator_votes` where present
     on_empty_text: str = "error"  # error | skip (public dumps contain empty comments, e.g. stickers); skips are counted
     mask_user_tags: bool = False  # replace VK-style [id123|Name] tags before anything sees the text
+    # Terms of the data (a Hugging Face licence id: mit, cc-by-4.0, gpl-3.0, other, ...; "unknown" until checked). A
+    # model card's `license:` is the most restrictive licence among the sources it was trained on (tfgbv.model_card).
+    license: str = "unknown"
+    dataset: str | None = None  # public identifier for a card's `datasets:` (Hub id or repository URL); None = name
 
     @property
     def annotated_labels(self) -> list[str]:
@@ -389,6 +393,7 @@ class LoadedData:
     splits: dict[str, list[dict]]
     files: list[dict]  # path, sha256, rows
     train_repeat: dict[str, int] = field(default_factory=dict)  # source -> oversampling factor (only those != 1)
+    sources: dict[str, dict] = field(default_factory=dict)  # source -> {"license", "dataset"}: what a card declares
 
     def training_records(self) -> list[dict]:
         """The train split with each source's rows repeated `train_repeat` times (what one epoch shows the model)."""
@@ -495,7 +500,8 @@ def load_data(sources: Sequence[SourceSpec], max_train_samples: int | None = Non
     if not splits["train"] and not splits["test"]:
         raise DataValidationError(["the configured sources produced no rows"])
     repeat = {spec.name: spec.train_repeat for spec in sources if spec.train_repeat != 1}
-    return LoadedData(splits=splits, files=files, train_repeat=repeat)
+    terms = {spec.name: {"license": spec.license, "dataset": spec.dataset or spec.name} for spec in sources}
+    return LoadedData(splits=splits, files=files, train_repeat=repeat, sources=terms)
 
 
 def manifest(data: LoadedData) -> dict:
@@ -503,6 +509,8 @@ def manifest(data: LoadedData) -> dict:
     out: dict[str, Any] = {"files": data.files, "splits": {}}
     if data.train_repeat:
         out["train_repeat"] = dict(data.train_repeat)
+    if data.sources:
+        out["sources"] = {name: dict(terms) for name, terms in data.sources.items()}
     for split, recs in data.splits.items():
         entry: dict[str, Any] = {"rows": len(recs), "by_source": dict(Counter(r["source"] for r in recs)),
                                  "by_lang": dict(Counter(r["lang"] for r in recs)), "labels": {}}
