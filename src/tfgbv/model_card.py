@@ -358,6 +358,11 @@ def _not_in_tokenizer(meta: dict) -> list[str]:
         out.append("**Deobfuscation** (`tfgbv.text.normalize_text`): Latin look-alike letters and leetspeak inside "
                    "Cyrillic words, spaced-out and stretched letters are undone before scoring. Without it, obfuscated "
                    "abuse (\"тупaя д@ура\", \"с у к а\") scores lower.")
+    if text.get("transliterate"):
+        out.append("**Tajik chat Latin** (`tfgbv.translit`): texts that look like Tajik in Latin letters "
+                   "(\"tu besharm hasti\") are transliterated to Cyrillic before scoring.")
+    out.append("**Legacy-font ї** is read as Tajik ӣ only in texts without the Ukrainian letters і є ґ (a rule that "
+               "depends on the whole text, so the tokenizer cannot apply it): `tfgbv.text.normalize_text`.")
     if text.get("prefix"):
         out.append(f"**Text prefix**: prepend `{text['prefix']!r}` to every text.")
     out.append(f"**Long texts**: tfgbv cuts texts longer than {text['max_length']} tokens into overlapping windows and "

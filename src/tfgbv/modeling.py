@@ -34,11 +34,16 @@ class TextPrep:
     deobfuscate: bool = False  # undo look-alike letters, leetspeak, spacing before tokenising
     char_fallback: dict[str, str] = field(default_factory=dict)  # letters the tokenizer lacks -> replacements
     max_length: int = 128
+    transliterate: bool = False  # Tajik chat Latin -> Cyrillic, in texts that look like it (tfgbv.translit)
 
     def __call__(self, text: str) -> str:
         from tfgbv.text import apply_char_map, normalize_text
 
         text = normalize_text(text, deobfuscate=self.deobfuscate)
+        if self.transliterate:
+            from tfgbv.translit import transliterate_tajik_latin
+
+            text = transliterate_tajik_latin(text)
         if self.char_fallback:
             text = apply_char_map(text, self.char_fallback)
         return self.prefix + text
