@@ -376,7 +376,7 @@ def _not_in_tokenizer(meta: dict) -> list[str]:
 def _section_get_started(art: dict, run_dir: Path) -> list[str]:
     meta = art["meta"]
     lines = ["## How to get started", "", "```python", "from tfgbv import Classifier", "",
-             "# a run directory (runs/latest after `make train`) or its model/ directory",
+             "# a run directory (runs/latest after `make train`), its model/ directory, or this folder's Hub repo id",
              'clf = Classifier.from_pretrained("runs/latest")',
              'clf.predict(["Ту бешарм ҳастӣ, шарми оилаат", "Телефон доверия кризисного центра работает круглосуточно"])', "```", "",
              "Batch scoring of files: `python scripts/predict.py model_dir=runs/latest input=comments.csv output=scores.parquet` "

@@ -165,6 +165,8 @@ def build_model(spec: ModelSpec, train_texts: Sequence[str] = (), cache_dir: str
     """Return (tokenizer, model) ready for fine-tuning with the four-label multi-label head."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, BertConfig
 
+    if spec.pooling not in ("cls", "mean"):
+        raise ModelLoadError(f"model.pooling={spec.pooling!r}: choose cls (the default, loads in plain transformers) or mean")
     if spec.source == "tiny":
         tokenizer = train_tiny_tokenizer([spec.text(t) for t in train_texts], spec.tiny.get("vocab_size", 2000))
         cfg = BertConfig(vocab_size=len(tokenizer), hidden_size=spec.tiny["hidden_size"], num_hidden_layers=spec.tiny["num_hidden_layers"],
