@@ -71,3 +71,29 @@ def test_comparison_is_skipped_when_an_evaluation_is_not_on_this_machine(tmp_pat
     with caplog.at_level("WARNING"):
         _write_comparison(comp, results, tmp_path / "comparisons", tmp_path)
     assert "comparison mix_vs_default skipped" in caplog.text and not (tmp_path / "comparisons").exists()
+
+
+def test_comparison_reads_repository_relative_eval_dirs_against_the_root(tmp_path, monkeypatch):
+    import json
+
+    import tfgbv.comparison as comparison
+    from tfgbv.cli_benchmark import _write_comparison
+
+    for side in ("a", "b"):
+        (tmp_path / "runs" / side / "eval").mkdir(parents=True)
+        (tmp_path / "runs" / side / "eval" / "metrics.json").write_text("{}", encoding="utf-8")
+    seen = []
+
+    def fake_compare(dir_a, dir_b):
+        seen.extend([dir_a, dir_b])
+        return {"a": {"eval_dir": str(dir_a)}, "b": {"eval_dir": str(dir_b)}}
+
+    monkeypatch.setattr(comparison, "compare_evaluations", fake_compare)
+    monkeypatch.setattr(comparison, "render_comparison", lambda result: "md")
+    comp = OmegaConf.create({"name": "a_vs_b", "a": {"dataset": "d", "model": "a"}, "b": {"dataset": "d", "model": "b"}})
+    results = {"d": {"a": {"eval_dir": "runs/a/eval"}, "b": {"eval_dir": "runs/b/eval"}}}
+    monkeypatch.chdir(tmp_path / "runs")  # not the root: relative paths must not depend on the working directory
+    _write_comparison(comp, results, tmp_path / "comparisons", tmp_path)
+    assert seen == [tmp_path / "runs/a/eval", tmp_path / "runs/b/eval"]
+    written = json.loads((tmp_path / "comparisons" / "a_vs_b.json").read_text(encoding="utf-8"))
+    assert written["a"]["eval_dir"] == "runs/a/eval"

@@ -49,3 +49,18 @@ def test_rendered_table_shows_cis_command_and_hard_negative_interval(run):
     assert "| e5-small | insult | 10 | 10 | 1.000 | 0.900 | 0.900 (0.800–0.950) | n/a | n/a |" in md
     assert "`python scripts/train.py data=x`" in md and "1.5 min" in md
     assert "hard negatives 0.800 [Wilson 95% 0.750–0.850], 30 cases" in md and "threat" not in md
+
+
+def test_row_stores_run_and_eval_dirs_relative_to_the_repository(run, tmp_path):
+    row = collect(run, run / "eval", "cmd", root=tmp_path)
+    assert row["run_dir"] == "run" and row["eval_dir"] == "run/eval"
+
+
+def test_committed_benchmarks_json_names_no_absolute_path():
+    from pathlib import Path
+
+    results = json.loads((Path(__file__).resolve().parents[1] / "docs" / "benchmarks.json").read_text(encoding="utf-8"))
+    for dataset, models in results.items():
+        for model, row in models.items():
+            for key in ("run_dir", "eval_dir"):
+                assert not Path(row[key]).is_absolute(), f"{dataset}/{model}: {key}={row[key]}"

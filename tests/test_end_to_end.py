@@ -110,7 +110,17 @@ def test_hydra_train_cli_smoke(tmp_path, tiny_split_dir):
     run = runs[0]
     assert (run / "model" / "model.safetensors").exists() and (run / "eval" / "metrics.json").exists()
     assert (run / "model_card.md").exists() and (run / ".hydra" / "config.yaml").exists()
+    assert (run / "model" / "README.md").read_text(encoding="utf-8") == (run / "model_card.md").read_text(encoding="utf-8")
     assert (tmp_path / "latest").resolve() == run.resolve()
+    # The saved model/ scores in plain transformers as in tfgbv (issue 13: pipeline parity for `model=tiny debug=fast`).
+    from transformers import pipeline
+
+    from tfgbv.inference import Classifier
+
+    texts = ["Ҷавоб\u200b деҳ, ту бешарм ҳастӣ", "Телефон доверия кризисного центра"]
+    pipe = pipeline("text-classification", model=str(run / "model"), top_k=None, function_to_apply="sigmoid")
+    plain = np.array([[{d["label"]: d["score"] for d in row}[lab] for lab in LABELS] for row in pipe(texts)])
+    np.testing.assert_allclose(plain, Classifier.from_pretrained(run).predict_proba(texts), atol=1e-4, rtol=0)
     # Re-evaluating an existing run (e.g. after an evaluation change) rewrites eval/ and can republish the card.
     (run / "eval" / "metrics.json").unlink()
     cmd = [sys.executable, str(REPO / "scripts" / "evaluate.py"), f"run_dir={run}", "data=custom",

@@ -40,14 +40,15 @@ def _pipeline_proba(model_dir: Path, texts: list[str]) -> np.ndarray:
 
 
 def _train_tiny(run_dir: Path, data, **text) -> Path:
-    from tfgbv.modeling import ModelSpec, TextPrep
+    """configs/model/tiny.yaml (as `model=tiny`) with text overrides, a few steps as with `debug=fast`."""
+    from omegaconf import OmegaConf
+
+    from tfgbv.cli import model_spec
     from tfgbv.training import TrainSpec, train
 
-    pooling = text.pop("pooling", "cls")
-    spec = ModelSpec(source="tiny", name_or_path="tiny-bert", short_name="tiny", pooling=pooling,
-                     text=TextPrep(max_length=48, **text),
-                     tiny={"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64,
-                           "vocab_size": 300})
+    pooling = text.pop("pooling", None)
+    overrides = {"text": {"max_length": 48, **text}, "tiny": {"vocab_size": 300}, **({"pooling": pooling} if pooling else {})}
+    spec = model_spec(OmegaConf.merge(OmegaConf.load(REPO / "configs" / "model" / "tiny.yaml"), overrides))
     tspec = TrainSpec(max_steps=4, per_device_train_batch_size=8, eval_strategy="no", early_stopping_patience=None,
                       logging_steps=1, learning_rate=1e-3, bf16=False)
     return Path(train(data, spec, tspec, run_dir, seed=3)["run_dir"])
@@ -218,6 +219,13 @@ def test_mean_pooled_model_is_refused_by_plain_transformers_but_loads_in_tfgbv(t
     assert json.loads((model_dir / "tfgbv_config.json").read_text())["transformers_architecture"] == "TfgbvBertMeanPoolForSequenceClassification"
     # Reloaded weights are the trained ones (nothing random): two loads agree exactly.
     np.testing.assert_array_equal(clf.predict_proba(PARITY_TEXTS), Classifier.from_pretrained(run).predict_proba(PARITY_TEXTS))
+
+
+def test_unknown_pooling_is_a_clear_error():
+    from tfgbv.modeling import ModelLoadError, ModelSpec, build_model
+
+    with pytest.raises(ModelLoadError, match="model.pooling='max'"):
+        build_model(ModelSpec(source="tiny", pooling="max"), ["текст"])
 
 
 # ----------------------------------------------------------------------------- pooler initialised fresh -> head group

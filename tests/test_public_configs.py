@@ -176,7 +176,7 @@ def test_default_mix_uses_every_source_and_drops_cross_source_duplicates():
     data = _load("default_mix")
     sources = {r["source"] for r in _all(data)}
     assert {"seed", "ru_2ch_pikabu", "ru_paradetox", "tg_parstext", "tg_addresses", "ru_inappropriate_snlp"} <= sources
-    assert data.licenses["ru_inappropriate_snlp"] == "CC-BY-NC-SA-4.0"
+    assert data.sources["ru_inappropriate_snlp"]["license"] == "cc-by-nc-sa-4.0"
     # "ты придурок конченый" (ok_2ch) and "Ты Придурок Конченый!!!" are one text up to case and punctuation
     texts = [r["text"] for r in data.splits["train"] + data.splits["dev"] + data.splits["test"] if "ридурок" in r["text"]]
     assert len(texts) == 1

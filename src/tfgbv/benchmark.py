@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -20,8 +21,16 @@ def _mean(values: Sequence[float | None]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def collect(run_dir: str | Path, eval_dir: str | Path, command: str) -> dict[str, Any]:
-    """One benchmark row: per-label metrics with CIs from eval/metrics.json, plus training time and hardware."""
+def portable_path(path: str | Path, root: str | Path | None) -> str:
+    """`path` relative to the repository root `root` (committed files must not name this machine's directories)."""
+    return os.path.relpath(Path(path).resolve(), Path(root).resolve()) if root is not None else str(path)
+
+
+def collect(run_dir: str | Path, eval_dir: str | Path, command: str, root: str | Path | None = None) -> dict[str, Any]:
+    """One benchmark row: per-label metrics with CIs from eval/metrics.json, plus training time and hardware.
+
+    `run_dir`/`eval_dir` are stored relative to `root` (the repository) when it is given.
+    """
     run_dir, eval_dir = Path(run_dir), Path(eval_dir)
     ev = _read(eval_dir / "metrics.json")
     train = _read(run_dir / "metrics.json").get("train", {})
@@ -39,7 +48,7 @@ def collect(run_dir: str | Path, eval_dir: str | Path, command: str) -> dict[str
         labels[lab]["n"] = e.get("n")
     history = _read(run_dir / "train_history.json") if (run_dir / "train_history.json").exists() else []
     curve = [[round(h["epoch"], 2), round(h["eval_macro_f1"], 4)] for h in history if "eval_macro_f1" in h]
-    return {"run_dir": str(run_dir), "eval_dir": str(eval_dir), "model_id": ev["model_id"], "rows": ev["rows"],
+    return {"run_dir": portable_path(run_dir, root), "eval_dir": portable_path(eval_dir, root), "model_id": ev["model_id"], "rows": ev["rows"],
             "dev_macro_f1_by_epoch": curve,
             "functional": ({k: ev["functional"].get(k) for k in ("accuracy", "hard_negative_accuracy", "hard_negative_ci",
                                                                     "hard_negatives", "cases")} if ev.get("functional") else None),

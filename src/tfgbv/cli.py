@@ -100,7 +100,9 @@ def run_train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         summary["eval"] = run_evaluation(run_dir, cfg.data, cfg.get("evaluation"), run_dir / "eval", data=reuse)
         clock.lap("evaluate")
         summary["card"] = write_card(run_dir, publish_to=(Path(cfg.paths.root_dir) / "model_card.md") if cfg.get("publish_card") else None)
-        clock.lap("card")
+    else:  # model/README.md (the Hub's card) exists for every run; its results section says there is no evaluation
+        summary["card"] = write_card(run_dir)
+    clock.lap("card")
     from tfgbv.data import write_json
 
     write_json(run_dir / "timings.json", {"seconds": clock.laps, "total": round(sum(clock.laps.values()), 1)})

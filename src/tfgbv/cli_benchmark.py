@@ -58,6 +58,7 @@ def benchmark(cfg: DictConfig) -> None:
     from tfgbv.data import write_json
 
     py = sys.executable
+    root = Path(cfg.paths.root_dir)
     results: dict = {}
     if cfg.get("render_only"):  # e.g. after editing the notes: no training, docs/benchmarks.md from the JSON
         if not Path(cfg.out_json).exists():
@@ -83,13 +84,13 @@ def benchmark(cfg: DictConfig) -> None:
             stdout = _run([py, "scripts/train.py", *overrides, f"paths.runs_dir={runs_dir}"])
             run = Path([ln for ln in stdout.splitlines() if ln.startswith("run directory: ")][-1].split(": ", 1)[1])
         name = entry.get("label") or entry.model
-        results.setdefault(entry.dataset, {})[name] = collect(run, run / "eval", command)
+        results.setdefault(entry.dataset, {})[name] = collect(run, run / "eval", command, root)
         for other in entry.also_eval:
             eval_dir = run / f"eval-{other}"
             if not (cfg.reuse and (eval_dir / "metrics.json").exists()):
                 _run([py, "scripts/evaluate.py", f"run_dir={run}", f"data={other}", f"evaluation.bootstrap_resamples={cfg.bootstrap_resamples}"])
             cmd = command + " && " + shlex.join(["python", "scripts/evaluate.py", "run_dir=<run>", f"data={other}"])
-            results.setdefault(f"{other} (trained on {entry.dataset})", {})[name] = collect(run, eval_dir, cmd)
+            results.setdefault(f"{other} (trained on {entry.dataset})", {})[name] = collect(run, eval_dir, cmd, root)
         write_json(Path(cfg.out_json), results)  # after every pair: a long benchmark keeps what it finished
         _write_md(Path(cfg.out_md), results, cfg.get("notes"))
     for comp in cfg.get("comparisons") or []:
@@ -105,7 +106,7 @@ def _write_comparison(comp: DictConfig, results: dict, out_dir: Path, root: Path
     from tfgbv.data import write_json, write_text
 
     rows = [(results.get(side.dataset) or {}).get(side.model) for side in (comp.a, comp.b)]
-    dirs = [Path(r["eval_dir"]) if r else None for r in rows]
+    dirs = [root / r["eval_dir"] if r else None for r in rows]  # repository-relative (an absolute path stays as is)
     if any(d is None or not (d / "metrics.json").exists() for d in dirs):  # e.g. a partial re-run in a fresh clone
         log.warning("comparison %s skipped: an evaluation directory is not on this machine (%s)", comp.name, dirs)
         return

@@ -93,7 +93,10 @@ class SourceSpec:
     label_mode: str = "gold"  # gold | majority | soft: derive labels from `annotator_votes` where present
     on_empty_text: str = "error"  # error | skip (public dumps contain empty comments, e.g. stickers); skips are counted
     mask_user_tags: bool = False  # replace VK-style [id123|Name] tags before anything sees the text
-    license: str = "unknown"  # licence of the data (SPDX id where there is one); the model card derives its own from these
+    # Terms of the data (a Hugging Face licence id: mit, cc-by-4.0, gpl-3.0, other, ...; "unknown" until checked). A
+    # model card's `license:` is the most restrictive licence among the sources it was trained on (tfgbv.model_card).
+    license: str = "unknown"
+    dataset: str | None = None  # public identifier for a card's `datasets:` (Hub id or repository URL); None = name
     optional: bool = False  # files absent (e.g. no ../shared/datasets): skip the source with one warning, recorded
     column_names: list[str] | None = None  # header-less CSV/TSV: names for its columns, in order
     # Several texts per row, each with its own constant labels, e.g. a toxic comment and its neutral rewrites
@@ -554,8 +557,8 @@ class LoadedData:
     skipped: list[dict] = field(default_factory=list)  # optional sources not loaded (files absent)
     dropped: list[dict] = field(default_factory=list)  # cross-source duplicates and leaks removed (drop_duplicates)
     augmented: dict[str, int] = field(default_factory=dict)  # "source:augmentation" -> style-varied copies added
-    licenses: dict[str, str] = field(default_factory=dict)  # source -> licence of its data
     capped: dict[str, dict[str, int]] = field(default_factory=dict)  # source -> training rows available / kept
+    sources: dict[str, dict] = field(default_factory=dict)  # source -> {"license", "dataset"}: what a card declares
 
     def training_records(self) -> list[dict]:
         """The train split with each source's rows repeated `train_repeat` times (what one epoch shows the model)."""
@@ -770,18 +773,20 @@ def load_data(sources: Sequence[SourceSpec], max_train_samples: int | None = Non
     if not splits["train"] and not splits["test"]:
         raise DataValidationError(["the configured sources produced no rows"])
     repeat = {spec.name: spec.train_repeat for spec in present if spec.train_repeat != 1}
-    licenses = {spec.name: spec.license for spec in present}
-    return LoadedData(splits=splits, files=files, train_repeat=repeat, skipped=skipped, dropped=dropped,
-                      augmented=augmented, licenses=licenses, capped=capped)
+    terms = {spec.name: {"license": spec.license, "dataset": spec.dataset or spec.name} for spec in present}
+    return LoadedData(splits=splits, files=files, train_repeat=repeat, sources=terms, skipped=skipped, dropped=dropped,
+                      augmented=augmented, capped=capped)
 
 
 def manifest(data: LoadedData) -> dict:
     """Row counts per split / source / language / label value, and file hashes: the run's data provenance."""
-    out: dict[str, Any] = {"files": data.files, "splits": {}, "licenses": dict(data.licenses),
+    out: dict[str, Any] = {"files": data.files, "splits": {},
                            "skipped_sources": list(data.skipped), "dropped_duplicates": list(data.dropped),
                            "augmented": dict(data.augmented), "train_rows_capped": dict(data.capped)}
     if data.train_repeat:
         out["train_repeat"] = dict(data.train_repeat)
+    if data.sources:
+        out["sources"] = {name: dict(terms) for name, terms in data.sources.items()}
     for split, recs in data.splits.items():
         entry: dict[str, Any] = {"rows": len(recs), "by_source": dict(Counter(r["source"] for r in recs)),
                                  "by_lang": dict(Counter(r["lang"] for r in recs)), "labels": {}}

@@ -143,8 +143,9 @@ def _replacements(mapping: Mapping[str, str], what: str) -> list:
 def text_normalizers(char_fallback: Mapping[str, str] | None = None) -> list:
     """tokenizers normalisers doing what `normalize_text(t, deobfuscate=False)` and then the character fallback do.
 
-    Same order as tfgbv.text.normalize_text: invisible characters out, NFC, Tajik letters typed with combining marks
-    or borrowed from other alphabets repaired, whitespace runs -> one space, ends stripped; then the fallback.
+    Same order as tfgbv.text.normalize_text: invisible, control and TAG characters out, NFC, Tajik letters typed with
+    combining marks or borrowed from other alphabets repaired, leftover combining marks out, whitespace runs -> one
+    space, ends stripped; then the fallback.
     """
     from tokenizers import Regex, normalizers
 
@@ -152,9 +153,11 @@ def text_normalizers(char_fallback: Mapping[str, str] | None = None) -> list:
 
     return [
         normalizers.Replace(Regex(_single_char_class(text._INVISIBLE)), ""),
+        normalizers.Replace(Regex(_single_char_class(text._CONTROL_AND_TAG)), ""),
         normalizers.NFC(),
         *_replacements(text._COMBINING_FIX, "tfgbv.text._COMBINING_FIX"),
         *_replacements(text.TAJIK_CONFUSABLES, "tfgbv.text.TAJIK_CONFUSABLES"),
+        normalizers.Replace(Regex(_single_char_class(text._STRAY_MARKS)), ""),  # marks that composed into no letter
         normalizers.Replace(Regex(_single_char_class(text._WHITESPACE) + "+"), " "),
         normalizers.Strip(),
         *_replacements(dict(char_fallback or {}), "model.text.char_fallback"),

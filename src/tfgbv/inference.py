@@ -161,11 +161,14 @@ class Classifier:
         self._id: str | None = None
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, **kwargs) -> "Classifier":
-        from tfgbv.modeling import find_model_dir, load_model_dir
+    def from_pretrained(cls, path: str | Path, revision: str | None = None, **kwargs) -> "Classifier":
+        """`path`: a run directory, its model/ directory, or a Hugging Face Hub repo id ("owner/name", fetched with
+        huggingface_hub and cached; `revision` pins a branch, tag or commit). Local paths are tried first."""
+        from tfgbv.modeling import load_model_dir, resolve_model_dir
 
-        tokenizer, model, meta = load_model_dir(path)
-        return cls(tokenizer, model, meta, find_model_dir(path), **kwargs)
+        model_dir = resolve_model_dir(path, revision)
+        tokenizer, model, meta = load_model_dir(model_dir)
+        return cls(tokenizer, model, meta, model_dir, **kwargs)
 
     @property
     def model_id(self) -> str:

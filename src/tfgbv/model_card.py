@@ -88,6 +88,40 @@ def eval_results(art: dict[str, Any]) -> list:
     return out
 
 
+# Hugging Face licence ids from least to most restrictive for a model trained on data under them: public domain,
+# permissive, attribution, weak and strong copyleft, non-commercial, then custom terms and unchecked terms.
+LICENSE_ORDER = ("cc0-1.0", "unlicense", "mit", "bsd-2-clause", "bsd-3-clause", "apache-2.0", "cc-by-3.0", "cc-by-4.0",
+                 "odc-by", "lgpl-3.0", "cc-by-sa-3.0", "cc-by-sa-4.0", "odbl", "gpl-2.0", "gpl-3.0", "agpl-3.0",
+                 "cc-by-nc-4.0", "cc-by-nc-sa-4.0", "cc-by-nc-nd-4.0", "other", "unknown")
+_SHARE_ALIKE = {"lgpl-3.0", "cc-by-sa-3.0", "cc-by-sa-4.0", "odbl", "gpl-2.0", "gpl-3.0", "agpl-3.0", "cc-by-nc-sa-4.0"}
+
+
+def training_sources(art: dict[str, Any]) -> dict[str, dict]:
+    """{source: {"license", "dataset"}} for each source with training rows (from data_manifest.json).
+
+    Runs written before sources carried their terms fall back to config.json, then to licence "unknown".
+    """
+    man = art.get("manifest") or {}
+    names = sorted((man.get("splits", {}).get("train") or {}).get("by_source") or {})
+    declared = man.get("sources") or ((art.get("config") or {}).get("data") or {}).get("sources") or {}
+    return {n: {"license": str((declared.get(n) or {}).get("license") or "unknown").lower(),
+                "dataset": (declared.get(n) or {}).get("dataset") or n} for n in names}
+
+
+def most_restrictive_license(licenses: list[str]) -> str:
+    """The licence a model trained on data under all of `licenses` can at most claim (see LICENSE_ORDER).
+
+    Two different share-alike licences cannot both be honoured by one licence: "other". Unlisted ids: "other".
+    """
+    found = {lic if lic in LICENSE_ORDER else "other" for lic in licenses}
+    if not found:
+        return "unknown"
+    strictest = max(found, key=LICENSE_ORDER.index)
+    if strictest != "unknown" and len(found & _SHARE_ALIKE) > 1:
+        return "other"
+    return strictest
+
+
 def card_data(art: dict[str, Any], model_name: str):
     from huggingface_hub import ModelCardData
 
@@ -95,8 +129,13 @@ def card_data(art: dict[str, Any], model_name: str):
     base = BASE_MODEL_NOTES.get(meta.get("source") or meta.get("kind"), (None, ""))[0]
     if base is None and meta.get("source") == "hub":
         base = meta.get("name_or_path")
+    sources = training_sources(art)
+    license_id = most_restrictive_license([t["license"] for t in sources.values()])
+    extra = {"license_name": "training-data-terms"} if license_id == "other" else {}
     return ModelCardData(
-        model_name=model_name, language=["tg", "ru"], license="mit", library_name="transformers" if meta.get("kind", "transformer") == "transformer" else "scikit-learn",
+        model_name=model_name, language=["tg", "ru"], license=license_id, **extra,
+        datasets=sorted({t["dataset"] for t in sources.values()}) or None,
+        library_name="transformers" if meta.get("kind", "transformer") == "transformer" else "scikit-learn",
         pipeline_tag="text-classification", base_model=base, tags=["tfgbv", "gender-based-violence", "toxicity", "multi-label", "tajik", "russian"],
         metrics=["f1", "roc_auc", "average_precision"], eval_results=eval_results(art) or None,
     )
@@ -153,6 +192,10 @@ def _section_training_data(art: dict) -> list[str]:
     files = man.get("files", [])
     sources = sorted({f["source"] for f in files})
     lines.append(f"Sources: {', '.join(f'`{s}`' for s in sources) or 'n/a'}. Files (SHA-256 in `data_manifest.json`):")
+    terms = training_sources(art)
+    licence_note = ("Licences of the training sources: " + ", ".join(f"`{n}` {t['license']}" for n, t in terms.items())
+                    + f"; this card declares the most restrictive, `{most_restrictive_license([t['license'] for t in terms.values()])}`. "
+                    "Check the terms of each source before publishing or using the model.")
     for f in files:
         lines.append(f"- `{f['source']}` / {f['split']}: {f['kept']} rows kept of {f['rows']} (`{Path(f['path']).name}`, sha256 {f['sha256'][:12]}…)")
     lines += ["", "| split | rows | " + " | ".join(f"{lab} +/−/missing" for lab in LABELS) + " | no label | languages |",
@@ -161,6 +204,7 @@ def _section_training_data(art: dict) -> list[str]:
         cells = " | ".join(f"{e['labels'][lab]['positive']}/{e['labels'][lab]['negative']}/{e['labels'][lab]['missing']}" for lab in LABELS)
         langs = ", ".join(f"{k} {v}" for k, v in sorted(e["by_lang"].items()))
         lines.append(f"| {split} | {e['rows']} | {cells} | {e['no_label']} | {langs} |")
+    lines += ["", licence_note]
     if "seed" in sources:
         lines += ["", "The bundled corpus (`data/seed/`) is **synthetic**: every comment was written for this project "
                   "to resemble Facebook, Instagram, Telegram and WhatsApp comments in Tajikistan; all names, addresses and "
@@ -314,6 +358,11 @@ def _not_in_tokenizer(meta: dict) -> list[str]:
         out.append("**Deobfuscation** (`tfgbv.text.normalize_text`): Latin look-alike letters and leetspeak inside "
                    "Cyrillic words, spaced-out and stretched letters are undone before scoring. Without it, obfuscated "
                    "abuse (\"тупaя д@ура\", \"с у к а\") scores lower.")
+    if text.get("transliterate"):
+        out.append("**Tajik chat Latin** (`tfgbv.translit`): texts that look like Tajik in Latin letters "
+                   "(\"tu besharm hasti\") are transliterated to Cyrillic before scoring.")
+    out.append("**Legacy-font ї** is read as Tajik ӣ only in texts without the Ukrainian letters і є ґ (a rule that "
+               "depends on the whole text, so the tokenizer cannot apply it): `tfgbv.text.normalize_text`.")
     if text.get("prefix"):
         out.append(f"**Text prefix**: prepend `{text['prefix']!r}` to every text.")
     out.append(f"**Long texts**: tfgbv cuts texts longer than {text['max_length']} tokens into overlapping windows and "
@@ -327,7 +376,7 @@ def _not_in_tokenizer(meta: dict) -> list[str]:
 def _section_get_started(art: dict, run_dir: Path) -> list[str]:
     meta = art["meta"]
     lines = ["## How to get started", "", "```python", "from tfgbv import Classifier", "",
-             "# a run directory (runs/latest after `make train`) or its model/ directory",
+             "# a run directory (runs/latest after `make train`), its model/ directory, or this folder's Hub repo id",
              'clf = Classifier.from_pretrained("runs/latest")',
              'clf.predict(["Ту бешарм ҳастӣ, шарми оилаат", "Телефон доверия кризисного центра работает круглосуточно"])', "```", "",
              "Batch scoring of files: `python scripts/predict.py model_dir=runs/latest input=comments.csv output=scores.parquet` "
@@ -400,10 +449,16 @@ def render_model_card(run_dir: str | Path):
     return ModelCard(content)
 
 
+HUB_CARD = "README.md"  # the file the Hugging Face Hub shows for a model repository
+
+
 def write_model_card(run_dir: str | Path, out_path: str | Path) -> Path:
-    """Render and write the card atomically; returns its path."""
+    """Render and write the card atomically to `out_path` and, as the Hub's README.md, into the run's model/ folder
+    (so uploading model/ publishes its card). Returns `out_path`."""
     from tfgbv.data import write_text
 
     out_path = Path(out_path)
-    write_text(out_path, str(render_model_card(run_dir)))
+    card = str(render_model_card(run_dir))
+    write_text(out_path, card)
+    write_text(Path(run_dir) / "model" / HUB_CARD, card)
     return out_path

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -33,11 +34,16 @@ class TextPrep:
     deobfuscate: bool = False  # undo look-alike letters, leetspeak, spacing before tokenising
     char_fallback: dict[str, str] = field(default_factory=dict)  # letters the tokenizer lacks -> replacements
     max_length: int = 128
+    transliterate: bool = False  # Tajik chat Latin -> Cyrillic, in texts that look like it (tfgbv.translit)
 
     def __call__(self, text: str) -> str:
         from tfgbv.text import apply_char_map, normalize_text
 
         text = normalize_text(text, deobfuscate=self.deobfuscate)
+        if self.transliterate:
+            from tfgbv.translit import transliterate_tajik_latin
+
+            text = transliterate_tajik_latin(text)
         if self.char_fallback:
             text = apply_char_map(text, self.char_fallback)
         return self.prefix + text
@@ -162,6 +168,8 @@ def build_model(spec: ModelSpec, train_texts: Sequence[str] = (), cache_dir: str
     """Return (tokenizer, model) ready for fine-tuning with the four-label multi-label head."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, BertConfig
 
+    if spec.pooling not in ("cls", "mean"):
+        raise ModelLoadError(f"model.pooling={spec.pooling!r}: choose cls (the default, loads in plain transformers) or mean")
     if spec.source == "tiny":
         tokenizer = train_tiny_tokenizer([spec.text(t) for t in train_texts], spec.tiny.get("vocab_size", 2000))
         cfg = BertConfig(vocab_size=len(tokenizer), hidden_size=spec.tiny["hidden_size"], num_hidden_layers=spec.tiny["num_hidden_layers"],
@@ -274,6 +282,35 @@ def find_model_dir(path: str | Path) -> Path:
                          f"train one with scripts/train.py")
 
 
+# What a Hub download may fetch: safetensors weights, configs, vocabularies. Never pickles (*.bin, *.pt) or code (*.py).
+HUB_ALLOW_PATTERNS = ["*.safetensors", "*.json", "*.txt", "*.model"]
+_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+
+
+def resolve_model_dir(path: str | Path, revision: str | None = None) -> Path:
+    """A local run or model directory; failing that, a Hugging Face Hub repo id ("owner/name") fetched with
+    `huggingface_hub.snapshot_download` (cached; only HUB_ALLOW_PATTERNS files). Local paths always win."""
+    local = Path(path).expanduser()
+    if local.exists() or not _REPO_ID.fullmatch(str(path)):
+        return find_model_dir(local)
+    return find_model_dir(_download_from_hub(str(path), revision))
+
+
+def _download_from_hub(repo_id: str, revision: str | None) -> Path:
+    from huggingface_hub import constants, snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id, revision=revision, allow_patterns=HUB_ALLOW_PATTERNS))
+    except (OSError, ValueError) as err:
+        offline = constants.HF_HUB_OFFLINE or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
+        why = ("HF_HUB_OFFLINE=1 is set and it is not in the local Hugging Face cache" if offline
+               else "the Hugging Face Hub could not be reached or has no such repository/revision")
+        raise ModelLoadError(
+            f"{repo_id!r} is not a local directory, and fetching it as a Hub model repo failed: {why} "
+            f"({type(err).__name__}: {str(err)[:200]}).\nFix: pass the path of a run or model directory, or on a machine "
+            f"with internet run `hf download {repo_id}` (or unset HF_HUB_OFFLINE) so it is cached.") from err
+
+
 def read_meta(model_dir: str | Path) -> dict[str, Any]:
     model_dir = find_model_dir(model_dir)
     meta = json.loads((model_dir / META_FILE).read_text(encoding="utf-8"))
@@ -359,13 +396,17 @@ def spec_to_meta(spec: ModelSpec) -> dict[str, Any]:
             "pooling": spec.pooling, "text": asdict(spec.text)}
 
 
-def load_classifier(path: str | Path, **kwargs):
-    """Load any saved tfgbv model (transformer or tfidf_lr baseline) behind one predict API."""
-    meta = read_meta(path)
+def load_classifier(path: str | Path, revision: str | None = None, **kwargs):
+    """Load any saved tfgbv model (transformer or tfidf_lr baseline) behind one predict API.
+
+    `path`: a run directory, its model/ directory, or a Hugging Face Hub repo id (see resolve_model_dir).
+    """
+    model_dir = resolve_model_dir(path, revision)
+    meta = read_meta(model_dir)
     if meta.get("kind", "transformer") == "tfidf_lr":
         from tfgbv.baseline import BaselineClassifier
 
-        return BaselineClassifier.from_pretrained(path)
+        return BaselineClassifier.from_pretrained(model_dir)
     from tfgbv.inference import Classifier
 
-    return Classifier.from_pretrained(path, **kwargs)
+    return Classifier.from_pretrained(model_dir, **kwargs)

@@ -45,9 +45,13 @@ _COMBINING_RE = re.compile("|".join(sorted(_COMBINING_FIX)))
 _REPAIR_MARKS = frozenset(_DESCENDERS + _STROKES + "\u0305")  # the marks the repair above composes
 
 # Precomposed letters of other Cyrillic alphabets that look like (and are typed for) Tajik ones: Uzbek keyboards give
-# ў for ӯ; Khakas/Abkhaz/Bashkir/Chukchi letters stand in for ҷ қ ҳ ғ; Udmurt/Altai diaeresis letters for ӣ ӯ.
-# None of them is a Russian or Tajik letter. (Cost: genuine Uzbek ў is turned into ӯ, harmless for this task.)
+# ў for ӯ; Khakas/Abkhaz/Bashkir/Chukchi letters stand in for ҷ қ ҳ ғ; Udmurt/Altai diaeresis letters for ӣ ӯ;
+# pre-Unicode Tajik fonts put ҷ ҳ қ ғ on the code points of Serbian/Macedonian љ њ ќ ѓ; Kazakh layouts give һ, and
+# Azerbaijani Cyrillic ҝ, for ҳ, қ. None of them is a Russian or Tajik letter. (Cost: genuine Uzbek ў, Serbian or
+# Kazakh text is altered, harmless for this task.) Legacy-font ї for ӣ is Ukrainian too: see LEGACY_YI below.
 TAJIK_CONFUSABLES: dict[str, str] = {
+    "љ": "ҷ", "Љ": "Ҷ", "њ": "ҳ", "Њ": "Ҳ", "ќ": "қ", "Ќ": "Қ", "ѓ": "ғ", "Ѓ": "Ғ",
+    "һ": "ҳ", "Һ": "Ҳ", "ҝ": "қ", "Ҝ": "Қ",
     "ў": "ӯ", "Ў": "Ӯ", "ӱ": "ӯ", "Ӱ": "Ӯ", "ӥ": "ӣ", "Ӥ": "Ӣ",
     "ҹ": "ҷ", "Ҹ": "Ҷ", "ӌ": "ҷ", "Ӌ": "Ҷ",
     "ҡ": "қ", "Ҡ": "Қ", "ӄ": "қ", "Ӄ": "Қ",
@@ -57,6 +61,11 @@ TAJIK_CONFUSABLES: dict[str, str] = {
 _CONFUSABLE_TABLE = str.maketrans(TAJIK_CONFUSABLES)
 _COMBINING_MARK = re.compile("[\u0300-\u036f]")
 _CONFUSABLE_RE = re.compile(f"[{''.join(TAJIK_CONFUSABLES)}]")
+# Legacy Tajik fonts also type ӣ as ї, a Ukrainian letter: repaired only in texts without the Ukrainian letters і є ґ
+# (which no such font produces), so Ukrainian stays intact. Context-dependent, so not in a tokenizer normaliser.
+LEGACY_YI: dict[str, str] = {"ї": "ӣ", "Ї": "Ӣ"}
+_LEGACY_YI_TABLE = str.maketrans(LEGACY_YI)
+_UKRAINIAN_RE = re.compile("[іІєЄґҐ]")
 
 # Zero-width and other invisible format characters (incl. soft hyphen, bidi marks, word joiner, BOM): they split
 # words for tokenizers and are a cheap evasion trick. ZWJ inside emoji sequences is lost too; acceptable here.
@@ -191,9 +200,10 @@ def _fix_word(word: str, tajik: bool) -> str:
 def normalize_text(text: str, *, deobfuscate: bool = True) -> str:
     """Normalise one comment.
 
-    Always: Unicode NFC (и/у + U+0304 -> ӣ/ӯ), Tajik letters typed with combining marks or borrowed look-alike
-    letters -> ҳ ҷ қ ғ ӣ ӯ, invisible characters (zero-width, NUL and other controls, TAG characters) and combining
-    marks that compose into no letter removed, every whitespace run (newlines included) -> one space.
+    Always: Unicode NFC (и/у + U+0304 -> ӣ/ӯ), Tajik letters typed with combining marks, borrowed look-alike
+    letters or legacy-font letters ("њастї" -> "ҳастӣ") -> ҳ ҷ қ ғ ӣ ӯ, invisible characters (zero-width, NUL and other
+    controls, TAG characters) and combining marks that compose into no letter removed, every whitespace run (newlines
+    included) -> one space.
     With `deobfuscate`: spaced letters joined ("с у к а" -> "сука"); inside mostly-Cyrillic words Latin look-alikes
     -> Cyrillic ("тупaя" -> "тупая") and leetspeak -> letters ("д@ура" -> "дура"); 3+ repeated Cyrillic letters -> one
     ("шармандааааа" -> "шарманда"). Digits outside Cyrillic words (phone numbers, prices, years) are never touched.
@@ -204,6 +214,8 @@ def normalize_text(text: str, *, deobfuscate: bool = True) -> str:
     text = unicodedata.normalize("NFC", text)
     text = _repair_tajik_letters(text)
     text = _strip_stray_marks(text, keep_for_deobfuscation=deobfuscate)  # after composing: only marks of no letter
+    if ("ї" in text or "Ї" in text) and not _UKRAINIAN_RE.search(text):
+        text = text.translate(_LEGACY_YI_TABLE)
     if deobfuscate:
         text = _SPACED.sub(_join_spaced, text)  # before collapsing: wider gaps between spaced words are word breaks
     text = _WHITESPACE.sub(" ", text).strip()
