@@ -53,7 +53,8 @@ def test_source_licence_defaults_to_unknown_and_reaches_the_manifest(tiny_split_
     assert SourceSpec(name="x", files=files).license == "unknown"
     spec = source_from_dict("ours", {"files": files, "license": "cc-by-4.0", "dataset": "someone/set"})
     man = manifest(load_data([spec]))
-    assert man["sources"] == {"ours": {"license": "cc-by-4.0", "dataset": "someone/set"}}
+    assert man["sources"] == {"ours": {"license": "cc-by-4.0", "dataset": "someone/set", "mapping": "",
+                                       "labels": ["insult", "shaming", "threat", "doxxing"]}}
 
 
 def test_model_readme_is_the_card_with_licence_and_datasets_of_the_training_sources(tiny_run, tmp_path):

@@ -97,6 +97,7 @@ class SourceSpec:
     # model card's `license:` is the most restrictive licence among the sources it was trained on (tfgbv.model_card).
     license: str = "unknown"
     dataset: str | None = None  # public identifier for a card's `datasets:` (Hub id or repository URL); None = name
+    mapping: str = ""  # one line for the model card: how the source's labels map onto ours
     optional: bool = False  # files absent (e.g. no ../shared/datasets): skip the source with one warning, recorded
     column_names: list[str] | None = None  # header-less CSV/TSV: names for its columns, in order
     # Several texts per row, each with its own constant labels, e.g. a toxic comment and its neutral rewrites
@@ -773,7 +774,8 @@ def load_data(sources: Sequence[SourceSpec], max_train_samples: int | None = Non
     if not splits["train"] and not splits["test"]:
         raise DataValidationError(["the configured sources produced no rows"])
     repeat = {spec.name: spec.train_repeat for spec in present if spec.train_repeat != 1}
-    terms = {spec.name: {"license": spec.license, "dataset": spec.dataset or spec.name} for spec in present}
+    terms = {spec.name: {"license": spec.license, "dataset": spec.dataset or spec.name, "mapping": spec.mapping}
+             for spec in present}
     return LoadedData(splits=splits, files=files, train_repeat=repeat, sources=terms, skipped=skipped, dropped=dropped,
                       augmented=augmented, capped=capped)
 
@@ -786,7 +788,12 @@ def manifest(data: LoadedData) -> dict:
     if data.train_repeat:
         out["train_repeat"] = dict(data.train_repeat)
     if data.sources:
-        out["sources"] = {name: dict(terms) for name, terms in data.sources.items()}
+        annotated: dict[str, set[str]] = defaultdict(set)
+        for recs in data.splits.values():
+            for r in recs:
+                annotated[r["source"]].update(lab for lab in LABELS if r[lab] >= 0)
+        out["sources"] = {name: {**terms, "labels": [lab for lab in LABELS if lab in annotated[name]]}
+                          for name, terms in data.sources.items()}
     for split, recs in data.splits.items():
         entry: dict[str, Any] = {"rows": len(recs), "by_source": dict(Counter(r["source"] for r in recs)),
                                  "by_lang": dict(Counter(r["lang"] for r in recs)), "labels": {}}

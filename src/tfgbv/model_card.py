@@ -190,28 +190,71 @@ def _section_training_data(art: dict) -> list[str]:
     man = art["manifest"]
     lines = ["## Training data", ""]
     files = man.get("files", [])
-    sources = sorted({f["source"] for f in files})
-    lines.append(f"Sources: {', '.join(f'`{s}`' for s in sources) or 'n/a'}. Files (SHA-256 in `data_manifest.json`):")
     terms = training_sources(art)
-    licence_note = ("Licences of the training sources: " + ", ".join(f"`{n}` {t['license']}" for n, t in terms.items())
-                    + f"; this card declares the most restrictive, `{most_restrictive_license([t['license'] for t in terms.values()])}`. "
-                    "Check the terms of each source before publishing or using the model.")
-    for f in files:
-        lines.append(f"- `{f['source']}` / {f['split']}: {f['kept']} rows kept of {f['rows']} (`{Path(f['path']).name}`, sha256 {f['sha256'][:12]}…)")
+    declared = man.get("sources") or {}
+    splits = man.get("splits", {})
+    lines += ["Every source, with the rows of each split after deduplication (and, for training, after the per-source cap "
+              "and with style-varied copies), how its labels map onto ours, the labels it leaves missing (masked out of "
+              "loss and metrics) and its licence:", "",
+              "| source | train | dev | test | mapping | labels missing | licence |", "|---|---|---|---|---|---|---|"]
+    for name in sorted({f["source"] for f in files}):
+        d = declared.get(name) or {}
+        counts = [str((splits.get(s) or {}).get("by_source", {}).get(name, 0)) for s in ("train", "dev", "test")]
+        missing = [lab for lab in LABELS if d.get("labels") is not None and lab not in d["labels"]]
+        lic = (terms.get(name) or {}).get("license") or str(d.get("license") or "unknown")
+        lines.append(f"| `{name}` | {' | '.join(counts)} | {d.get('mapping') or 'n/a'} | {', '.join(missing) or '–'} | {lic} |")
     lines += ["", "| split | rows | " + " | ".join(f"{lab} +/−/missing" for lab in LABELS) + " | no label | languages |",
               "|---|---|" + "---|" * len(LABELS) + "---|---|"]
-    for split, e in man.get("splits", {}).items():
+    for split, e in splits.items():
         cells = " | ".join(f"{e['labels'][lab]['positive']}/{e['labels'][lab]['negative']}/{e['labels'][lab]['missing']}" for lab in LABELS)
         langs = ", ".join(f"{k} {v}" for k, v in sorted(e["by_lang"].items()))
         lines.append(f"| {split} | {e['rows']} | {cells} | {e['no_label']} | {langs} |")
-    lines += ["", licence_note]
-    if "seed" in sources:
+    lines += ["", "Files and SHA-256 digests: `data_manifest.json` (" + ", ".join(
+        f"`{Path(f['path']).name}` {f['kept']}/{f['rows']} rows kept" for f in files) + ")."]
+    dropped = man.get("dropped_duplicates") or []
+    if dropped:
+        by_reason: dict[str, int] = {}
+        for d in dropped:
+            by_reason[d["reason"]] = by_reason.get(d["reason"], 0) + d["rows"]
+        lines += ["", "Cross-source duplicates removed before training (exact after case/punctuation, or character 5-gram "
+                  "Jaccard ≥ 0.8): " + "; ".join(f"{n} rows {why}" for why, n in sorted(by_reason.items()))
+                  + " (per source in `data_manifest.json`, `dropped_duplicates`)."]
+    if man.get("train_rows_capped"):
+        lines += ["", "Training rows sampled per source: " + ", ".join(
+            f"`{k}` {v['kept']} of {v['available']}" for k, v in sorted(man["train_rows_capped"].items())) + "."]
+    if man.get("augmented"):
+        lines += ["", "Style-varied training copies (same labels): " + ", ".join(
+            f"`{k}` {v}" for k, v in sorted(man["augmented"].items())) + "."]
+    if man.get("skipped_sources"):
+        lines += ["", "**Sources configured but absent, so not used:** " + ", ".join(
+            f"`{s['source']}`" for s in man["skipped_sources"]) + "."]
+    lines += ["", "Licences of the training sources: " + ", ".join(f"`{n}` {t['license']}" for n, t in terms.items())
+              + f"; this card declares the most restrictive, `{most_restrictive_license([t['license'] for t in terms.values()])}`. "
+              "Check the terms of each source before publishing or using the model."]
+    if "seed" in terms:
         lines += ["", "The bundled corpus (`data/seed/`) is **synthetic**: every comment was written for this project "
                   "to resemble Facebook, Instagram, Telegram and WhatsApp comments in Tajikistan; all names, addresses and "
                   "phone numbers are invented (phones from the unallocated range +992 00 0XX XX XX). It has not been "
                   "validated against real comments, and its annotation was done by the writers, not by independent "
-                  "annotators. See `data/DATA_STATEMENT.md` and `data/ANNOTATION_GUIDELINES.md`."]
+                  "annotators. It is the only source of doxxing, of Tajik abuse and of most hard negatives. See "
+                  "`data/DATA_STATEMENT.md` and `data/ANNOTATION_GUIDELINES.md`."]
     return lines + [""]
+
+
+def _per_source_rows(per_source: dict[str, Any]) -> list[str]:
+    rows = ["| source | rows | label: F1 (CI) / ROC-AUC | ordinary rows flagged | abusive rows flagged | toxic above its rewrite |",
+            "|---|---|---|---|---|---|"]
+    order = sorted(per_source, key=lambda n: (n == "seed", n))  # real sources first, the synthetic split last
+    for name in order:
+        e = per_source[name]
+        labs = "; ".join(f"{lab}: {_f(m.get('f1'))}{_ci(m, 'f1')} / {_f(m.get('roc_auc'))}" for lab, m in (e.get("labels") or {}).items())
+        neg, pos = e["flags"]["negatives"], e["flags"]["positives"]
+        cell = lambda f: f"{_f(f['rate'])}{_interval(f['ci'])} of {f['rows']}" if f["rows"] else "n/a"  # noqa: E731
+        pairs = e.get("pairs")
+        pair_cell = f"{_f(pairs['rate'])}{_interval(pairs['ci'])} of {pairs['pairs']}" if pairs else "n/a"
+        label = f"`{name}` (synthetic)" if name == "seed" else f"`{name}`"
+        rows.append(f"| {label} | {e['rows']} | {labs or 'n/a'} | {cell(neg)} | {cell(pos)} | {pair_cell} |")
+    return rows
 
 
 def _section_results(art: dict) -> list[str]:
@@ -225,7 +268,16 @@ def _section_results(art: dict) -> list[str]:
              "## Quantitative analyses", "",
              f"At the dev-tuned thresholds, with {int(spec['ci_level'] * 100)}% bootstrap confidence intervals "
              f"({spec['bootstrap_resamples']} resamples, seed {spec['bootstrap_seed']}). Full report: `eval/report.md`.", "",
-             "| label | positives | precision | recall | F1 (CI) | ROC-AUC (CI) | PR-AUC (CI) |", "|---|---|---|---|---|---|---|"]
+             ]
+    if ev.get("per_source"):
+        lines += ["**Real text first.** Each source's own held-out test rows (the bundled synthetic test split is the last "
+                  "row). \"Ordinary rows flagged\": rows annotated with no positive label (news prose, neutral rewrites, "
+                  "non-toxic comments) that get any label; \"abusive rows flagged\": rows with a positive label that get "
+                  "any label; \"toxic above its rewrite\": share of held-out minimal pairs where the toxic comment has the "
+                  "higher score (highest label probability). Wilson 95% intervals for shares, bootstrap for F1.", "",
+                  *_per_source_rows(ev["per_source"]), "",
+                  "All sources pooled (dominated by the largest ones; per-label support shows where each label comes from):", ""]
+    lines += ["| label | positives | precision | recall | F1 (CI) | ROC-AUC (CI) | PR-AUC (CI) |", "|---|---|---|---|---|---|---|"]
     for lab in LABELS:
         e = m["labels"][lab]
         lines.append(f"| {lab} | {e.get('support', 'n/a')} | {_f(e.get('precision'))} | {_f(e.get('recall'))} | {_f(e.get('f1'))}{_ci(e, 'f1')} | "
@@ -308,10 +360,16 @@ def _section_bias(art: dict) -> list[str]:
 
 
 def _section_limitations(art: dict) -> list[str]:
-    lines = ["## Limitations", "",
-             "- **Synthetic training corpus**: the bundled comments were written for the project, not collected; real comments "
-             "are more varied, more context-dependent and more obfuscated. Scores on the synthetic test split overstate real-world "
-             "performance. Evaluate on your own annotated sample before relying on the model.",
+    real = [n for n in training_sources(art) if n != "seed"]
+    corpus = ("- **Synthetic training corpus**: the bundled comments were written for the project, not collected; real comments "
+              "are more varied, more context-dependent and more obfuscated. Scores on the synthetic test split overstate real-world "
+              "performance. Evaluate on your own annotated sample before relying on the model.") if not real else (
+              "- **Real data is Russian, Tajik abuse is synthetic**: the real comments in training are Russian (and some "
+              "Ukrainian/Surzhyk) with proxy labels (generic toxicity as `insult`, sexism as `shaming`); real Tajik text in "
+              "training is news and speech prose used as negatives. Every Tajik abusive example and every doxxing example is "
+              "synthetic, so recall on real Tajik abuse is unmeasured. Evaluate on your own annotated sample before relying "
+              "on the model.")
+    lines = ["## Limitations", "", corpus,
              "- **Single-comment view**: irony, quoted abuse and replies are judged without thread context.",
              "- **Doxxing** detection relies on surface cues (addresses, numbers, \"where she lives\"); it cannot know whether a "
              "detail is real, public or shared with consent."]
