@@ -344,7 +344,9 @@ def _merge(parts_dir: Path, pattern: str, output: Path, fmt: str, schema) -> int
                     n += 1
                     if writer:
                         writer.writerow(rec)
-                    else:
+                    else:  # JSONL: labels as a JSON list; Parquet and CSV keep the comma-joined string
+                        if isinstance(rec.get("labels"), str):
+                            rec["labels"] = [lab for lab in rec["labels"].split(",") if lab]
                         fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
     os.replace(tmp, output)
     return n
