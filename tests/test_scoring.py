@@ -160,3 +160,23 @@ def test_jsonl_on_stdin(tmp_path, clf, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(raw))))
     s = score_files(clf, ["-"], tmp_path / "o.jsonl", ScoreSpec(quiet=True))
     assert (s["input_rows"], s["output_rows"], s["rejected_rows"]) == (2, 1, 1)
+
+
+def test_jsonl_output_gives_labels_as_a_list_while_csv_and_parquet_keep_a_joined_string(tmp_path, clf):
+    import csv
+
+    src = _write_jsonl(tmp_path / "in.jsonl", 8)
+    saved = clf.thresholds
+    on = {"insult": 0.0, "threat": 0.0}  # every row: insult and threat on, the other labels off
+    clf.thresholds = np.array([on.get(lab, 1.1) for lab in clf.labels], dtype=np.float32)
+    try:
+        for name in ("o.jsonl", "o.csv", "o.parquet"):
+            score_files(clf, [str(src)], tmp_path / name, ScoreSpec(quiet=True))
+    finally:
+        clf.thresholds = saved  # the fixture is shared by the module's tests
+    jsonl = [json.loads(line)["labels"] for line in (tmp_path / "o.jsonl").read_text().splitlines()]
+    with (tmp_path / "o.csv").open(encoding="utf-8") as fh:
+        csv_labels = [row["labels"] for row in csv.DictReader(fh)]
+    both = [lab for lab in clf.labels if lab in on]
+    assert jsonl == [both] * 8
+    assert csv_labels == pq.read_table(tmp_path / "o.parquet").column("labels").to_pylist() == [",".join(both)] * 8
