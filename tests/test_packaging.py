@@ -93,6 +93,15 @@ def test_training_progress_bar_only_on_a_terminal():
 def wheel(tmp_path_factory) -> Path:
     """The wheel built from a copy of the project (pip builds in-tree; the checkout stays clean). No build isolation,
     so no network: the running environment's setuptools builds it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        have = version("setuptools")
+    except PackageNotFoundError:
+        have = "none"
+    assert have != "none" and int(have.split(".")[0]) >= 77, (
+        f"building the wheel without isolation needs setuptools>=77 in this environment (found {have}); "
+        f"pip install -e '.[dev]' installs it")
     work = tmp_path_factory.mktemp("wheel")
     src = work / "src"
     src.mkdir()
