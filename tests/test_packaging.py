@@ -189,6 +189,7 @@ def test_console_scripts_work_from_a_non_editable_wheel_in_an_empty_directory(wh
     run("tfgbv-compare", "a=runs/latest", "b=runs/latest")
     assert "data valid" in run("tfgbv-validate-data").stdout  # the bundled corpus, read from inside the package
     assert "missing" in run("tfgbv-data", "--dest", str(work / "public"), "list").stdout
+    assert f"datasets in {tmp_path / 'cache' / 'datasets'}:" in run("tfgbv-data", "list").stdout  # installed default
     for script in ("tfgbv-evaluate", "tfgbv-export", "tfgbv-bench", "tfgbv-benchmark"):
         run(script, "--cfg", "job", "--resolve")  # composes and resolves its config (paths included), runs nothing
     assert sorted(p.name for p in work.iterdir()) == ["comments.jsonl", "runs", "scores.jsonl", "scores.rejects.jsonl",

@@ -189,6 +189,9 @@ def _transfer(url: str, part: Path, timeout: float) -> None:
         with resp:
             if offset and resp.status != 206:  # the server ignored the Range header: it sends the whole file
                 fh.truncate(0)
+            elif offset and not str(resp.headers.get("Content-Range", "")).startswith(f"bytes {offset}-"):
+                fh.truncate(0)  # another range than asked for: appending it would corrupt the file; start over
+                raise ConnectionError(f"asked for bytes {offset}-, got {resp.headers.get('Content-Range')!r}")
             for block in iter(lambda: resp.read(CHUNK), b""):
                 fh.write(block)
         fh.flush()
@@ -199,8 +202,9 @@ def download(url: str, target: Path, sha256: str, size: int | None = None, *, ti
              attempts: int = 3) -> None:
     """Download `url` to `target` via `target.part` (resumed across attempts and runs), verify, then rename.
 
-    A .part whose content does not match the SHA-256 is deleted, so the next run starts afresh rather than resuming
-    a bad file; `target` is only ever created by the final rename, never half-written.
+    The .part has a fixed name, not a unique one, so that a later run can resume it; an exclusive lock on it keeps two
+    fetches from writing it at once. A .part whose content does not match the SHA-256 is deleted, so the next run
+    starts afresh rather than resuming a bad file; `target` only ever appears by the final rename, never half-written.
     """
     part = target.with_name(target.name + ".part")
     for attempt in range(1, attempts + 1):
