@@ -30,7 +30,7 @@ def nominal_alpha(reliability: np.ndarray) -> float | None:
     Computed from the coincidence matrix (Krippendorff 2011, "Computing Krippendorff's Alpha-Reliability"): each unit
     with m >= 2 votes adds n_c * n_k / (m - 1) to o[c, k] (n_c (n_c - 1) / (m - 1) on the diagonal); then
     alpha = 1 - (n - 1) * sum_{c != k} o[c, k] / sum_{c != k} n_c * n_k. Own code rather than the GPL-3
-    `krippendorff` package, which cannot be a dependency of an MIT package.
+    `krippendorff` package, kept out of the dependencies of this MIT-licensed package.
     """
     m = np.asarray(reliability, dtype=float)
     if m.ndim != 2 or m.size == 0:
