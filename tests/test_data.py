@@ -186,3 +186,55 @@ def test_train_repeat_oversamples_training_rows_only(tmp_path):
 def test_train_repeat_must_be_a_positive_integer(bad):
     with pytest.raises(DataValidationError, match="train_repeat must be an integer >= 1"):
         source_from_dict("s", {"files": {"train": "x.jsonl"}, "train_repeat": bad})
+
+
+def _write(path, rows):
+    import json
+
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+def _row(i, text, insult=0):
+    return {"id": str(i), "text": text, "lang": "ru", "insult": insult, "shaming": 0, "threat": 0, "doxxing": 0}
+
+
+def test_cross_source_dedup_drops_a_planted_test_text_from_another_sources_train(tmp_path):
+    from tfgbv.data import SourceSpec, SplitSpec, load_data
+
+    planted = "Это очень длинный и уникальный комментарий про соседей и их собаку"
+    a = SourceSpec(name="a", files={"train": [_write(tmp_path / "a_train.jsonl", [_row(1, "обычный текст один")])],
+                                    "test": [_write(tmp_path / "a_test.jsonl", [_row(2, planted)])]})
+    b_rows = [_row(1, planted.upper() + "!!!"), _row(2, planted + " да"), _row(3, "совсем другой текст тут")]
+    b = SourceSpec(name="b", files={"train": [_write(tmp_path / "b_train.jsonl", b_rows)]}, split=SplitSpec(dev_fraction=0.0))
+    data = load_data([a, b])
+    train_texts = [r["text"] for r in data.splits["train"]]
+    assert planted not in train_texts and planted.upper() + "!!!" not in train_texts and planted + " да" not in train_texts
+    assert [r["text"] for r in data.splits["test"]] == [planted]
+    assert {(d["source"], d["split"], d["reason"], d["other_source"]) for d in data.dropped} == {("b", "train", "leaks into test", "a")}
+    assert sum(d["rows"] for d in data.dropped) == 2
+
+
+def test_text_variants_of_one_row_are_never_duplicates_of_each_other(tmp_path):
+    from tfgbv.data import SourceSpec, SplitSpec, load_data
+
+    p = tmp_path / "pairs.tsv"
+    p.write_text("toxic\tneutral\nну ты и дурак совсем\tну ты и совсем\nдругой дурацкий текст\tдругой текст\n", encoding="utf-8")
+    spec = SourceSpec(name="p", files={"all": [str(p)]}, id_column=None, lang="ru", lang_column=None, label_columns={},
+                      text_variants=[{"column": "toxic", "labels": {"insult": 1}}, {"column": "neutral", "labels": {"insult": 0}}],
+                      split=SplitSpec(dev_fraction=0.0, test_fraction=0.5, seed=1))
+    data = load_data([spec, SourceSpec(name="q", files={"test": [_write(tmp_path / "q.jsonl", [_row(1, "ничего общего")])]})])
+    recs = [r for s in data.splits.values() for r in s if r["source"] == "p"]
+    assert len(recs) == 4 and not data.dropped
+    assert len({(r["pair"], r["split"]) for r in recs}) == 2
+
+
+def test_max_train_rows_caps_training_rows_only(tmp_path):
+    from tfgbv.data import SourceSpec, SplitSpec, load_data
+
+    rows = [_row(i, f"текст номер {i} про что-то своё {i * 7919}") for i in range(40)]
+    spec = SourceSpec(name="big", files={"all": [_write(tmp_path / "big.jsonl", rows)]}, max_train_rows=10,
+                      split=SplitSpec(dev_fraction=0.25, test_fraction=0.25, seed=0))
+    data = load_data([spec])
+    assert len(data.splits["train"]) == 10 and len(data.splits["dev"]) + len(data.splits["test"]) == 20
+    assert data.capped == {"big": {"available": 20, "kept": 10}}

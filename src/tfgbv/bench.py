@@ -211,7 +211,8 @@ def bench_inference(spec: BenchSpec, model_dir: Path, texts: list[str], peaks: d
         log.info("benchmarking %s on %d texts", name, len(texts))
         row: dict[str, Any] = {}
         if name == "pipeline_fp32":
-            fn = pipeline_predict(clf.model, clf.tokenizer, spec.baseline_batch_size, clf.temperatures)
+            # A folded model's pipeline output is calibrated already: only unfolded temperatures remain to apply.
+            fn = pipeline_predict(clf.model, clf.tokenizer, spec.baseline_batch_size, clf.temperatures / clf.logit_scale)
         elif name in ("torch_fp32", "torch_bf16"):
             clf.bf16 = name == "torch_bf16"
             fn = clf.predict_proba

@@ -21,15 +21,18 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from tfgbv.augment import AUGMENTATIONS, style_variants
+from tfgbv.dedup import duplicate_groups, match_key, minhash_near_pairs
 from tfgbv.labels import LABELS, LANGS
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "dev", "test")
-META_FIELDS = ("target", "source", "functionality", "script", "obfuscation", "platform", "annotator_votes", "slice")
+META_FIELDS = ("target", "source", "functionality", "script", "obfuscation", "platform", "annotator_votes", "slice", "pair")
 MISSING = -1.0  # label value meaning "not annotated"; masked out of loss and metrics
 VK_USER_TAG = re.compile(r"\[(?:id|club)\d+\|[^\]]*\]")  # VK reply tags carry real user ids and names
-FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet"}
+FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".txt": "text"}
+SPLIT_PRIORITY = {"test": 0, "dev": 1, "train": 2}  # a text in two splits is kept in the first of these
 
 
 class DataValidationError(ValueError):
@@ -88,6 +91,23 @@ class SourceSpec:
     label_mode: str = "gold"  # gold | majority | soft: derive labels from `annotator_votes` where present
     on_empty_text: str = "error"  # error | skip (public dumps contain empty comments, e.g. stickers); skips are counted
     mask_user_tags: bool = False  # replace VK-style [id123|Name] tags before anything sees the text
+    license: str = "unknown"  # licence of the data (SPDX id where there is one); the model card derives its own from these
+    optional: bool = False  # files absent (e.g. no ../shared/datasets): skip the source with one warning, recorded
+    column_names: list[str] | None = None  # header-less CSV/TSV: names for its columns, in order
+    # Several texts per row, each with its own constant labels, e.g. a toxic comment and its neutral rewrites
+    # ([{column: toxic_comment, labels: {insult: 1}}, {column: neutral_comment1, labels: {insult: 0}}]). A row's
+    # texts form one group: they land in the same split and are kept as minimal pairs (field `pair`).
+    text_variants: list[dict[str, Any]] = field(default_factory=list)
+    label_constants: dict[str, float] = field(default_factory=dict)  # labels every row has, e.g. 0 for news prose
+    keep_values: dict[str, list[Any]] = field(default_factory=dict)  # keep only rows whose column holds one of these
+    segment: str = "line"  # .txt files: "line" (a text per non-empty line) | "sentence" (lines cut into sentences)
+    min_chars: int = 1  # shorter texts are skipped and counted (segments of prose, stray fragments)
+    # Style-varied copies of each training row (same labels): "lower_nopunct" types it the way many comments are
+    # typed (lower case, no punctuation), "no_emoji" removes emoji. Dev/test rows are never augmented.
+    augment: list[str] = field(default_factory=list)
+    # At most this many training rows (a seeded sample, taken after dedup and before augmentation): the training
+    # budget goes to many sources rather than to the largest one. Dev/test rows are never capped by it.
+    max_train_rows: int | None = None
 
     @property
     def annotated_labels(self) -> list[str]:
@@ -120,9 +140,21 @@ def source_from_dict(name: str, raw: Mapping[str, Any]) -> SourceSpec:
         raw.pop("label_columns")  # null: the canonical label columns
     if raw.get("label_values") is not None:
         raw["label_values"] = dict(raw["label_values"])
-    for key in ("metadata_columns", "metadata_values", "list_label_map"):
+    for key in ("metadata_columns", "metadata_values", "list_label_map", "label_constants", "keep_values"):
         if raw.get(key) is not None:
             raw[key] = dict(raw[key])
+    for key in ("text_variants", "augment", "column_names"):
+        if raw.get(key) is not None:
+            raw[key] = list(raw[key])
+    unknown_labels = [k for k in (raw.get("label_constants") or {}) if k not in LABELS]
+    unknown_labels += [k for v in (raw.get("text_variants") or []) for k in (dict(v).get("labels") or {}) if k not in LABELS]
+    if unknown_labels:
+        raise DataValidationError([f"data source '{name}': unknown label name(s) {unknown_labels}; known: {list(LABELS)}"])
+    bad_aug = [a for a in raw.get("augment") or [] if a not in AUGMENTATIONS]
+    if bad_aug:
+        raise DataValidationError([f"data source '{name}': unknown augment(s) {bad_aug}; known: {sorted(AUGMENTATIONS)}"])
+    if raw.get("segment", "line") not in ("line", "sentence"):
+        raise DataValidationError([f"data source '{name}': segment must be 'line' or 'sentence', got {raw['segment']!r}"])
     repeat = raw.get("train_repeat", 1)
     if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
         raise DataValidationError([f"data source '{name}': train_repeat must be an integer >= 1, got {repeat!r}"])
@@ -157,10 +189,10 @@ def _locate_raw_problem(path: Path) -> str:
     return f"{path}: could not be parsed"
 
 
-def line_numbers(path: Path, delimiter: str | None = None) -> list[int]:
+def line_numbers(path: Path, delimiter: str | None = None, header: bool = True) -> list[int]:
     """Line number (1-based) where each data row starts, so row errors can name the line."""
     fmt = _format_of(path)
-    if fmt == "parquet":
+    if fmt in ("parquet", "text"):
         return []
     if fmt == "json":
         with path.open("rb") as fh:
@@ -168,7 +200,8 @@ def line_numbers(path: Path, delimiter: str | None = None) -> list[int]:
     starts: list[int] = []
     with path.open(newline="", encoding="utf-8", errors="replace") as fh:
         reader = csv.reader(fh, delimiter=delimiter or ("\t" if path.suffix.lower() == ".tsv" else ","))
-        next(reader, None)
+        if header:
+            next(reader, None)
         prev_end = reader.line_num
         for _ in reader:
             starts.append(prev_end + 1)
@@ -182,7 +215,30 @@ def where(path: Path, row: int, lines: list[int] | None) -> str:
     return f"{path} row {row + 1}"
 
 
-def read_table(path: str | Path, delimiter: str | None = None):
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def read_text_lines(path: Path, segment: str = "line"):
+    """A plain-text file as a table with one `text` per non-empty line (or per sentence) and its line numbers."""
+    import datasets
+
+    texts, lines = [], []
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataValidationError([_locate_raw_problem(path)]) from None
+    for lineno, line in enumerate(raw.splitlines(), start=1):
+        parts = _SENTENCE_END.split(line) if segment == "sentence" else [line]
+        for part in parts:
+            if part.strip():
+                texts.append(part.strip())
+                lines.append(lineno)
+    if not texts:
+        raise DataValidationError([f"{path}: file has no text lines"])
+    return datasets.Dataset.from_dict({"text": texts}), lines
+
+
+def read_table(path: str | Path, delimiter: str | None = None, column_names: Sequence[str] | None = None):
     """Load one local file with `datasets` (JSONL, CSV/TSV or Parquet) as a `datasets.Dataset`."""
     import datasets
 
@@ -192,7 +248,11 @@ def read_table(path: str | Path, delimiter: str | None = None):
     if path.stat().st_size == 0:
         raise DataValidationError([f"{path}: file is empty"])
     fmt = _format_of(path)
+    if fmt == "text":
+        return read_text_lines(path)[0]
     kwargs: dict[str, Any] = {}
+    if fmt == "csv" and column_names:
+        kwargs["column_names"] = list(column_names)  # header-less file: every line is a row
     if fmt == "csv":
         kwargs["sep"] = delimiter or ("\t" if path.suffix.lower() == ".tsv" else ",")
         # Keep ids and label values as written; only truly empty cells become missing.
@@ -249,12 +309,35 @@ def _map_label(value: Any, spec: SourceSpec, label: str, loc: str, problems: lis
     return None
 
 
-def map_rows(ds, spec: SourceSpec, path: Path, split: str) -> tuple[list[dict], list[str], int]:
+def _row_texts(row: Mapping[str, Any], spec: SourceSpec) -> list[tuple[str, Any, dict[str, float]]]:
+    """(column, value, constant labels) for each text a row holds: one, or one per `text_variants` entry."""
+    if not spec.text_variants:
+        return [(spec.text_column, row.get(spec.text_column), {})]
+    out = []
+    for variant in spec.text_variants:
+        value = row.get(variant["column"])
+        if variant.get("optional", True) and _is_missing(value):
+            continue  # e.g. a toxic comment with only one of three neutral rewrites
+        out.append((variant["column"], value, {k: float(v) for k, v in (variant.get("labels") or {}).items()}))
+    return out
+
+
+def _kept(row: Mapping[str, Any], spec: SourceSpec) -> bool:
+    for col, allowed in spec.keep_values.items():
+        value = row.get(col)
+        if value not in allowed and str(value) not in {str(a) for a in allowed}:
+            return False
+    return True
+
+
+def map_rows(ds, spec: SourceSpec, path: Path, split: str, lines: list[int] | None = None) -> tuple[list[dict], list[str], int]:
     """Map a loaded table into canonical records; collect every problem with its location; count skipped rows."""
     problems: list[str] = []
     skipped = 0
     columns = set(ds.column_names)
-    needed = [spec.text_column, *spec.label_columns.values(), *([spec.list_label_column] if spec.list_label_column else [])]
+    text_cols = [v["column"] for v in spec.text_variants] or [spec.text_column]
+    needed = [*text_cols, *spec.label_columns.values(), *([spec.list_label_column] if spec.list_label_column else []),
+              *spec.keep_values]
     missing_cols = [c for c in needed if c not in columns]
     if missing_cols:
         return [], [f"{path}: missing column(s) {missing_cols}; found {sorted(columns)}"], 0
@@ -263,22 +346,15 @@ def map_rows(ds, spec: SourceSpec, path: Path, split: str) -> tuple[list[dict], 
         for col in columns:
             if col not in LABELS and col.lower() in {"insults", "shame", "threats", "doxing", "dox"}:
                 problems.append(f"{path}: unknown label column '{col}' (labels are {list(LABELS)})")
-    lines = line_numbers(path, spec.csv_delimiter)
+    if lines is None:
+        lines = line_numbers(path, spec.csv_delimiter, header=not spec.column_names)
     records: list[dict] = []
     for i, row in enumerate(ds):
         loc = where(path, i, lines)
-        text = row.get(spec.text_column)
-        if spec.on_empty_text == "skip" and (not isinstance(text, str) or not text.strip()):
-            skipped += 1
-            continue
-        if not isinstance(text, str):
-            problems.append(f"{loc}: field '{spec.text_column}' must be a string, got {type(text).__name__}")
-            continue
-        if not text.strip():
-            problems.append(f"{loc}: field '{spec.text_column}' is empty")
-            continue
+        if spec.keep_values and not _kept(row, spec):
+            continue  # filtered out by the config (files[].rows - kept - skipped counts them)
         drop = False
-        labels: dict[str, float] = {}
+        labels: dict[str, float] = dict(spec.label_constants)
         for lab, col in spec.label_columns.items():
             if spec.drop_values and row.get(col) in spec.drop_values:
                 drop = True
@@ -303,26 +379,44 @@ def map_rows(ds, spec: SourceSpec, path: Path, split: str) -> tuple[list[dict], 
         if lang not in LANGS:
             problems.append(f"{loc}: field 'lang' has value {lang!r}; known: {list(LANGS)}")
             continue
-        if spec.mask_user_tags:
-            text = VK_USER_TAG.sub("<USER>", text)
-        rec: dict[str, Any] = {"id": rid, "text": text, "lang": lang, "source": spec.name}
-        for lab in LABELS:
-            rec[lab] = labels.get(lab, MISSING)
-        for meta in META_FIELDS:
-            col = spec.metadata_columns.get(meta, meta)
-            if meta != "source" and col in columns and not _is_missing(row.get(col)):
-                value = row.get(col)
-                if meta in spec.metadata_values:
-                    table = spec.metadata_values[meta]
-                    key = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-                    value = table.get(key, table.get(value, value))
-                rec[meta] = value if meta == "annotator_votes" else str(value)
-        if spec.label_mode != "gold" and rec.get("annotator_votes"):
-            from tfgbv.annotation import apply_votes
+        texts = _row_texts(row, spec)
+        for k, (col, text, variant_labels) in enumerate(texts):
+            if spec.on_empty_text == "skip" and (not isinstance(text, str) or len(text.strip()) < spec.min_chars):
+                skipped += 1
+                continue
+            if not isinstance(text, str):
+                problems.append(f"{loc}: field '{col}' must be a string, got {type(text).__name__}")
+                continue
+            if not text.strip():
+                problems.append(f"{loc}: field '{col}' is empty")
+                continue
+            if len(text.strip()) < spec.min_chars:
+                skipped += 1
+                continue
+            if spec.mask_user_tags:
+                text = VK_USER_TAG.sub("<USER>", text)
+            rec: dict[str, Any] = {"id": rid if not spec.text_variants else f"{rid}#{col}", "text": text, "lang": lang,
+                                   "source": spec.name}
+            merged = {**labels, **variant_labels}
+            for lab in LABELS:
+                rec[lab] = merged.get(lab, MISSING)
+            for meta in META_FIELDS:
+                mcol = spec.metadata_columns.get(meta, meta)
+                if meta != "source" and mcol in columns and not _is_missing(row.get(mcol)):
+                    value = row.get(mcol)
+                    if meta in spec.metadata_values:
+                        table = spec.metadata_values[meta]
+                        key = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+                        value = table.get(key, table.get(value, value))
+                    rec[meta] = value if meta == "annotator_votes" else str(value)
+            if spec.text_variants:
+                rec["pair"] = f"{spec.name}:{path.stem}:{i}"  # the row's texts are one minimal-pair group
+            if spec.label_mode != "gold" and rec.get("annotator_votes"):
+                from tfgbv.annotation import apply_votes
 
-            apply_votes(rec, spec.label_mode)
-        rec["_loc"] = loc
-        records.append(rec)
+                apply_votes(rec, spec.label_mode)
+            rec["_loc"] = loc
+            records.append(rec)
     return records, problems, skipped
 
 
@@ -389,6 +483,11 @@ class LoadedData:
     splits: dict[str, list[dict]]
     files: list[dict]  # path, sha256, rows
     train_repeat: dict[str, int] = field(default_factory=dict)  # source -> oversampling factor (only those != 1)
+    skipped: list[dict] = field(default_factory=list)  # optional sources not loaded (files absent)
+    dropped: list[dict] = field(default_factory=list)  # cross-source duplicates and leaks removed (drop_duplicates)
+    augmented: dict[str, int] = field(default_factory=dict)  # "source:augmentation" -> style-varied copies added
+    licenses: dict[str, str] = field(default_factory=dict)  # source -> licence of its data
+    capped: dict[str, dict[str, int]] = field(default_factory=dict)  # source -> training rows available / kept
 
     def training_records(self) -> list[dict]:
         """The train split with each source's rows repeated `train_repeat` times (what one epoch shows the model)."""
@@ -427,11 +526,14 @@ def load_source(spec: SourceSpec) -> tuple[dict[str, list[dict]], list[dict], li
         for p in paths:
             path = Path(os.path.normpath(Path(p).expanduser()))
             try:
-                ds = read_table(path, spec.csv_delimiter)
+                if _format_of(path) == "text" and path.exists():
+                    ds, lines = read_text_lines(path, spec.segment)
+                else:
+                    ds, lines = read_table(path, spec.csv_delimiter, spec.column_names), None
             except DataValidationError as err:
                 problems.extend(err.problems)
                 continue
-            rows, probs, skipped = map_rows(ds, spec, path, split)
+            rows, probs, skipped = map_rows(ds, spec, path, split, lines)
             problems.extend(probs)
             recs.extend(rows)
             files_info.append({"source": spec.name, "split": split, "path": str(path), "sha256": sha256_file(path),
@@ -443,16 +545,20 @@ def load_source(spec: SourceSpec) -> tuple[dict[str, list[dict]], list[dict], li
     if problems:
         return {}, files_info, problems
     if "all" in by_split:
-        out = stratified_split(by_split.pop("all"), spec.split.dev_fraction, spec.split.test_fraction, spec.split.seed)
+        pool = by_split.pop("all")
+        out = stratified_split(pool, spec.split.dev_fraction, spec.split.test_fraction, spec.split.seed,
+                               groups=split_groups(pool))
         for split, recs in by_split.items():  # explicit split files win over carved ones
             out[split] = recs
     else:
         out = {s: by_split.get(s, []) for s in SPLITS}
         if "train" in by_split and "dev" not in by_split and spec.split.dev_fraction > 0:
-            carved = stratified_split(by_split["train"], spec.split.dev_fraction, 0.0, spec.split.seed)
+            carved = stratified_split(by_split["train"], spec.split.dev_fraction, 0.0, spec.split.seed,
+                                      groups=split_groups(by_split["train"]))
             out["train"], out["dev"] = carved["train"], carved["dev"]
         if "train" in by_split and "test" not in by_split and spec.split.test_fraction > 0:
-            carved = stratified_split(out["train"], 0.0, spec.split.test_fraction, spec.split.seed + 1)
+            carved = stratified_split(out["train"], 0.0, spec.split.test_fraction, spec.split.seed + 1,
+                                      groups=split_groups(out["train"]))
             out["train"], out["test"] = carved["train"], carved["test"]
     out = {s: (out.get(s, []) if s in spec.use_splits else []) for s in SPLITS}
     if spec.max_rows is not None:
@@ -466,18 +572,119 @@ def load_source(spec: SourceSpec) -> tuple[dict[str, list[dict]], list[dict], li
     return out, files_info, []
 
 
+def split_groups(records: Sequence[Mapping[str, Any]], threshold: float = 0.8) -> list[int]:
+    """A group id per record so that a carved split keeps together a row's minimal pair and its near-duplicates."""
+    pairs: list[tuple[int, int, float]] = []
+    first: dict[str, int] = {}
+    for i, rec in enumerate(records):
+        for key in (f"pair:{rec['pair']}" if rec.get("pair") else None, f"text:{match_key(rec['text'])}"):
+            if key is not None:
+                if key in first:
+                    pairs.append((first[key], i, 1.0))
+                else:
+                    first[key] = i
+    pairs += minhash_near_pairs([r["text"] for r in records], threshold)
+    return duplicate_groups(len(records), pairs)
+
+
+def drop_duplicates(splits: dict[str, list[dict]], threshold: float = 0.8) -> list[dict]:
+    """Remove leaks and repeats across all sources, in place; return what was dropped and why.
+
+    A text (exact after `match_key`, or a near-duplicate by character 5-gram Jaccard >= `threshold`) that is in a test
+    split is dropped from every dev and train split, one in dev from every train split, and a text repeated within
+    train is kept once. Texts of one minimal-pair group (a toxic comment and its rewrite) never count as duplicates
+    of each other, and evaluation splits of different sources may share a text (each is scored on its own).
+    """
+    items = [(s, r) for s in sorted(SPLITS, key=SPLIT_PRIORITY.get) for r in splits[s]]
+    drop: dict[int, tuple[str, int]] = {}
+
+    def group(k: int) -> str:
+        return items[k][1].get("pair") or f"row:{k}"
+
+    def consider(keep: int, other: int) -> None:
+        (s_keep, _), (s_other, _) = items[keep], items[other]
+        if other in drop or keep in drop or group(keep) == group(other) or s_other != "train" and s_other == s_keep:
+            return
+        drop[other] = ("leaks into " + s_keep if s_keep != s_other else "repeated in train", keep)
+
+    first: dict[str, int] = {}
+    for k, (_, rec) in enumerate(items):
+        key = match_key(rec["text"])
+        if key in first:
+            consider(first[key], k)
+        else:
+            first[key] = k
+    for i, j, _ in minhash_near_pairs([r["text"] for _, r in items], threshold):
+        consider(i, j)  # i < j: items are ordered test, dev, train, so i is the one to keep
+    report: Counter = Counter()
+    for k, (why, keep) in drop.items():
+        report[(items[k][1]["source"], items[k][0], why, items[keep][1]["source"])] += 1
+    dropped = {id(items[k][1]) for k in drop}
+    for s in SPLITS:
+        splits[s] = [r for r in splits[s] if id(r) not in dropped]
+    return [{"source": src, "split": split, "reason": why, "other_source": other, "rows": n}
+            for (src, split, why, other), n in sorted(report.items())]
+
+
+def augment_train(splits: dict[str, list[dict]], sources: Sequence[SourceSpec]) -> dict[str, int]:
+    """Append each source's style-varied copies of its training rows (after dedup: a copy is a duplicate by design)."""
+    wanted = {spec.name: spec.augment for spec in sources if spec.augment}
+    added: Counter = Counter()
+    extra = []
+    for rec in splits["train"]:
+        for name, text in style_variants(rec["text"], wanted.get(rec["source"], [])):
+            extra.append({**rec, "id": f"{rec['id']}#{name}", "text": text, "augment": name})
+            added[f"{rec['source']}:{name}"] += 1
+    splits["train"].extend(extra)
+    return dict(added)
+
+
+def cap_train_rows(splits: dict[str, list[dict]], sources: Sequence[SourceSpec], seed: int) -> dict[str, dict[str, int]]:
+    """Keep a seeded sample of `max_train_rows` training rows per source; return {source: {available, kept}}."""
+    caps = {spec.name: spec.max_train_rows for spec in sources if spec.max_train_rows is not None}
+    if not caps:
+        return {}
+    by_source: dict[str, list[dict]] = defaultdict(list)
+    for rec in splits["train"]:
+        by_source[rec["source"]].append(rec)
+    rng = random.Random(seed)
+    out, kept = {}, []
+    for source, recs in by_source.items():
+        cap = caps.get(source)
+        if cap is not None and len(recs) > cap:
+            out[source] = {"available": len(recs), "kept": cap}
+            recs = rng.sample(recs, cap)
+        kept.extend(recs)
+    splits["train"] = kept
+    return out
+
+
+def absent_files(spec: SourceSpec) -> list[str]:
+    return [p for paths in spec.files.values() for p in paths if not Path(p).expanduser().exists()]
+
+
 def load_data(sources: Sequence[SourceSpec], max_train_samples: int | None = None,
-              max_eval_samples: int | None = None, seed: int = 42) -> LoadedData:
-    """Load and validate every source, then concatenate their splits.
+              max_eval_samples: int | None = None, seed: int = 42, dedup: bool | None = None) -> LoadedData:
+    """Load and validate every source, drop cross-source duplicates and leaks, augment, then concatenate splits.
 
     Raises DataValidationError listing every problem (file:line: field: what) before anything is trained or written.
+    An `optional` source whose files are absent is skipped with one warning and recorded in `LoadedData.skipped`.
+    `dedup` (default: when there is more than one source) runs `drop_duplicates`.
     """
     if not sources:
         raise DataValidationError(["no data sources configured"])
     splits: dict[str, list[dict]] = {s: [] for s in SPLITS}
     files: list[dict] = []
     problems: list[str] = []
+    skipped: list[dict] = []
+    present = []
     for spec in sources:
+        missing = absent_files(spec)
+        if missing and spec.optional:
+            log.warning("data source '%s' skipped: %d file(s) absent, e.g. %s", spec.name, len(missing), missing[0])
+            skipped.append({"source": spec.name, "reason": "files absent", "missing": missing})
+            continue
+        present.append(spec)
         out, info, probs = load_source(spec)
         files.extend(info)
         problems.extend(probs)
@@ -485,6 +692,9 @@ def load_data(sources: Sequence[SourceSpec], max_train_samples: int | None = Non
             splits[s].extend(recs)
     if problems:
         raise DataValidationError(problems)
+    dropped = drop_duplicates(splits) if (dedup if dedup is not None else len(present) > 1) else []
+    capped = cap_train_rows(splits, present, seed)
+    augmented = augment_train(splits, present)
     rng = random.Random(seed)
     for s, limit in (("train", max_train_samples), ("dev", max_eval_samples), ("test", max_eval_samples)):
         if limit is not None and len(splits[s]) > limit:
@@ -494,13 +704,17 @@ def load_data(sources: Sequence[SourceSpec], max_train_samples: int | None = Non
             r.pop("_loc", None)
     if not splits["train"] and not splits["test"]:
         raise DataValidationError(["the configured sources produced no rows"])
-    repeat = {spec.name: spec.train_repeat for spec in sources if spec.train_repeat != 1}
-    return LoadedData(splits=splits, files=files, train_repeat=repeat)
+    repeat = {spec.name: spec.train_repeat for spec in present if spec.train_repeat != 1}
+    licenses = {spec.name: spec.license for spec in present}
+    return LoadedData(splits=splits, files=files, train_repeat=repeat, skipped=skipped, dropped=dropped,
+                      augmented=augmented, licenses=licenses, capped=capped)
 
 
 def manifest(data: LoadedData) -> dict:
     """Row counts per split / source / language / label value, and file hashes: the run's data provenance."""
-    out: dict[str, Any] = {"files": data.files, "splits": {}}
+    out: dict[str, Any] = {"files": data.files, "splits": {}, "licenses": dict(data.licenses),
+                           "skipped_sources": list(data.skipped), "dropped_duplicates": list(data.dropped),
+                           "augmented": dict(data.augmented), "train_rows_capped": dict(data.capped)}
     if data.train_repeat:
         out["train_repeat"] = dict(data.train_repeat)
     for split, recs in data.splits.items():

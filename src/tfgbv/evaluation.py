@@ -11,7 +11,7 @@ import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -326,6 +326,85 @@ def write_plots(out_dir: Path, y: np.ndarray, prob: np.ndarray, calibration: dic
 # ----------------------------------------------------------------------------- report
 
 
+def flag_rates(y: np.ndarray, prob: np.ndarray, thresholds: Sequence[float]) -> dict[str, Any]:
+    """How often rows are flagged (any label at or above its threshold), split by what their annotations say.
+
+    `negatives`: rows with at least one annotated label and no positive one (ordinary text, neutral rewrites); the
+    share flagged is what a reviewer would see as false alarms. `positives`: rows with a positive label; the share
+    flagged on any label is the recall a reviewer gets, whatever the label name.
+    """
+    flagged = (prob >= np.asarray(thresholds)[None, :]).any(axis=1)
+    annotated = (y >= 0).any(axis=1)
+    positive = (y >= 0.5).any(axis=1)
+    out: dict[str, Any] = {}
+    for name, mask in (("negatives", annotated & ~positive), ("positives", positive)):
+        n, k = int(mask.sum()), int(flagged[mask].sum())
+        out[name] = {"rows": n, "flagged": k, "rate": k / n if n else None, "ci": proportion_ci(k, n) if n else None}
+    return out
+
+
+def pair_ranking(records: Sequence[Mapping[str, Any]], y: np.ndarray, prob: np.ndarray) -> dict[str, Any] | None:
+    """Minimal pairs (records sharing `pair`: a toxic text and its neutral rewrites): share of (toxic, rewrite) pairs
+    where the toxic text gets the higher score (the highest label probability). None without pairs."""
+    from tfgbv.metrics import proportion_ci
+
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, rec in enumerate(records):
+        if rec.get("pair"):
+            groups[rec["pair"]].append(i)
+    score = prob.max(axis=1)
+    wins = total = 0
+    for members in groups.values():
+        pos = [i for i in members if (y[i] >= 0.5).any()]
+        neg = [i for i in members if (y[i] >= 0).any() and not (y[i] >= 0.5).any()]
+        for i in pos:
+            for j in neg:
+                total += 1
+                wins += int(score[i] > score[j])
+    if not total:
+        return None
+    return {"pairs": total, "toxic_higher": wins, "rate": wins / total, "ci": proportion_ci(wins, total)}
+
+
+def per_source_metrics(records: Sequence[Mapping[str, Any]], y: np.ndarray, prob: np.ndarray,
+                       thresholds: Sequence[float], spec: EvalSpec) -> dict[str, Any]:
+    """Per source: per-label metrics with bootstrap CIs (labels the source annotates), flag rates, minimal pairs.
+
+    Sources measure different things (a public test split, held-out Tajik prose, positive-only spans), so a
+    mixed-source test split is read source by source; the pooled figures would mostly reflect the largest source.
+    """
+    by_source: dict[str, list[int]] = defaultdict(list)
+    for i, rec in enumerate(records):
+        by_source[str(rec.get("source"))].append(i)
+    out = {}
+    for source, idx in sorted(by_source.items()):
+        sy, sp = y[idx], prob[idx]
+        entry: dict[str, Any] = {"rows": len(idx), "flags": flag_rates(sy, sp, thresholds)}
+        if any(((sy[:, j] >= 0.5).any() and (sy[:, j] >= 0).sum() > 0) for j in range(len(LABELS))):
+            metrics = overall_metrics(sy, sp, thresholds, spec)
+            entry["labels"] = {lab: metrics["labels"][lab] for j, lab in enumerate(LABELS) if (sy[:, j] >= 0.5).any()}
+        pairs = pair_ranking([records[i] for i in idx], sy, sp)
+        if pairs:
+            entry["pairs"] = pairs
+        out[source] = entry
+    return out
+
+
+def render_per_source(per_source: Mapping[str, Any]) -> list[str]:
+    """Markdown table of `per_source_metrics`."""
+    lines = ["## Per source (real text first: each source's own held-out rows)", "",
+             "| source | rows | label: F1 [95% CI] / ROC-AUC | ordinary rows flagged | abusive rows flagged | toxic above its rewrite |",
+             "|---|---|---|---|---|---|"]
+    for source, e in per_source.items():
+        labs = "; ".join(f"{lab}: {_fmt(m.get('f1'))}{_ci(m, 'f1')} / {_fmt(m.get('roc_auc'))}" for lab, m in (e.get("labels") or {}).items())
+        neg, pos = e["flags"]["negatives"], e["flags"]["positives"]
+        cell = lambda f: f"{_fmt(f['rate'])}{_ci_text(f['ci'])} of {f['rows']}" if f["rows"] else "n/a"  # noqa: E731
+        pairs = e.get("pairs")
+        pair_cell = f"{_fmt(pairs['rate'])}{_ci_text(pairs['ci'])} of {pairs['pairs']}" if pairs else "n/a"
+        lines.append(f"| {source} | {e['rows']} | {labs or 'n/a'} | {cell(neg)} | {cell(pos)} | {pair_cell} |")
+    return lines + [""]
+
+
 def _fmt(x: Any, nd: int = 3) -> str:
     if x is None:
         return "n/a"
@@ -361,6 +440,8 @@ def render_report(result: dict[str, Any]) -> str:
                      f"{_fmt(e.get('pr_auc'))}{_ci(e, 'pr_auc')} |")
     o = m["overall"]
     lines += ["", f"Micro F1 {_fmt(o.get('micro_f1'))}{_ci(o, 'micro_f1')}; macro F1 {_fmt(o.get('macro_f1'))}{_ci(o, 'macro_f1')}.", ""]
+    if result.get("per_source"):
+        lines += render_per_source(result["per_source"])
     lines += ["## Slices", ""]
     for field_name, table in result["slices"].items():
         if "n/a" in table:
@@ -454,6 +535,7 @@ def evaluate_run(run_dir: str | Path, data: LoadedData, out_dir: str | Path, spe
         "spec": {"bootstrap_resamples": spec.bootstrap_resamples, "bootstrap_seed": spec.bootstrap_seed, "ci_level": spec.ci_level,
                  "min_slice_rows": spec.min_slice_rows},
         "metrics": overall_metrics(y, prob, thresholds, spec),
+        "per_source": per_source_metrics(records, y, prob, thresholds, spec),
         "slices": slice_metrics(records, y, prob, thresholds, spec),
         "bias": bias_metrics(records, y, prob, spec),
         "calibration": calibration_metrics(y, logits, temps, spec),

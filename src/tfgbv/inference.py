@@ -103,6 +103,8 @@ class Classifier:
     """Load once, predict many: `Classifier.from_pretrained(run_or_model_dir).predict(texts)`.
 
     Probabilities are calibrated with the run's per-label temperatures; labels use the run's dev-tuned thresholds.
+    `predict_logits` returns uncalibrated logits (what the temperatures divide) whether or not the saved model has the
+    temperatures folded into its output layer, so every consumer divides exactly once.
     """
 
     def __init__(self, tokenizer, model, meta: dict[str, Any], model_dir: str | Path, batch_size: int = 64,
@@ -119,6 +121,10 @@ class Classifier:
         self.thresholds = np.array([meta["thresholds"][lab] for lab in self.labels], dtype=np.float32)
         temps = meta.get("temperatures") or {}
         self.temperatures = np.array([temps.get(lab, 1.0) for lab in self.labels], dtype=np.float32)
+        # Folded models output logit / T already (tfgbv.hf_format); multiplying back gives the uncalibrated logit.
+        # Run dirs saved before folding existed have no flag and output the uncalibrated logit themselves.
+        folded = bool(meta.get("temperatures_folded", False))
+        self.logit_scale = self.temperatures.copy() if folded else np.ones_like(self.temperatures)
         self.prep = text_prep_from_meta(meta)
         self.batch_size = batch_size
         if bf16 == "auto":
@@ -142,7 +148,8 @@ class Classifier:
         return self._id
 
     def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
-        return predict_logits(self.model, self.tokenizer, texts, self.prep, self.batch_size, self.bf16)
+        """[N, L] uncalibrated logits (max over windows)."""
+        return predict_logits(self.model, self.tokenizer, texts, self.prep, self.batch_size, self.bf16) * self.logit_scale
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return calibrated_proba(self, texts)

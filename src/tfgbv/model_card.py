@@ -102,6 +102,10 @@ def card_data(art: dict[str, Any], model_name: str):
     )
 
 
+_ARCH = {"cls": "first-token (CLS) pooler (dense + tanh) + linear head (native transformers sequence classification)",
+         "mean": "masked mean pooling + linear head (tfgbv class; plain transformers refuses it)"}
+
+
 def _section_model_details(art: dict, model_id: str) -> list[str]:
     meta = art["meta"]
     src = meta.get("source") or meta.get("kind")
@@ -111,7 +115,7 @@ def _section_model_details(art: dict, model_id: str) -> list[str]:
     lines = ["## Model details", "",
              f"- **Identifier**: `{model_id}` (hash of the weights, thresholds and temperatures).",
              f"- **Base model**: {base or meta.get('name_or_path')} — {note}.",
-             f"- **Architecture**: {meta.get('pooling', 'n/a')} pooling + linear head, 4 sigmoid outputs; max {meta['text']['max_length']} tokens per window "
+             f"- **Architecture**: {_ARCH.get(meta.get('pooling'), 'n/a')}, 4 sigmoid outputs; max {meta['text']['max_length']} tokens per window "
              f"(longer texts: overlapping windows, max over windows); text prefix `{meta['text']['prefix']!r}`; "
              f"character fallback {meta['text'].get('char_fallback') or 'none'}.",
              f"- **Software**: tfgbv {art['env'].get('versions', {}).get('tfgbv', 'n/a')}, transformers {art['env'].get('versions', {}).get('transformers', 'n/a')}, "
@@ -302,13 +306,58 @@ ETHICS = """## Ethical considerations
 """
 
 
+def _not_in_tokenizer(meta: dict) -> list[str]:
+    """What tfgbv.inference.Classifier does that the saved tokenizer and head cannot (see tfgbv.hf_format)."""
+    text = meta["text"]
+    out = []
+    if text.get("deobfuscate"):
+        out.append("**Deobfuscation** (`tfgbv.text.normalize_text`): Latin look-alike letters and leetspeak inside "
+                   "Cyrillic words, spaced-out and stretched letters are undone before scoring. Without it, obfuscated "
+                   "abuse (\"тупaя д@ура\", \"с у к а\") scores lower.")
+    if text.get("prefix"):
+        out.append(f"**Text prefix**: prepend `{text['prefix']!r}` to every text.")
+    out.append(f"**Long texts**: tfgbv cuts texts longer than {text['max_length']} tokens into overlapping windows and "
+               f"takes the maximum score per label; the pipeline sees only the first {text['max_length']} tokens "
+               "(`truncation=True`), so abuse at the end of a long comment can be missed.")
+    out.append("**Decisions**: the pipeline returns probabilities only; a label applies at or above its threshold "
+               "(tuned on dev, in `tfgbv_config.json` and in the table above).")
+    return out
+
+
 def _section_get_started(art: dict, run_dir: Path) -> list[str]:
-    return ["## How to get started", "", "```python", "from tfgbv import Classifier", "",
-            "# a run directory (runs/latest after `make train`) or its model/ directory",
-            'clf = Classifier.from_pretrained("runs/latest")',
-            'clf.predict(["Ту бешарм ҳастӣ, шарми оилаат", "Телефон доверия кризисного центра работает круглосуточно"])', "```", "",
-            "Batch scoring of files: `python scripts/predict.py model_dir=runs/latest input=comments.csv output=scores.parquet` "
-            "(streaming, resumable, rejects file; see README). Flags are for human review, never for automatic action.", ""]
+    meta = art["meta"]
+    lines = ["## How to get started", "", "```python", "from tfgbv import Classifier", "",
+             "# a run directory (runs/latest after `make train`) or its model/ directory",
+             'clf = Classifier.from_pretrained("runs/latest")',
+             'clf.predict(["Ту бешарм ҳастӣ, шарми оилаат", "Телефон доверия кризисного центра работает круглосуточно"])', "```", "",
+             "Batch scoring of files: `python scripts/predict.py model_dir=runs/latest input=comments.csv output=scores.parquet` "
+             "(streaming, resumable, rejects file; see README). Flags are for human review, never for automatic action.", ""]
+    if meta.get("kind", "transformer") != "transformer":
+        return lines
+    lines += ["## How to use with plain transformers", ""]
+    if not meta.get("temperatures_folded"):
+        return lines + ["This model directory was saved by an older tfgbv: plain transformers does not score it like "
+                        "tfgbv (its temperatures are not folded in, its text normalisation is not in the tokenizer). "
+                        "Use `tfgbv.Classifier`, or retrain.", ""]
+    if meta.get("pooling") == "mean":
+        return lines + ["This model uses mean pooling, which transformers has no class for: its `config.json` names "
+                        "the model type `tfgbv_bert_mean_pool` so that `pipeline`/`AutoModel` refuse it instead of "
+                        "loading a random pooler. Use `tfgbv.Classifier`.", ""]
+    thresholds = {lab: round(float(t), 2) for lab, t in meta["thresholds"].items()}
+    lines += ["The `model/` folder is a standard `BertForSequenceClassification`-style checkpoint (safetensors, no remote "
+              "code) whose outputs are already temperature-calibrated, and whose tokenizer already removes invisible "
+              "characters, applies Unicode NFC, repairs Tajik letters typed with combining marks or borrowed from other "
+              "alphabets, collapses whitespace and applies the character fallback. For a text that fits one window, "
+              "the pipeline gives the same probabilities as `Classifier` (to 1e-4):", "",
+              "```python", "from transformers import pipeline", "",
+              'pipe = pipeline("text-classification", model="path/to/model", top_k=None, function_to_apply="sigmoid")',
+              f"thresholds = {thresholds}",
+              'texts = ["Ту бешарм ҳастӣ, шарми оилаат", "Телефон доверия кризисного центра работает круглосуточно"]',
+              "for row in pipe(texts, truncation=True):",
+              '    scores = {d["label"]: d["score"] for d in row}',
+              "    labels = [lab for lab, p in scores.items() if p >= thresholds[lab]]", "```", "",
+              "What the pipeline does not do (use `tfgbv.Classifier` for it):", ""]
+    return lines + [f"- {item}" for item in _not_in_tokenizer(meta)] + [""]
 
 
 CITATION = """## Citation

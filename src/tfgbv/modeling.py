@@ -51,7 +51,9 @@ class ModelSpec:
     name_or_path: str = "bert-base-multilingual-cased"
     short_name: str = "model"
     revision: str | None = None
-    pooling: str = "cls"  # cls | mean (mean is supported for BERT-architecture encoders)
+    # cls: the architecture's own head (BERT: CLS token -> pooler dense+tanh -> linear), which plain transformers loads
+    # as is. mean: masked mean pooling (BERT encoders only), a research option saved so that transformers refuses it.
+    pooling: str = "cls"
     freeze_embeddings: bool = False
     dropout: float | None = None
     trust_remote_code: bool = False
@@ -163,9 +165,8 @@ def build_model(spec: ModelSpec, train_texts: Sequence[str] = (), cache_dir: str
                          num_attention_heads=spec.tiny["num_attention_heads"], intermediate_size=spec.tiny["intermediate_size"],
                          max_position_embeddings=max(512, spec.text.max_length), pad_token_id=tokenizer.pad_token_id,
                          **_label_config_kwargs())
-        model_cls = mean_pool_class() if spec.pooling == "mean" else AutoModelForSequenceClassification
-        model = model_cls(cfg) if spec.pooling == "mean" else AutoModelForSequenceClassification.from_config(cfg)
-        return tokenizer, _finish(model, spec)
+        model = mean_pool_class()(cfg) if spec.pooling == "mean" else AutoModelForSequenceClassification.from_config(cfg)
+        return tokenizer, _finish(model, spec, new_parameters=())
 
     path = resolve_pretrained_path(spec, cache_dir)
     common = {"revision": spec.revision, "trust_remote_code": spec.trust_remote_code}
@@ -180,17 +181,22 @@ def build_model(spec: ModelSpec, train_texts: Sequence[str] = (), cache_dir: str
             if config.model_type != "bert":
                 raise ModelLoadError(f"model.pooling=mean is implemented for BERT-architecture encoders; {path!r} is "
                                      f"{config.model_type!r}: use model.pooling=cls")
-            model = mean_pool_class().from_pretrained(path, config=config, use_safetensors=True, **common)
+            model, info = mean_pool_class().from_pretrained(path, config=config, use_safetensors=True,
+                                                            output_loading_info=True, **common)
         else:
-            model = AutoModelForSequenceClassification.from_pretrained(path, config=config, use_safetensors=True, **common)
+            model, info = AutoModelForSequenceClassification.from_pretrained(path, config=config, use_safetensors=True,
+                                                                             output_loading_info=True, **common)
     except ModelLoadError:
         raise
     except (OSError, ValueError) as err:
         raise _offline_hint(spec.name_or_path, err) from err
-    return tokenizer, _finish(model, spec)
+    return tokenizer, _finish(model, spec, new_parameters=info.get("missing_keys") or ())
 
 
-def _finish(model, spec: ModelSpec):
+def _finish(model, spec: ModelSpec, new_parameters: Sequence[str]):
+    # Parameters the checkpoint did not have (the head, and e5's pooler: e5 ships none) start random; training gives
+    # them the head's learning rate (tfgbv.training.split_head_param_groups). Kept on the model, not in its config.
+    model.tfgbv_new_parameters = tuple(sorted(new_parameters))
     model.config.tfgbv_pooling = spec.pooling
     if spec.pooling == "mean":
         model.config.architectures = ["BertMeanPoolForSequenceClassification"]
@@ -202,15 +208,39 @@ def _finish(model, spec: ModelSpec):
 
 
 def save_model_dir(model, tokenizer, out_dir: str | Path, meta: dict[str, Any]) -> Path:
-    """save_pretrained (safetensors) + tokenizer + tfgbv_config.json (labels, thresholds, temperatures, preprocessing)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir, safe_serialization=True)
-    tokenizer.save_pretrained(out_dir)
+    """save_pretrained (safetensors) + tokenizer + tfgbv_config.json (labels, thresholds, temperatures, preprocessing).
+
+    Written so plain transformers scores like `Classifier` (see tfgbv.hf_format): temperatures folded into the output
+    layer, text normalisation and character fallback in the tokenizer's normaliser, mean pooling refused by
+    transformers. `model` and `tokenizer` are not changed.
+    """
+    from tfgbv import hf_format
     from tfgbv.data import write_json
 
-    write_json(out_dir / META_FILE, meta)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    temps = [float((meta.get("temperatures") or {}).get(lab, 1.0)) for lab in meta["labels"]]
+    model.save_pretrained(out_dir, safe_serialization=True, state_dict=hf_format.folded_state_dict(model, temps))
+    pooling = meta.get("pooling") or getattr(model.config, "tfgbv_pooling", "cls")
+    if pooling == "mean":
+        hf_format.mark_mean_pool_config(out_dir / "config.json")
+    tokenizer.save_pretrained(out_dir)
+    max_length = (meta.get("text") or {}).get("max_length")
+    if max_length:  # `truncation=True` in a pipeline then keeps what tfgbv's first window sees, not 512 tokens
+        _set_json_field(out_dir / "tokenizer_config.json", "model_max_length", int(max_length))
+    tokenizer_json = out_dir / "tokenizer.json"
+    if tokenizer_json.exists():
+        hf_format.add_text_normalizer(tokenizer_json, (meta.get("text") or {}).get("char_fallback"))
+    else:  # a slow (Python) tokenizer has no normaliser to extend: Classifier still prepares texts itself
+        log.warning("%s: tokenizer has no tokenizer.json; plain transformers will not apply tfgbv text normalisation", out_dir)
+    write_json(out_dir / META_FILE, {**meta, **hf_format.format_meta(pooling, tokenizer_json.exists())})
     return out_dir
+
+
+def _set_json_field(path: Path, key: str, value: Any) -> None:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    raw[key] = value
+    path.write_text(json.dumps(raw, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def find_model_dir(path: str | Path) -> Path:
@@ -246,7 +276,10 @@ def load_model_dir(path: str | Path, trust_remote_code: bool = False):
     if not (model_dir / "model.safetensors").exists():
         raise ModelLoadError(f"{model_dir}: model.safetensors missing (only safetensors weights are loaded)")
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    config = AutoConfig.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
+    from tfgbv.hf_format import read_mean_pool_config
+
+    # Mean pooling is saved under a model type transformers refuses; older runs said "bert" + tfgbv_pooling=mean.
+    config = read_mean_pool_config(model_dir) or AutoConfig.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
     if getattr(config, "tfgbv_pooling", "cls") == "mean":
         model = mean_pool_class().from_pretrained(model_dir, config=config, use_safetensors=True)
     else:

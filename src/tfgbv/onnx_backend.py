@@ -112,4 +112,4 @@ class OnnxClassifier(Classifier):
         def forward(input_ids: np.ndarray, attention: np.ndarray) -> np.ndarray:
             return self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention})[0]
 
-        return predict_windows(forward, self.tokenizer, texts, self.prep, len(self.labels), self.batch_size)
+        return predict_windows(forward, self.tokenizer, texts, self.prep, len(self.labels), self.batch_size) * self.logit_scale

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from tfgbv.data import LoadedData, labels_matrix, manifest, write_json
+from tfgbv.hf_format import HEAD_PREFIXES
 from tfgbv.labels import LABELS
 
 log = logging.getLogger(__name__)
@@ -223,17 +224,25 @@ class ShuffledLengthBatches(torch.utils.data.Sampler):
         return iter([i for b in batches for i in b])
 
 
-HEAD_PREFIXES = ("classifier", "pre_classifier", "score")
+def head_parameter_names(model: torch.nn.Module) -> list[str]:
+    """The freshly initialised parameters: the classification head, plus whatever else the checkpoint lacked.
+
+    e5 ships no pooler, so with CLS pooling `bert.pooler.*` starts random too (build_model records the checkpoint's
+    missing keys as `model.tfgbv_new_parameters`); a pretrained pooler (mBERT, LaBSE) stays with the encoder.
+    """
+    new = set(getattr(model, "tfgbv_new_parameters", ()))
+    return [n for n, _ in model.named_parameters() if n.startswith(HEAD_PREFIXES) or n in new]
 
 
 def split_head_param_groups(optimizer: torch.optim.Optimizer, model: torch.nn.Module, head_lr: float) -> int:
-    """Move the classification head's parameters into their own groups with learning rate `head_lr`.
+    """Move the freshly initialised parameters (head_parameter_names) into their own groups with learning rate `head_lr`.
 
     The head starts from random weights while the encoder is pretrained: a larger step for the head alone lets a
     small encoder leave the all-negative start faster on imbalanced labels without disturbing the encoder.
     Returns the number of head tensors moved. Weight decay settings of each original group are kept.
     """
-    head_ids = {id(p) for n, p in model.named_parameters() if n.startswith(HEAD_PREFIXES) and p.requires_grad}
+    names = set(head_parameter_names(model))
+    head_ids = {id(p) for n, p in model.named_parameters() if n in names and p.requires_grad}
     if not head_ids:
         raise ValueError(f"trainer.head_learning_rate is set but the model has no parameters named {HEAD_PREFIXES}")
     new_groups = []
