@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tfgbv.annotation import aggregate_votes, apply_votes, krippendorff_alpha
+from tfgbv.annotation import aggregate_votes, apply_votes, krippendorff_alpha, nominal_alpha
 from tfgbv.corpus import (check_record, corpus_stats, phone_numbers, render_counts, statement_block, validate_corpus,
                           write_statement_counts)
 from tfgbv.dedup import duplicate_groups, duplicate_report, near_duplicate_pairs
@@ -90,6 +90,31 @@ def test_krippendorff_alpha_and_vote_aggregation():
     assert aggregate_votes([1, 0, 1], "soft") == pytest.approx(2 / 3)
     assert aggregate_votes([1, 0], "majority") == 1.0
     assert apply_votes({"insult": 0, "annotator_votes": {"insult": [1, 1, 0]}}, "soft")["insult"] == pytest.approx(2 / 3)
+
+
+NAN = float("nan")
+
+
+def test_nominal_alpha_matches_krippendorffs_published_worked_examples():
+    # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: 4 observers, 12 units, missing
+    # values; nominal alpha = 0.743.
+    k2011 = [[1, 2, 3, 3, 2, 1, 4, 1, 2, NAN, NAN, NAN],
+             [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NAN, 3],
+             [NAN, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NAN],
+             [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NAN]]
+    assert nominal_alpha(k2011) == pytest.approx(0.743, abs=5e-4)
+    # The 3-coder, 15-unit example of the Wikipedia article "Krippendorff's alpha": nominal alpha = 0.691.
+    wiki = [[NAN, NAN, NAN, NAN, NAN, 3, 4, 1, 2, 1, 1, 3, 3, NAN, 3],
+            [1, NAN, 2, 1, 3, 3, 4, 3, NAN, NAN, NAN, NAN, NAN, NAN, NAN],
+            [NAN, NAN, 2, 1, 3, 4, 4, NAN, 2, 1, 1, 3, 3, NAN, 4]]
+    assert nominal_alpha(wiki) == pytest.approx(0.691, abs=5e-4)
+
+
+def test_nominal_alpha_is_undefined_without_two_values_or_pairable_units():
+    assert nominal_alpha([[1, 1], [1, 1]]) is None  # one value only: no expected disagreement
+    assert nominal_alpha([[1, NAN], [NAN, 0]]) is None  # no unit has two votes
+    assert nominal_alpha([[1, 0]]) is None  # a single annotator
+    assert nominal_alpha([[1, 0], [0, 1]]) == pytest.approx(-0.5)
 
 
 def test_soft_labels_flow_from_a_data_config(tmp_path):

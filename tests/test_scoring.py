@@ -132,10 +132,13 @@ def test_memory_stays_bounded_on_a_large_input(tmp_path, tiny_run):
         code = ("import resource,sys;from tfgbv.inference import Classifier;from tfgbv.scoring import ScoreSpec,score_files;"
                 f"c=Classifier.from_pretrained({str(tiny_run)!r},batch_size=256,num_threads=1);"
                 f"score_files(c,[{str(src)!r}],{str(tmp_path / f'o{n}.parquet')!r},ScoreSpec(chunk_rows=2000,quiet=True));"
-                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+                # VmHWM: this process's own peak. ru_maxrss would also count the pytest parent's RSS at fork time
+                # (Linux carries it across fork + exec), so a big parent made the two sizes read the same.
+                "hwm=[l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')];"
+                "print(hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
         res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
         assert res.returncode == 0, res.stderr[-2000:]
-        rss[n] = int(res.stdout.strip().splitlines()[-1]) / 1024  # ru_maxrss is in KiB on Linux
+        rss[n] = int(res.stdout.strip().splitlines()[-1]) / 1024  # both are in KiB on Linux
         assert pq.read_metadata(tmp_path / f"o{n}.parquet").num_rows == n
     assert rss[80_000] < rss[4_000] * 1.3 and rss[80_000] < 1500, rss
 
@@ -160,3 +163,23 @@ def test_jsonl_on_stdin(tmp_path, clf, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(raw))))
     s = score_files(clf, ["-"], tmp_path / "o.jsonl", ScoreSpec(quiet=True))
     assert (s["input_rows"], s["output_rows"], s["rejected_rows"]) == (2, 1, 1)
+
+
+def test_jsonl_output_gives_labels_as_a_list_while_csv_and_parquet_keep_a_joined_string(tmp_path, clf):
+    import csv
+
+    src = _write_jsonl(tmp_path / "in.jsonl", 8)
+    saved = clf.thresholds
+    on = {"insult": 0.0, "threat": 0.0}  # every row: insult and threat on, the other labels off
+    clf.thresholds = np.array([on.get(lab, 1.1) for lab in clf.labels], dtype=np.float32)
+    try:
+        for name in ("o.jsonl", "o.csv", "o.parquet"):
+            score_files(clf, [str(src)], tmp_path / name, ScoreSpec(quiet=True))
+    finally:
+        clf.thresholds = saved  # the fixture is shared by the module's tests
+    jsonl = [json.loads(line)["labels"] for line in (tmp_path / "o.jsonl").read_text().splitlines()]
+    with (tmp_path / "o.csv").open(encoding="utf-8") as fh:
+        csv_labels = [row["labels"] for row in csv.DictReader(fh)]
+    both = [lab for lab in clf.labels if lab in on]
+    assert jsonl == [both] * 8
+    assert csv_labels == pq.read_table(tmp_path / "o.parquet").column("labels").to_pylist() == [",".join(both)] * 8

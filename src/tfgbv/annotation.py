@@ -24,19 +24,38 @@ def vote_matrix(records: Sequence[Mapping[str, Any]], label: str) -> np.ndarray:
     return out
 
 
-def krippendorff_alpha(records: Sequence[Mapping[str, Any]], labels: Sequence[str] = LABELS) -> dict[str, float | None]:
-    """Per-label Krippendorff's alpha (nominal), via the `krippendorff` package; None when undefined."""
-    import krippendorff
+def nominal_alpha(reliability: np.ndarray) -> float | None:
+    """Krippendorff's alpha for nominal data from an [annotators, items] matrix (NaN = no vote); None if undefined.
 
-    out: dict[str, float | None] = {}
-    for lab in labels:
-        m = vote_matrix(records, lab)
-        usable = (~np.isnan(m)).sum(axis=0) >= 2
-        if m.size == 0 or usable.sum() == 0 or len(np.unique(m[:, usable][~np.isnan(m[:, usable])])) < 2:
-            out[lab] = None
-            continue
-        out[lab] = float(krippendorff.alpha(reliability_data=m[:, usable], level_of_measurement="nominal"))
-    return out
+    Computed from the coincidence matrix (Krippendorff 2011, "Computing Krippendorff's Alpha-Reliability"): each unit
+    with m >= 2 votes adds n_c * n_k / (m - 1) to o[c, k] (n_c (n_c - 1) / (m - 1) on the diagonal); then
+    alpha = 1 - (n - 1) * sum_{c != k} o[c, k] / sum_{c != k} n_c * n_k. Own code rather than the GPL-3
+    `krippendorff` package, kept out of the dependencies of this MIT-licensed package.
+    """
+    m = np.asarray(reliability, dtype=float)
+    if m.ndim != 2 or m.size == 0:
+        return None
+    values = np.unique(m[~np.isnan(m)])
+    if len(values) < 2:
+        return None
+    counts = np.stack([(m == v).sum(axis=0) for v in values], axis=1).astype(float)  # [items, values]
+    counts = counts[counts.sum(axis=1) >= 2]  # a unit with a single vote has nothing to agree with
+    if not len(counts):
+        return None
+    weighted = counts / (counts.sum(axis=1, keepdims=True) - 1)
+    coincidence = weighted.T @ counts - np.diag(weighted.sum(axis=0))  # a vote is not paired with itself
+    n_c = coincidence.sum(axis=1)
+    n = n_c.sum()
+    disagree_observed = coincidence.sum() - np.trace(coincidence)
+    disagree_expected = n ** 2 - (n_c ** 2).sum()
+    if disagree_expected == 0:
+        return None
+    return float(1.0 - (n - 1) * disagree_observed / disagree_expected)
+
+
+def krippendorff_alpha(records: Sequence[Mapping[str, Any]], labels: Sequence[str] = LABELS) -> dict[str, float | None]:
+    """Per-label Krippendorff's alpha (nominal, see `nominal_alpha`); None when undefined (fewer than two values)."""
+    return {lab: nominal_alpha(vote_matrix(records, lab)) for lab in labels}
 
 
 def aggregate_votes(votes: Sequence[float | None], mode: str) -> float | None:

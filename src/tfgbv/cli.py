@@ -14,9 +14,13 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CONFIG_DIR = os.environ.get("TFGBV_CONFIG_DIR") or str(REPO_ROOT / "configs")
-os.environ.setdefault("TFGBV_ROOT", str(REPO_ROOT))
+from tfgbv.locations import checkout_root, config_dir, set_path_defaults
+
+# Configs: $TFGBV_CONFIG_DIR, else the checkout's configs/, else the copy installed inside the package (a plain
+# directory, so Hydra gets an absolute path either way). REPO_ROOT is None outside a checkout.
+REPO_ROOT = checkout_root()
+CONFIG_DIR = str(config_dir())
+set_path_defaults()
 
 log = logging.getLogger("tfgbv")
 
@@ -218,12 +222,10 @@ def export() -> Any:
 
 
 def validate_data() -> int:
-    """Console script `tfgbv-validate-data`: same as scripts/validate_data.py."""
-    import runpy
-    import sys
+    """Console script `tfgbv-validate-data` (and scripts/validate_data.py): see tfgbv.validate_data."""
+    from tfgbv.validate_data import main
 
-    sys.argv[0] = "validate_data"
-    return runpy.run_path(str(REPO_ROOT / "scripts" / "validate_data.py"), run_name="__main__")
+    return main()
 
 
 def bench() -> Any:

@@ -1,4 +1,4 @@
-"""Hydra entry point for scripts/benchmark.py: runs scripts/train.py and scripts/evaluate.py per configured pair."""
+"""Hydra entry point for `tfgbv-benchmark` (scripts/benchmark.py): runs train and evaluate per configured pair."""
 
 from __future__ import annotations
 
@@ -17,9 +17,14 @@ from tfgbv.cli import CONFIG_DIR, REPO_ROOT
 log = logging.getLogger("tfgbv.benchmark")
 
 
+def _task(name: str) -> list[str]:
+    """Command line that runs the `tfgbv-<name>` entry point in a fresh interpreter, in a checkout or installed."""
+    return [sys.executable, "-c", f"import sys; from tfgbv.cli import {name}; sys.argv[0] = 'tfgbv-{name}'; {name}()"]
+
+
 def _run(cmd: list[str]) -> str:
     log.info("$ %s", shlex.join(cmd))
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT)
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT)  # REPO_ROOT None: the current directory
     if out.returncode != 0:
         raise RuntimeError(f"command failed ({out.returncode}): {shlex.join(cmd)}\n{out.stderr[-4000:]}")
     return out.stdout
@@ -57,7 +62,6 @@ def benchmark(cfg: DictConfig) -> None:
     from tfgbv.benchmark import collect
     from tfgbv.data import write_json
 
-    py = sys.executable
     root = Path(cfg.paths.root_dir)
     results: dict = {}
     if cfg.get("render_only"):  # e.g. after editing the notes: no training, docs/benchmarks.md from the JSON
@@ -81,14 +85,14 @@ def benchmark(cfg: DictConfig) -> None:
                 raise FileNotFoundError(f"benchmark entry {entry.dataset}/{entry.model}: {run} has no eval/metrics.json")
             command = "make train"
         if run is None:
-            stdout = _run([py, "scripts/train.py", *overrides, f"paths.runs_dir={runs_dir}"])
+            stdout = _run([*_task("train"), *overrides, f"paths.runs_dir={runs_dir}"])
             run = Path([ln for ln in stdout.splitlines() if ln.startswith("run directory: ")][-1].split(": ", 1)[1])
         name = entry.get("label") or entry.model
         results.setdefault(entry.dataset, {})[name] = collect(run, run / "eval", command, root)
         for other in entry.also_eval:
             eval_dir = run / f"eval-{other}"
             if not (cfg.reuse and (eval_dir / "metrics.json").exists()):
-                _run([py, "scripts/evaluate.py", f"run_dir={run}", f"data={other}", f"evaluation.bootstrap_resamples={cfg.bootstrap_resamples}"])
+                _run([*_task("evaluate"), f"run_dir={run}", f"data={other}", f"evaluation.bootstrap_resamples={cfg.bootstrap_resamples}"])
             cmd = command + " && " + shlex.join(["python", "scripts/evaluate.py", "run_dir=<run>", f"data={other}"])
             results.setdefault(f"{other} (trained on {entry.dataset})", {})[name] = collect(run, eval_dir, cmd, root)
         write_json(Path(cfg.out_json), results)  # after every pair: a long benchmark keeps what it finished

@@ -253,15 +253,21 @@ def error_analysis(records: Sequence[dict], y: np.ndarray, prob: np.ndarray, thr
 # ----------------------------------------------------------------------------- plots
 
 
-def write_plots(out_dir: Path, y: np.ndarray, prob: np.ndarray, calibration: dict, slices: dict) -> list[str]:
-    import matplotlib
+def _figure(ncols: int, figsize: tuple[float, float]):
+    """A standalone Figure (own Agg canvas): no pyplot, so the caller's matplotlib backend and open figures are
+    left alone (pyplot/`matplotlib.use` would switch an interactive session or a notebook to Agg)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    fig = Figure(figsize=figsize)
+    axes = fig.subplots(1, ncols, squeeze=False)[0]
+    return fig, axes
+
+
+def write_plots(out_dir: Path, y: np.ndarray, prob: np.ndarray, calibration: dict, slices: dict) -> list[str]:
     from sklearn.metrics import precision_recall_curve
 
     written = []
-    fig, axes = plt.subplots(1, len(LABELS), figsize=(4 * len(LABELS), 3.6))
+    fig, axes = _figure(len(LABELS), (4 * len(LABELS), 3.6))
     for j, lab in enumerate(LABELS):
         ax = axes[j]
         mask = y[:, j] >= 0
@@ -278,10 +284,9 @@ def write_plots(out_dir: Path, y: np.ndarray, prob: np.ndarray, calibration: dic
         ax.set_ylim(0, 1.02)
     fig.tight_layout()
     fig.savefig(out_dir / "pr_curves.png", dpi=90)
-    plt.close(fig)
     written.append("pr_curves.png")
 
-    fig, axes = plt.subplots(1, len(LABELS), figsize=(4 * len(LABELS), 3.6))
+    fig, axes = _figure(len(LABELS), (4 * len(LABELS), 3.6))
     for j, lab in enumerate(LABELS):
         ax = axes[j]
         ax.plot([0, 1], [0, 1], "k:", lw=1)
@@ -296,7 +301,6 @@ def write_plots(out_dir: Path, y: np.ndarray, prob: np.ndarray, calibration: dic
         ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     fig.savefig(out_dir / "reliability.png", dpi=90)
-    plt.close(fig)
     written.append("reliability.png")
 
     for field_name in ("lang", "target", "obfuscated"):
@@ -304,7 +308,7 @@ def write_plots(out_dir: Path, y: np.ndarray, prob: np.ndarray, calibration: dic
         names = [k for k in table if isinstance(table[k], dict)]
         if not names:
             continue
-        fig, ax = plt.subplots(figsize=(max(5, 0.7 * len(names) + 2), 3.6))
+        fig, (ax,) = _figure(1, (max(5, 0.7 * len(names) + 2), 3.6))
         vals = [table[k]["macro_f1"] or 0.0 for k in names]
         colors = ["#bbbbbb" if table[k]["too_small"] else "#3b6ea5" for k in names]
         ax.bar(range(len(names)), vals, color=colors)
@@ -315,7 +319,6 @@ def write_plots(out_dir: Path, y: np.ndarray, prob: np.ndarray, calibration: dic
         ax.set_title(f"macro F1 by {field_name} (grey: too small to judge)")
         fig.tight_layout()
         fig.savefig(out_dir / f"slices_{field_name}.png", dpi=90)
-        plt.close(fig)
         written.append(f"slices_{field_name}.png")
     return written
 

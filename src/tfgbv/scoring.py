@@ -566,7 +566,9 @@ def _merge_output(parts: Path, shards: Sequence[str], fh, fmt: str, schema) -> i
             n += 1
             if writer:
                 writer.writerow(rec)
-            else:
+            else:  # JSONL: labels as a JSON list; Parquet and CSV keep the comma-joined string
+                if isinstance(rec.get("labels"), str):
+                    rec["labels"] = [lab for lab in rec["labels"].split(",") if lab]
                 fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
     return n
 

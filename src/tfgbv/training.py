@@ -6,6 +6,7 @@ import logging
 import platform
 import random
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -300,6 +301,12 @@ def _make_trainer_class():
     return MaskedBCETrainer
 
 
+def progress_bar_wanted(stream=None) -> bool:
+    """A training progress bar on a terminal; log files and CI (stderr not a TTY) get the plain log lines only."""
+    stream = sys.stderr if stream is None else stream
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -361,7 +368,8 @@ def train(data: LoadedData, model_spec, train_spec: TrainSpec, run_dir: str | Pa
         save_total_limit=1, save_only_model=True, load_best_model_at_end=has_eval,
         metric_for_best_model="macro_f1" if has_eval else None, greater_is_better=True,
         logging_steps=train_spec.logging_steps, report_to="none", seed=seed, data_seed=seed,
-        dataloader_num_workers=0, dataloader_pin_memory=False, disable_tqdm=True, remove_unused_columns=False,
+        dataloader_num_workers=0, dataloader_pin_memory=False, remove_unused_columns=False,
+        disable_tqdm=not progress_bar_wanted(),
     )
     from transformers import DataCollatorWithPadding
 

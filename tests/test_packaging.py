@@ -1,0 +1,196 @@
+"""tfgbv installs like a tool: the wheel carries configs, bundled data and py.typed; every console script resolves;
+from a non-editable install in an empty directory `tfgbv-train model=tiny debug=fast` and `tfgbv-predict` work.
+Also: plots leave the caller's matplotlib backend alone, and training shows a progress bar only on a terminal."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    tomllib = pytest.importorskip("tomli")
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+
+
+def test_every_console_script_names_an_importable_function():
+    assert {"tfgbv-train", "tfgbv-evaluate", "tfgbv-predict", "tfgbv-export", "tfgbv-bench", "tfgbv-benchmark",
+            "tfgbv-validate-data", "tfgbv-compare", "tfgbv-data"} <= set(SCRIPTS)
+    for name, target in SCRIPTS.items():
+        module, func = target.split(":")
+        assert callable(getattr(importlib.import_module(module), func)), name
+
+
+def test_checkout_uses_its_own_configs_and_data():
+    from tfgbv import locations
+
+    assert locations.checkout_root() == REPO
+    assert locations.config_dir() == REPO / "configs" and locations.data_dir() == REPO / "data"
+
+
+def test_installed_layout_without_packaged_files_fails_naming_what_is_missing(monkeypatch, tmp_path):
+    from tfgbv import locations
+
+    monkeypatch.setattr(locations, "PACKAGE_DIR", tmp_path / "site-packages" / "tfgbv")
+    monkeypatch.delenv("TFGBV_CONFIG_DIR", raising=False)
+    assert locations.checkout_root() is None
+    with pytest.raises(FileNotFoundError, match=r"Hydra configs not found: .*site-packages/tfgbv/configs"):
+        locations.config_dir()
+
+
+def test_plots_leave_the_callers_matplotlib_backend_alone(tmp_path):
+    import matplotlib
+
+    from tfgbv.evaluation import write_plots
+    from tfgbv.labels import LABELS
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # stands for an interactive or notebook backend chosen by the caller
+    try:
+        rng = np.random.default_rng(0)
+        y = rng.integers(0, 2, (40, len(LABELS))).astype(float)
+        bins = {"bins_before": [{"count": 3, "confidence": 0.4, "accuracy": 0.3}], "bins_after": []}
+        written = write_plots(tmp_path, y, rng.random((40, len(LABELS))), {lab: bins for lab in LABELS},
+                              {"lang": {"tg": {"macro_f1": 0.5, "too_small": False}}})
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)
+    assert {"pr_curves.png", "reliability.png", "slices_lang.png"} <= set(written)
+    assert (tmp_path / "pr_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_training_progress_bar_only_on_a_terminal():
+    from tfgbv.training import progress_bar_wanted
+
+    class Stream:
+        def __init__(self, tty):
+            self.tty = tty
+
+        def isatty(self):
+            return self.tty
+
+    assert progress_bar_wanted(Stream(True)) and not progress_bar_wanted(Stream(False))
+    assert not progress_bar_wanted(object())  # a replaced stderr without isatty
+
+
+# ----------------------------------------------------------------------------- the wheel
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel built from a copy of the project (pip builds in-tree; the checkout stays clean). No build isolation,
+    so no network: the running environment's setuptools builds it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        have = version("setuptools")
+    except PackageNotFoundError:
+        have = "none"
+    assert have != "none" and int(have.split(".")[0]) >= 77, (
+        f"building the wheel without isolation needs setuptools>=77 in this environment (found {have}); "
+        f"pip install -e '.[dev]' installs it")
+    work = tmp_path_factory.mktemp("wheel")
+    src = work / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(REPO / name, src / name)
+    for name in ("src", "configs", "data"):
+        shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+                          "--disable-pip-version-check", "-q", "-w", str(work / "dist"), str(src)],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    (whl,) = (work / "dist").glob("tfgbv-*.whl")
+    return whl
+
+
+@pytest.mark.slow
+def test_wheel_ships_configs_bundled_data_and_py_typed(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    configs = {p.relative_to(REPO / "configs").as_posix() for p in (REPO / "configs").rglob("*.yaml")}
+    data = {p.relative_to(REPO / "data").as_posix() for p in (REPO / "data").rglob("*") if p.is_file()}
+    assert {f"tfgbv/configs/{c}" for c in configs} <= names
+    assert {f"tfgbv/bundled_data/{d}" for d in data} <= names
+    assert "tfgbv/py.typed" in names and "tfgbv/metrics/bias_auc/bias_auc.py" in names
+    entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert all(f"{name} = {target}" in entry_points for name, target in SCRIPTS.items())
+
+
+def _venv_with_dev_dependencies(root: Path) -> Path:
+    """A fresh venv (no pip) that sees this environment's installed packages through a .pth line, so torch and the
+    rest are not installed twice. A path line in a .pth only extends sys.path: the .pth files in that directory
+    (among them the editable tfgbv's) are not executed, so only the wheel's tfgbv can be imported."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True, timeout=300)
+    python = root / ("Scripts" if os.name == "nt" else "bin") / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    dev = dict.fromkeys(sysconfig.get_paths(vars={"base": sys.prefix, "platbase": sys.prefix})[k] for k in ("purelib", "platlib"))
+    Path(purelib, "_tfgbv_dev_dependencies.pth").write_text("\n".join(dev) + "\n", encoding="utf-8")
+    return python
+
+
+def _clean_env(tmp: Path) -> dict[str, str]:
+    """No PYTHONPATH (it could point at the checkout) and no tfgbv path variables (tfgbv.cli sets TFGBV_ROOT in this
+    process when imported from the checkout)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("TFGBV_")}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1", TFGBV_CACHE=str(tmp / "cache"),
+               PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_CACHE_DIR="1")
+    return env
+
+
+@pytest.mark.slow
+def test_console_scripts_work_from_a_non_editable_wheel_in_an_empty_directory(wheel, tmp_path):
+    python = _venv_with_dev_dependencies(tmp_path / "venv")
+    env = _clean_env(tmp_path)
+    # --ignore-installed: pip must neither see nor uninstall the development environment's editable tfgbv.
+    out = subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--ignore-installed", "-q", str(wheel)],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    bin_dir = python.parent
+    work = tmp_path / "empty"
+    work.mkdir()
+
+    def run(*cmd: str, timeout: int = 600) -> subprocess.CompletedProcess:
+        res = subprocess.run([str(bin_dir / cmd[0]), *cmd[1:]], capture_output=True, text=True, env=env, cwd=work,
+                             timeout=timeout)
+        assert res.returncode == 0, f"{' '.join(cmd)}\n{res.stdout[-2000:]}\n{res.stderr[-3000:]}"
+        return res
+
+    where = json.loads(run("python", "-c", "import json, tfgbv, tfgbv.locations as l; print(json.dumps("
+                           "[tfgbv.__file__, str(l.checkout_root()), str(l.config_dir())]))").stdout)
+    site = str(tmp_path / "venv")
+    assert where[0].startswith(site) and where[1] == "None" and where[2].startswith(site), where
+
+    run("tfgbv-train", "model=tiny", "debug=fast")
+    latest = work / "runs" / "latest"
+    assert (latest / "model" / "model.safetensors").is_file() and (latest / "eval" / "metrics.json").is_file()
+    assert (latest / "model_card.md").is_file()
+
+    (work / "comments.jsonl").write_text("".join(json.dumps({"id": str(i), "text": t}, ensure_ascii=False) + "\n"
+                                                 for i, t in enumerate(["Ту бешарм ҳастӣ", "Спасибо", "салом"])),
+                                         encoding="utf-8")
+    run("tfgbv-predict", "input=comments.jsonl", "output=scores.jsonl", "quiet=true")
+    rows = [json.loads(line) for line in (work / "scores.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["0", "1", "2"] and all(isinstance(r["labels"], list) for r in rows)
+
+    run("tfgbv-compare", "a=runs/latest", "b=runs/latest")
+    assert "data valid" in run("tfgbv-validate-data").stdout  # the bundled corpus, read from inside the package
+    assert "missing" in run("tfgbv-data", "--dest", str(work / "public"), "list").stdout
+    assert f"datasets in {tmp_path / 'cache' / 'datasets'}:" in run("tfgbv-data", "list").stdout  # installed default
+    for script in ("tfgbv-evaluate", "tfgbv-export", "tfgbv-bench", "tfgbv-benchmark"):
+        run(script, "--cfg", "job", "--resolve")  # composes and resolves its config (paths included), runs nothing
+    assert sorted(p.name for p in work.iterdir()) == ["comments.jsonl", "runs", "scores.jsonl", "scores.rejects.jsonl",
+                                                      "scores.summary.json"]
