@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import platform
+import random
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -282,7 +283,7 @@ def _steps_per_s_callback(warmup: int):
     return Timer()
 
 
-def bench_training(spec: BenchSpec, model_spec, root: Path) -> dict[str, Any]:
+def bench_training(spec: BenchSpec, model_spec, root: Path, records: list[dict] | None = None) -> dict[str, Any]:
     """samples/s: our step (bf16 where supported, length-grouped dynamic padding, frozen word embedding as configured,
     masked BCE) vs a plain Trainer with the HF example defaults (pad to 128, no grouping, fp32, all weights trained)."""
     import datasets
@@ -293,7 +294,8 @@ def bench_training(spec: BenchSpec, model_spec, root: Path) -> dict[str, Any]:
     from tfgbv.training import _make_trainer_class, bf16_supported, make_dataset
 
     steps, batch = spec.train_steps + spec.train_warmup_steps + 1, spec.train_batch_size
-    records = _train_records(root, steps * batch)
+    # What `make train` trains on (a seeded sample of the configured data's training rows), else the bundled corpus.
+    records = random.Random(0).sample(records, min(len(records), steps * batch)) if records else _train_records(root, steps * batch)
     common = dict(max_steps=steps, per_device_train_batch_size=batch, learning_rate=5e-5, report_to="none",
                   save_strategy="no", eval_strategy="no", logging_strategy="no", disable_tqdm=True, use_cpu=True,
                   dataloader_num_workers=0, dataloader_pin_memory=False, seed=0)
@@ -444,7 +446,7 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def run_bench(spec: BenchSpec, model_spec, root: str | Path = ".") -> dict[str, Any]:
+def run_bench(spec: BenchSpec, model_spec, root: str | Path = ".", train_records: list[dict] | None = None) -> dict[str, Any]:
     """Run every measurement and write `out_json` and `out_md` (paths relative to `root`)."""
     import datetime
 
@@ -463,7 +465,7 @@ def run_bench(spec: BenchSpec, model_spec, root: str | Path = ".") -> dict[str, 
                                        {"fp32": res["matmul"]["fp32_gflops"], "bf16": res["matmul"]["bf16_gflops"]})
     res["recommended"] = recommend(res["inference"]["backends"], spec.min_agreement)
     if spec.train_steps > 0:
-        res["training"] = bench_training(spec, model_spec, root)
+        res["training"] = bench_training(spec, model_spec, root, train_records)
     if spec.ray_texts > 0:
         res["ray"] = bench_ray(spec, model_dir, texts)
     res["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]

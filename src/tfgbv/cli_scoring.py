@@ -73,6 +73,12 @@ def bench(cfg: DictConfig) -> dict[str, Any]:
     raw = OmegaConf.to_container(cfg, resolve=True)
     spec = BenchSpec(**{k: v for k, v in raw.items() if k in BenchSpec.__dataclass_fields__},
                      command=" ".join(["python scripts/bench.py", *sys.argv[1:]]))
-    res = run_bench(spec, model_spec(cfg.model), root=cfg.paths.root_dir)
+    records = None
+    if spec.train_steps > 0 and cfg.get("data") is not None:  # time the training step on what make train trains on
+        from tfgbv.cli import data_sources
+        from tfgbv.data import load_data
+
+        records = load_data(data_sources(cfg.data), seed=0).training_records()
+    res = run_bench(spec, model_spec(cfg.model), root=cfg.paths.root_dir, train_records=records)
     print(Path(cfg.paths.root_dir, spec.out_md).read_text(encoding="utf-8"))
     return res

@@ -41,6 +41,9 @@ class EvalSpec:
     plots: bool = True
     subgroup_field: str = "target"
     ignore_subgroups: list[str] = field(default_factory=lambda: ["none"])
+    # Sources whose test rows are scored again typed in lower case without punctuation (tfgbv.augment): if the labels
+    # change, the model reads style, not content. The bundled corpus is written carefully, so the shortcut shows there.
+    style_check_sources: list[str] = field(default_factory=lambda: ["seed"])
 
 
 class RunDirError(FileNotFoundError):
@@ -366,6 +369,28 @@ def pair_ranking(records: Sequence[Mapping[str, Any]], y: np.ndarray, prob: np.n
     return {"pairs": total, "toxic_higher": wins, "rate": wins / total, "ci": proportion_ci(wins, total)}
 
 
+def style_shift(clf, records: Sequence[Mapping[str, Any]], y: np.ndarray, prob: np.ndarray,
+                thresholds: Sequence[float], sources: Sequence[str]) -> dict[str, Any] | None:
+    """The same rows typed lower-case without punctuation: how many labels flip, and F1 on the restyled text."""
+    from tfgbv.augment import lower_nopunct
+    from tfgbv.metrics import classification_report
+
+    idx = [i for i, r in enumerate(records) if r.get("source") in set(sources)]
+    if not idx:
+        return None
+    restyled = clf.predict_proba([lower_nopunct(records[i]["text"]) for i in idx])
+    t = np.asarray(thresholds)[None, :]
+    before, after = prob[idx] >= t, restyled >= t
+    sy = y[idx]
+    rep_before = classification_report(sy, prob[idx], list(thresholds), list(LABELS))
+    rep_after = classification_report(sy, restyled, list(thresholds), list(LABELS))
+    changed = int((before != after).any(axis=1).sum())
+    return {"sources": list(sources), "rows": len(idx), "rows_with_a_label_changed": changed,
+            "changed_rate": changed / len(idx), "changed_ci": proportion_ci(changed, len(idx)),
+            "macro_f1_as_written": rep_before["overall"]["macro_f1"], "macro_f1_restyled": rep_after["overall"]["macro_f1"],
+            "f1_restyled": {lab: rep_after["labels"][lab]["f1"] for lab in LABELS}}
+
+
 def per_source_metrics(records: Sequence[Mapping[str, Any]], y: np.ndarray, prob: np.ndarray,
                        thresholds: Sequence[float], spec: EvalSpec) -> dict[str, Any]:
     """Per source: per-label metrics with bootstrap CIs (labels the source annotates), flag rates, minimal pairs.
@@ -442,6 +467,11 @@ def render_report(result: dict[str, Any]) -> str:
     lines += ["", f"Micro F1 {_fmt(o.get('micro_f1'))}{_ci(o, 'micro_f1')}; macro F1 {_fmt(o.get('macro_f1'))}{_ci(o, 'macro_f1')}.", ""]
     if result.get("per_source"):
         lines += render_per_source(result["per_source"])
+    ss = result.get("style_shift")
+    if ss:
+        lines += ["## Style shift", "", f"The {ss['rows']} test rows of {', '.join(ss['sources'])} typed in lower case without "
+                  f"punctuation: {ss['rows_with_a_label_changed']} ({_fmt(ss['changed_rate'])}) change at least one label; "
+                  f"macro F1 {_fmt(ss['macro_f1_as_written'])} as written, {_fmt(ss['macro_f1_restyled'])} restyled.", ""]
     lines += ["## Slices", ""]
     for field_name, table in result["slices"].items():
         if "n/a" in table:
@@ -536,6 +566,7 @@ def evaluate_run(run_dir: str | Path, data: LoadedData, out_dir: str | Path, spe
                  "min_slice_rows": spec.min_slice_rows},
         "metrics": overall_metrics(y, prob, thresholds, spec),
         "per_source": per_source_metrics(records, y, prob, thresholds, spec),
+        "style_shift": style_shift(clf, records, y, prob, thresholds, spec.style_check_sources),
         "slices": slice_metrics(records, y, prob, thresholds, spec),
         "bias": bias_metrics(records, y, prob, spec),
         "calibration": calibration_metrics(y, logits, temps, spec),

@@ -241,7 +241,7 @@ def _section_training_data(art: dict) -> list[str]:
     return lines + [""]
 
 
-def _per_source_rows(per_source: dict[str, Any]) -> list[str]:
+def per_source_rows(per_source: dict[str, Any]) -> list[str]:
     rows = ["| source | rows | label: F1 (CI) / ROC-AUC | ordinary rows flagged | abusive rows flagged | toxic above its rewrite |",
             "|---|---|---|---|---|---|"]
     order = sorted(per_source, key=lambda n: (n == "seed", n))  # real sources first, the synthetic split last
@@ -275,7 +275,7 @@ def _section_results(art: dict) -> list[str]:
                   "non-toxic comments) that get any label; \"abusive rows flagged\": rows with a positive label that get "
                   "any label; \"toxic above its rewrite\": share of held-out minimal pairs where the toxic comment has the "
                   "higher score (highest label probability). Wilson 95% intervals for shares, bootstrap for F1.", "",
-                  *_per_source_rows(ev["per_source"]), "",
+                  *per_source_rows(ev["per_source"]), "",
                   "All sources pooled (dominated by the largest ones; per-label support shows where each label comes from):", ""]
     lines += ["| label | positives | precision | recall | F1 (CI) | ROC-AUC (CI) | PR-AUC (CI) |", "|---|---|---|---|---|---|---|"]
     for lab in LABELS:
