@@ -96,7 +96,8 @@ def run_train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         from tfgbv.training import train
 
         summary = train(data, model_spec(cfg.model), train_spec(cfg.trainer), run_dir, seed=cfg.seed,
-                        resolved_config=resolved, cache_dir=cfg.paths.cache_dir)
+                        resolved_config=resolved, cache_dir=cfg.paths.cache_dir,
+                        score_test=not cfg.get("evaluate_after_train", True))
     clock.lap("train")
     if cfg.get("evaluate_after_train", True):
         # The loaded data is the evaluation data too unless samples were capped (loading and dedup take a minute).

@@ -315,8 +315,11 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def train(data: LoadedData, model_spec, train_spec: TrainSpec, run_dir: str | Path, seed: int = 42,
-          resolved_config: dict | None = None, cache_dir: str | Path | None = None) -> dict[str, Any]:
-    """Fine-tune, tune thresholds (and temperatures) on dev, write the run directory; return a summary dict."""
+          resolved_config: dict | None = None, cache_dir: str | Path | None = None, score_test: bool = True) -> dict[str, Any]:
+    """Fine-tune, tune thresholds (and temperatures) on dev, write the run directory; return a summary dict.
+
+    `score_test=False` leaves the test split to the evaluation that follows (it scores it anyway, with CIs and slices).
+    """
     from transformers import EarlyStoppingCallback, TrainingArguments
 
     from tfgbv.inference import predict_logits
@@ -420,7 +423,7 @@ def train(data: LoadedData, model_spec, train_spec: TrainSpec, run_dir: str | Pa
                                          "bf16": use_bf16, "pos_weight": pos_weight}}
     if dev_prob is not None:
         metrics["dev"] = classification_report(y_dev, dev_prob, thresholds, list(LABELS))
-    if test_recs:
+    if test_recs and score_test:
         test_logits = predict_logits(model, tokenizer, [r["text"] for r in test_recs], prep, batch)
         test_prob = apply_temperature(test_logits, temperatures)
         metrics["test"] = classification_report(labels_matrix(test_recs), test_prob, thresholds, list(LABELS))
