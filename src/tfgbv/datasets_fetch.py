@@ -383,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from tfgbv.locations import shared_datasets_dir
 
             dest = shared_datasets_dir()
-        dest = Path(os.path.normpath(dest.absolute()))  # messages show /work/shared/datasets, not /work/repo/../shared
+        dest = Path(os.path.normpath(dest.absolute()))  # messages show a/shared/datasets, not a/repo/../shared
         if args.command == "list":
             return cmd_list(datasets, dest)
         return cmd_fetch(datasets, dest, args.force, args.timeout)
