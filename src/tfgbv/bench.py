@@ -446,6 +446,12 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _portable(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec as committed to docs/bench.json: the home directory as ~ (no machine paths in the repository)."""
+    home = str(Path.home())
+    return {k: (v.replace(home, "~", 1) if isinstance(v, str) and v.startswith(home) else v) for k, v in spec.items()}
+
+
 def run_bench(spec: BenchSpec, model_spec, root: str | Path = ".", train_records: list[dict] | None = None) -> dict[str, Any]:
     """Run every measurement and write `out_json` and `out_md` (paths relative to `root`)."""
     import datetime
@@ -456,7 +462,7 @@ def run_bench(spec: BenchSpec, model_spec, root: str | Path = ".", train_records
     if spec.num_threads:
         torch.set_num_threads(spec.num_threads)
     res: dict[str, Any] = {"command": spec.command, "date": datetime.date.today().isoformat(), "machine": machine_info(),
-                           "spec": asdict(spec), "min_agreement": spec.min_agreement, "ray_actors": spec.ray_actors}
+                           "spec": _portable(asdict(spec)), "min_agreement": spec.min_agreement, "ray_actors": spec.ray_actors}
     res["matmul"] = {"size": spec.matmul_size, "fp32_gflops": matmul_peak_gflops("fp32", spec.matmul_size),
                      "bf16_gflops": matmul_peak_gflops("bf16", spec.matmul_size)}
     model_dir, res["model"] = prepare_model(spec, model_spec, root)
