@@ -122,3 +122,16 @@ def test_transliteration_is_off_by_default_and_runs_after_normalisation_before_t
     assert TextPrep(char_fallback={"ҷ": "ч"})("jazo hast, tu besharm") == "jazo hast, tu besharm"
     prep = TextPrep(transliterate=True, char_fallback={"ҷ": "ч"})
     assert prep("jazo\u200b hast, tu  besharm") == "чазо ҳаст, ту бешарм"
+
+
+def test_transliteration_measurement_script_compares_off_and_on(tiny_run, tmp_path, monkeypatch):
+    import runpy
+    import sys
+
+    out = tmp_path / "translit.json"
+    monkeypatch.setattr(sys, "argv", ["measure_translit.py", str(tiny_run), "--out", str(out)])
+    runpy.run_path(str(REPO / "scripts" / "measure_translit.py"), run_name="__main__")
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["gated"]["functional_tg_latn"] == 40
+    for mode in ("off", "on"):
+        assert result[mode]["seed_test_tg_latn"]["rows"] == 17 and result[mode]["functional_tg_latn"]["cases"] == 40

@@ -12,8 +12,9 @@ value = (nibble − 8) · d); biases, LayerNorms and the position/type embedding
 Decisions (see the issue "Offline pretrained multilingual encoder"):
 - `model_type: bert` (absolute positions from 0; XLM-R would shift them by 2), `pad_token_id=1`.
 - No pooler: the file has none and e5 was trained with mean pooling, so none is invented. `AutoModel` therefore
-  initialises `pooler.*` randomly (and says so): never use `pooler_output` of this model; mean-pool
-  `last_hidden_state` over the attention mask (tfgbv.modeling does) or load with `add_pooling_layer=False`.
+  initialises `pooler.*` randomly (and says so): never use `pooler_output` of this model untrained; mean-pool
+  `last_hidden_state` over the attention mask or load with `add_pooling_layer=False`. (tfgbv's classifier trains
+  that fresh pooler with its head: `model.pooling: cls`, see tfgbv.hf_format.)
 - The tokenizer is saved as a plain fast tokenizer (`tokenizer.json`); no `token_type_ids` are produced because the
   checkpoint's second token-type row was never trained.
 
