@@ -192,5 +192,9 @@ def test_console_scripts_work_from_a_non_editable_wheel_in_an_empty_directory(wh
     assert f"datasets in {tmp_path / 'cache' / 'datasets'}:" in run("tfgbv-data", "list").stdout  # installed default
     for script in ("tfgbv-evaluate", "tfgbv-export", "tfgbv-bench", "tfgbv-benchmark"):
         run(script, "--cfg", "job", "--resolve")  # composes and resolves its config (paths included), runs nothing
-    assert sorted(p.name for p in work.iterdir()) == ["comments.jsonl", "runs", "scores.jsonl", "scores.rejects.jsonl",
-                                                      "scores.summary.json"]
+    from tfgbv.scoring import run_paths
+
+    own = run_paths(work / "scores.jsonl")  # the scoring run's own files: output, rejects, summary, lock (no parts left)
+    names = {p.name for p in work.iterdir()}
+    assert {"comments.jsonl", "runs", own.output.name, own.summary.name} <= names
+    assert names <= {"comments.jsonl", "runs", own.output.name, own.rejects.name, own.summary.name, own.lock.name}, names
