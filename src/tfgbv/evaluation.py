@@ -419,18 +419,10 @@ def per_source_metrics(records: Sequence[Mapping[str, Any]], y: np.ndarray, prob
 
 
 def render_per_source(per_source: Mapping[str, Any]) -> list[str]:
-    """Markdown table of `per_source_metrics`."""
-    lines = ["## Per source (real text first: each source's own held-out rows)", "",
-             "| source | rows | label: F1 [95% CI] / ROC-AUC | ordinary rows flagged | abusive rows flagged | toxic above its rewrite |",
-             "|---|---|---|---|---|---|"]
-    for source, e in per_source.items():
-        labs = "; ".join(f"{lab}: {_fmt(m.get('f1'))}{_ci(m, 'f1')} / {_fmt(m.get('roc_auc'))}" for lab, m in (e.get("labels") or {}).items())
-        neg, pos = e["flags"]["negatives"], e["flags"]["positives"]
-        cell = lambda f: f"{_fmt(f['rate'])}{_ci_text(f['ci'])} of {f['rows']}" if f["rows"] else "n/a"  # noqa: E731
-        pairs = e.get("pairs")
-        pair_cell = f"{_fmt(pairs['rate'])}{_ci_text(pairs['ci'])} of {pairs['pairs']}" if pairs else "n/a"
-        lines.append(f"| {source} | {e['rows']} | {labs or 'n/a'} | {cell(neg)} | {cell(pos)} | {pair_cell} |")
-    return lines + [""]
+    """Markdown table of `per_source_metrics`: the same rows as the model card and README (one renderer)."""
+    from tfgbv.model_card import per_source_rows
+
+    return ["## Per source (real text first: each source's own held-out rows)", "", *per_source_rows(dict(per_source)), ""]
 
 
 def _fmt(x: Any, nd: int = 3) -> str:
