@@ -4,7 +4,7 @@
     python scripts/benchmark.py 'only=[ru_2ch_pikabu]' bootstrap_resamples=200
 """
 
-from tfgbv.cli_benchmark import benchmark
+from tfgbv.cli.benchmark import benchmark
 
 if __name__ == "__main__":
     benchmark()

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tfgbv.functional import dump_jsonl, generate_cases, readme, summarize
+from tfgbv.data.functional import dump_jsonl, generate_cases, readme, summarize
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "data" / "functional" / "cases.jsonl"
 

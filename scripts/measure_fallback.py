@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tfgbv.coverage import tokenizer_coverage
-from tfgbv.e5 import ensure_e5_model
+from tfgbv.models.coverage import tokenizer_coverage
+from tfgbv.models.e5 import ensure_e5_model
 from tfgbv.text import apply_char_map
 
 ROOT = Path(__file__).resolve().parents[1]

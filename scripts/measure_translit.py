@@ -21,10 +21,10 @@ def _rows(path: Path, lang: str) -> list[dict]:
 
 
 def _score(clf, transliterate: bool, sets: dict[str, list[dict]], cases: list[dict]) -> dict:
-    from tfgbv.data import labels_matrix
-    from tfgbv.evaluation import functional_results
+    from tfgbv.data.sources import labels_matrix
     from tfgbv.labels import LABELS
     from tfgbv.metrics import classification_report
+    from tfgbv.report.evaluation import functional_results
 
     clf.prep = dataclasses.replace(clf.prep, transliterate=transliterate)
     out = {}
@@ -43,7 +43,7 @@ def main() -> None:
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    from tfgbv.inference import Classifier
+    from tfgbv.predict.transformer import Classifier
     from tfgbv.translit import looks_like_tajik_latin
 
     seed = ROOT / "data" / "seed"
@@ -57,7 +57,7 @@ def main() -> None:
               "off": _score(clf, False, sets, cases), "on": _score(clf, True, sets, cases)}
     text = json.dumps(result, ensure_ascii=False, indent=2)
     if args.out:
-        from tfgbv.data import write_text
+        from tfgbv.io import write_text
 
         write_text(args.out, text + "\n")
     print(text)

@@ -3,15 +3,13 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
+from tests.helpers import REPO
 from tfgbv.labels import LABELS
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def test_run_directory_explains_itself(tiny_run):
@@ -32,7 +30,7 @@ def test_run_directory_explains_itself(tiny_run):
 
 
 def test_reloaded_run_gives_identical_scores(tiny_run, tiny_data):
-    from tfgbv.inference import Classifier
+    from tfgbv.predict.transformer import Classifier
 
     texts = tiny_data.texts("test")
     a = Classifier.from_pretrained(tiny_run).predict_proba(texts)
@@ -44,7 +42,7 @@ def test_reloaded_run_gives_identical_scores(tiny_run, tiny_data):
 
 
 def test_over_long_text_is_scored_by_windows_not_truncated(tiny_run):
-    from tfgbv.inference import Classifier
+    from tfgbv.predict.transformer import Classifier
 
     clf = Classifier.from_pretrained(tiny_run)
     short = "Шабона ба хонаат меоем, мекушемат"
@@ -62,8 +60,8 @@ def test_evaluate_then_model_card(tiny_run, tiny_data, tmp_path):
     from huggingface_hub import ModelCard
     from huggingface_hub.repocard_data import model_index_to_eval_results
 
-    from tfgbv.evaluation import EvalSpec, evaluate_run
-    from tfgbv.model_card import write_model_card
+    from tfgbv.report.evaluation import EvalSpec, evaluate_run
+    from tfgbv.report.model_card import write_model_card
 
     result = evaluate_run(tiny_run, tiny_data, tiny_run / "eval", EvalSpec(bootstrap_resamples=50, min_slice_rows=5),
                           functional_path=None, data_name="fixture")
@@ -115,7 +113,7 @@ def test_hydra_train_cli_smoke(tmp_path, tiny_split_dir):
     # The saved model/ scores in plain transformers as in tfgbv (issue 13: pipeline parity for `model=tiny debug=fast`).
     from transformers import pipeline
 
-    from tfgbv.inference import Classifier
+    from tfgbv.predict.transformer import Classifier
 
     texts = ["Ҷавоб\u200b деҳ, ту бешарм ҳастӣ", "Телефон доверия кризисного центра"]
     pipe = pipeline("text-classification", model=str(run / "model"), top_k=None, function_to_apply="sigmoid")
@@ -148,7 +146,7 @@ def test_hydra_multirun_sweep_over_seeds(tmp_path, tiny_split_dir):
 
 
 def test_hub_model_offline_fails_with_a_clear_message(monkeypatch):
-    from tfgbv.modeling import ModelLoadError, ModelSpec, build_model
+    from tfgbv.models.build import ModelLoadError, ModelSpec, build_model
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelLoadError, match="model.name_or_path=/path/to/dir"):
@@ -158,7 +156,7 @@ def test_hub_model_offline_fails_with_a_clear_message(monkeypatch):
 
 
 def test_evaluation_of_a_broken_run_dir_is_a_precise_error(tmp_path, tiny_data):
-    from tfgbv.evaluation import RunDirError, evaluate_run
+    from tfgbv.report.evaluation import RunDirError, evaluate_run
 
     (tmp_path / "run").mkdir()
     with pytest.raises(RunDirError, match="missing.*tfgbv_config.json"):

@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers import REPO
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     tomllib = pytest.importorskip("tomli")
 
-REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
 
 
@@ -54,8 +55,8 @@ def test_installed_layout_without_packaged_files_fails_naming_what_is_missing(mo
 def test_plots_leave_the_callers_matplotlib_backend_alone(tmp_path):
     import matplotlib
 
-    from tfgbv.evaluation import write_plots
     from tfgbv.labels import LABELS
+    from tfgbv.report.evaluation import write_plots
 
     before = matplotlib.get_backend()
     matplotlib.use("svg")  # stands for an interactive or notebook backend chosen by the caller
@@ -73,7 +74,7 @@ def test_plots_leave_the_callers_matplotlib_backend_alone(tmp_path):
 
 
 def test_training_progress_bar_only_on_a_terminal():
-    from tfgbv.training import progress_bar_wanted
+    from tfgbv.env import progress_bar_wanted
 
     class Stream:
         def __init__(self, tty):
@@ -143,7 +144,7 @@ def _venv_with_dev_dependencies(root: Path) -> Path:
 
 
 def _clean_env(tmp: Path) -> dict[str, str]:
-    """No PYTHONPATH (it could point at the checkout) and no tfgbv path variables (tfgbv.cli sets TFGBV_ROOT in this
+    """No PYTHONPATH (it could point at the checkout) and no tfgbv path variables (tfgbv.cli.main sets TFGBV_ROOT in this
     process when imported from the checkout)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("TFGBV_")}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1", TFGBV_CACHE=str(tmp / "cache"),
@@ -192,7 +193,7 @@ def test_console_scripts_work_from_a_non_editable_wheel_in_an_empty_directory(wh
     assert f"datasets in {tmp_path / 'cache' / 'datasets'}:" in run("tfgbv-data", "list").stdout  # installed default
     for script in ("tfgbv-evaluate", "tfgbv-export", "tfgbv-bench", "tfgbv-benchmark"):
         run(script, "--cfg", "job", "--resolve")  # composes and resolves its config (paths included), runs nothing
-    from tfgbv.scoring import run_paths
+    from tfgbv.predict.files import run_paths
 
     own = run_paths(work / "scores.jsonl")  # the scoring run's own files: output, rejects, summary, lock (no parts left)
     names = {p.name for p in work.iterdir()}

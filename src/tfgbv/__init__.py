@@ -14,7 +14,7 @@ __all__ = ["LABELS", "Classifier", "__version__"]
 def __getattr__(name: str):
     # Imported lazily so `import tfgbv` (and the data tools) stay fast and torch-free.
     if name == "Classifier":
-        from tfgbv.inference import Classifier
+        from tfgbv.predict.transformer import Classifier
 
         return Classifier
     raise AttributeError(f"module 'tfgbv' has no attribute {name!r}")

@@ -12,6 +12,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from tfgbv.labels import LABELS
+
 HERE = Path(__file__).resolve().parent
 MODULES = ("multilabel_prf", "roc_auc_masked", "pr_auc_masked", "calibration_error", "bias_auc")
 
@@ -35,8 +37,6 @@ def load_metric(name: str):
 
 def default_labels(n_columns: int) -> list[str]:
     """The project's LABELS when the width matches, else generic names (the modules also serve other label sets)."""
-    from tfgbv.labels import LABELS
-
     return list(LABELS) if n_columns == len(LABELS) else [f"label_{j}" for j in range(n_columns)]
 
 
@@ -239,50 +239,6 @@ def expected_calibration_error(y_true: np.ndarray, prob: np.ndarray, n_bins: int
     if n == 0:
         return None
     return float(sum(b["count"] / n * abs(b["accuracy"] - b["confidence"]) for b in bins if b["count"]))
-
-
-def apply_temperature(logits: np.ndarray, temps: Sequence[float]) -> np.ndarray:
-    """sigmoid(logit / T) per label (column j uses temps[j])."""
-    z = np.asarray(logits, dtype=np.float64)
-    t = np.asarray(temps, dtype=np.float64)
-    if z.ndim != 2 or t.shape != (z.shape[1],):
-        raise ValueError(f"apply_temperature: logits {z.shape} need one temperature per column, got {t.shape}")
-    if (t <= 0).any():
-        raise ValueError(f"apply_temperature: temperatures must be > 0, got {t.tolist()}")
-    # scipy's expit avoids the overflow warning of 1 / (1 + exp(-x)) for large negative x.
-    from scipy.special import expit
-
-    return expit(z / t)
-
-
-def fit_temperature(logits: np.ndarray, y_true: np.ndarray, bounds: tuple[float, float] = (0.05, 20.0)) -> list[float]:
-    """One temperature per label minimising masked BCE on (dev) data (Guo et al. 2017, per label).
-
-    Searched in log T over `bounds` (bounded scalar minimisation), so T stays positive and sane; cells with y = -1
-    are ignored. A label with fewer than 2 annotated rows or a single class keeps T = 1.0 (nothing to fit).
-    """
-    from scipy.optimize import minimize_scalar
-
-    logits = np.asarray(logits, dtype=np.float64)
-    y_true = np.asarray(y_true, dtype=np.float64)
-    if logits.ndim != 2 or logits.shape != y_true.shape:
-        raise ValueError(f"fit_temperature: logits {logits.shape} and y_true {y_true.shape} must both be [N, L]")
-    temps = []
-    for j in range(logits.shape[1]):
-        mask = y_true[:, j] >= 0
-        y = y_true[mask, j]
-        z = logits[mask, j]
-        if mask.sum() < 2 or len(np.unique(y >= 0.5)) < 2:
-            temps.append(1.0)
-            continue
-
-        def nll(log_t: float) -> float:
-            s = z / np.exp(log_t)
-            return float(np.mean(np.logaddexp(0, s) - y * s))
-
-        res = minimize_scalar(nll, bounds=(np.log(bounds[0]), np.log(bounds[1])), method="bounded")
-        temps.append(float(np.exp(res.x)))
-    return temps
 
 
 # ----------------------------------------------------------------------------- unintended bias

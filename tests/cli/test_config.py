@@ -1,0 +1,75 @@
+"""Every config file composes, and its values convert into the typed arguments the library takes."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
+from omegaconf import OmegaConf
+
+from tfgbv.cli.config import CONFIG_DIR, baseline_spec, data_sources, model_spec, train_spec
+
+CONFIGS = Path(CONFIG_DIR)
+PRIMARY = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
+GROUP_OPTIONS = sorted((p.parent.relative_to(CONFIGS).as_posix(), p.stem) for p in CONFIGS.glob("*/*.yaml"))
+
+
+def _compose(primary: str, overrides: list[str]):
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        return compose(config_name=primary, overrides=overrides, return_hydra_config=True)
+
+
+def _check_typed(cfg) -> None:
+    if "data" in cfg:
+        assert data_sources(cfg.data)
+    if "trainer" in cfg:
+        train_spec(cfg.trainer)
+    if "model" in cfg:
+        if cfg.model.get("kind", "transformer") == "tfidf_lr":
+            baseline_spec(cfg.model)
+        else:
+            model_spec(cfg.model)
+
+
+@pytest.mark.parametrize("primary", PRIMARY)
+def test_primary_config_composes_with_defaults(primary):
+    cfg = _compose(primary, [])
+    OmegaConf.to_container(cfg, resolve=False)
+    _check_typed(cfg)
+
+
+@pytest.mark.parametrize("group,option", GROUP_OPTIONS, ids=[f"{g}={o}" for g, o in GROUP_OPTIONS])
+def test_every_group_option_composes(group, option):
+    if group == "hydra":
+        override = f"hydra={option}"
+    else:
+        override = f"{group}={option}"
+    errors = []
+    for primary in PRIMARY:
+        try:
+            cfg = _compose(primary, [override])
+        except HydraException as err:  # this primary does not use the group
+            errors.append(f"{primary}: {err}")
+            continue
+        _check_typed(cfg)
+        return
+    pytest.fail(f"{group}={option} composes with no primary config:\n" + "\n".join(errors))
+
+
+def test_train_defaults_are_the_documented_ones():
+    cfg = _compose("train", [])
+    assert cfg.model.short_name == "e5-small" and cfg.data.name == "default_mix" and cfg.trainer.num_train_epochs == 1
+
+
+def test_sweep_overrides_parse():
+    cfg = _compose("train", ["model=tiny", "seed=3", "trainer.learning_rate=1e-4", "debug=fast"])
+    assert cfg.seed == 3 and cfg.trainer.max_steps == 4 and train_spec(cfg.trainer).learning_rate == 1e-4
+
+
+def test_public_mix_merges_sources_and_keeps_missing_labels():
+    cfg = _compose("train", ["experiment=public_ru_mix"])
+    names = [s.name for s in data_sources(cfg.data)]
+    assert names == ["seed", "ru_2ch_pikabu", "ru_sexism_vk"]
+    specs = {s.name: s for s in data_sources(cfg.data)}
+    assert specs["ru_2ch_pikabu"].annotated_labels == ["insult"]
+    assert specs["ru_sexism_vk"].annotated_labels == ["shaming"]
