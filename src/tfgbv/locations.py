@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -73,8 +75,6 @@ def set_path_defaults() -> None:
 
 def shared_datasets_dir() -> Path:
     """paths.shared_datasets as the configs resolve it (used by `tfgbv-data` when --dest is not given)."""
-    from omegaconf import OmegaConf
-
     set_path_defaults()
     paths = OmegaConf.load(config_dir() / "paths" / "default.yaml")
     return Path(str(OmegaConf.create({"paths": paths}).paths.shared_datasets)).expanduser()

@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer
 
 _SPACE = re.compile(r"\s+")
 
@@ -21,8 +22,6 @@ def near_duplicate_pairs(texts: Sequence[str], threshold: float = 0.8, ngram: in
 
     Sparse binary n-gram vectors make the all-pairs intersection one matrix product (fast for tens of thousands).
     """
-    from sklearn.feature_extraction.text import CountVectorizer
-
     if len(texts) < 2:
         return []
     docs = [canonical(t) for t in texts]
@@ -111,8 +110,6 @@ def minhash_near_pairs(texts: Sequence[str], threshold: float = 0.8, ngram: int 
     with the number of texts, unlike the all-pairs `near_duplicate_pairs`. A bucket of more than `max_bucket` distinct
     texts (a very common short phrase) is skipped.
     """
-    from sklearn.feature_extraction.text import HashingVectorizer
-
     if len(texts) < 2:
         return []
     keys = [match_key(t) for t in texts]

@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import os
 import sys
 import tempfile
 import urllib.error
 import urllib.request
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
+
+import yaml
 
 from tfgbv.locations import config_dir
 
@@ -68,8 +72,6 @@ def default_registry() -> Path:
 
 def load_registry(path: str | Path | None = None) -> dict[str, Dataset]:
     """Parse and check the registry; errors name the registry file, the dataset and the field."""
-    import yaml
-
     path = Path(path) if path else default_registry()
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -257,9 +259,6 @@ def rutoxicon_jsonl(xml_path: Path) -> bytes:
     """RuToxiCon's all_toxic_comments.xml as JSONL, one object per <text> in document order: id, text, tox spans
     (type, rate, response, span_text, phrases, lex), types, max_rate and the element re-serialised (raw_xml).
     Reproduces the workplace copy's rutoxicon_texts.jsonl byte for byte (its SHA-256 is in the registry)."""
-    import json
-    import xml.etree.ElementTree as ET
-
     lines = []
     for i, el in enumerate(ET.parse(xml_path).getroot().iter("text")):
         tox = [{"type": t.get("type"), "rate": int(t.get("rate")), "response": t.get("response"),

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
+import pyarrow.parquet as pq
 
 from tfgbv.data.annotation import apply_votes
 from tfgbv.data.augment import AUGMENTATIONS, style_variants
@@ -268,8 +269,6 @@ def _read_csv(path: Path, delimiter: str, column_names: Sequence[str] | None = N
 
 
 def _read_parquet(path: Path) -> Table:
-    import pyarrow.parquet as pq
-
     try:
         table = pq.read_table(path)
     except Exception as err:  # pyarrow raises several types for a truncated or foreign file

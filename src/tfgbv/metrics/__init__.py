@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
+from scipy.stats import binomtest
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 from tfgbv.labels import LABELS
 
@@ -24,14 +26,14 @@ def load_metric(name: str):
 
     `evaluate.load(<dir>)` imports `<dir>/<dir name>.py` and instantiates its `evaluate.Metric` subclass.
     """
-    import evaluate
-
     if name not in MODULES:
         raise ValueError(f"unknown metric {name!r}; available: {MODULES}")
     script = HERE / name / f"{name}.py"
     if not script.is_file():
         # Happens when the package was installed without its package data (see pyproject [tool.setuptools.package-data]).
         raise FileNotFoundError(f"metric script missing: {script}; was tfgbv installed with its metrics/*/*.py package data?")
+    import evaluate  # lazy: it imports torch and datasets, and the metric functions below need neither
+
     return evaluate.load(str(HERE / name))
 
 
@@ -66,8 +68,6 @@ def _annotated_1d(y_true: np.ndarray, prob: np.ndarray, where: str) -> tuple[np.
 
 def _binary(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, Any]:
     """Metrics for one label over annotated rows; undefined ones are None with a reason."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
     mask = y >= 0
     truth = y[mask] >= 0.5
     prob = p[mask]
@@ -199,8 +199,6 @@ def proportion_ci(successes: int, n: int, alpha: float = 0.05) -> tuple[float, f
         return None
     if not 0 <= successes <= n:
         raise ValueError(f"proportion_ci: successes must be in [0, {n}], got {successes}")
-    from scipy.stats import binomtest
-
     ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=1 - alpha, method="wilson")
     return float(ci.low), float(ci.high)
 
@@ -246,8 +244,6 @@ def expected_calibration_error(y_true: np.ndarray, prob: np.ndarray, n_bins: int
 
 def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
     """ROC-AUC, or None when fewer than two classes are present (sklearn would raise)."""
-    from sklearn.metrics import roc_auc_score
-
     if len(y) == 0 or y.min() == y.max():
         return None
     return float(roc_auc_score(y, p))

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 
 from tfgbv.labels import LABELS
 from tfgbv.models.build import TextPrep
@@ -47,9 +49,6 @@ def baseline_prep(spec_or_meta: Any):
 
 def fit_baseline(texts: Sequence[str], y: np.ndarray, spec: BaselineSpec, seed: int = 42):
     """Fit the vectorizer on all training texts and one LR per label on the rows annotating it."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
     vec = TfidfVectorizer(analyzer=spec.analyzer, ngram_range=(spec.ngram_min, spec.ngram_max), min_df=spec.min_df,
                           max_features=spec.max_features, sublinear_tf=spec.sublinear_tf, lowercase=spec.lowercase, dtype=np.float32)
     X = vec.fit_transform(texts)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 from dataclasses import asdict, dataclass, field
@@ -14,6 +15,17 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import torch
+from huggingface_hub import constants, snapshot_download
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    BertConfig,
+    BertForSequenceClassification,
+    PreTrainedTokenizerFast,
+)
+from transformers.modeling_outputs import SequenceClassifierOutput
 
 from tfgbv import rundir
 from tfgbv.io import write_json
@@ -76,9 +88,6 @@ class ModelSpec:
 
 def _mean_pool_class():
     # Built lazily so importing tfgbv.models.build stays cheap.
-    from transformers import BertForSequenceClassification
-    from transformers.modeling_outputs import SequenceClassifierOutput
-
     class _BertMeanPool(BertForSequenceClassification):
         """BERT encoder + masked mean pooling + linear head (e5 was trained with mean pooling, and has no pooler)."""
 
@@ -121,9 +130,6 @@ def _label_config_kwargs() -> dict[str, Any]:
 
 def train_tiny_tokenizer(texts: Sequence[str], vocab_size: int = 2000):
     """A WordPiece tokenizer trained on the given texts (tests and smoke runs need no downloads)."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
-
     if not texts:
         raise ValueError("cannot train a tokenizer on zero texts")
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -166,8 +172,6 @@ def _offline_hint(name: str, err: Exception) -> ModelLoadError:
 
 def build_model(spec: ModelSpec, train_texts: Sequence[str] = (), cache_dir: str | Path | None = None):
     """Return (tokenizer, model) ready for fine-tuning with the four-label multi-label head."""
-    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, BertConfig
-
     if spec.pooling not in ("cls", "mean"):
         raise ModelLoadError(f"model.pooling={spec.pooling!r}: choose cls (the default, loads in plain transformers) or mean")
     if spec.source == "tiny":
@@ -294,8 +298,6 @@ def resolve_model_dir(path: str | Path, revision: str | None = None) -> Path:
 
 
 def _download_from_hub(repo_id: str, revision: str | None) -> Path:
-    from huggingface_hub import constants, snapshot_download
-
     try:
         return Path(snapshot_download(repo_id, revision=revision, allow_patterns=HUB_ALLOW_PATTERNS))
     except (OSError, ValueError) as err:
@@ -322,8 +324,6 @@ def validate_meta(meta: dict[str, Any], where: str | Path = rundir.META_FILE) ->
     """Refuse a tfgbv_config.json whose values would silently give wrong scores (ModelLoadError listing each problem):
     labels must be this package's labels in this order (scores are stored by position), thresholds numbers in [0, 1]
     for every label, temperatures finite numbers > 0, and the text preparation well-formed."""
-    import math
-
     is_num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)  # noqa: E731
     problems = []
     if meta.get("labels") != list(LABELS):
@@ -362,8 +362,6 @@ def validate_meta(meta: dict[str, Any], where: str | Path = rundir.META_FILE) ->
 
 def load_model_dir(path: str | Path, trust_remote_code: bool = False):
     """Load (tokenizer, model, meta) saved by `save_model_dir`; safetensors only."""
-    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
-
     model_dir = find_model_dir(path)
     meta = read_meta(model_dir)
     if meta.get("kind", "transformer") != "transformer":

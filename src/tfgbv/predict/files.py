@@ -24,6 +24,8 @@ Guarantees (docs/inference.md states them for users):
 from __future__ import annotations
 
 import contextlib
+import csv
+import fcntl
 import glob
 import hashlib
 import io
@@ -39,6 +41,9 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
 
 from tfgbv import rundir
 from tfgbv.data.records import CsvFileError, csv_records, iter_lines
@@ -252,8 +257,6 @@ def prepare_output_dirs(paths: RunPaths) -> None:
 @contextlib.contextmanager
 def output_lock(paths: RunPaths) -> Iterator[None]:
     """Hold `<output>.lock` (flock, released by the kernel even on kill -9) for the whole run; refuse a second writer."""
-    import fcntl
-
     while True:
         try:
             fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o666)
@@ -352,8 +355,6 @@ def chunks_from_handle(fh, fmt: str, chunk_rows: int, hasher=None) -> Iterator[l
     `hasher` (a hashlib object), the raw bytes of JSONL/CSV are fed to it as they are read, so when a chunk is yielded
     the hash covers exactly the bytes read so far (what a resume compares)."""
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
         for batch in pq.ParquetFile(fh).iter_batches(batch_size=chunk_rows):
             yield batch.to_pylist()
         return
@@ -404,8 +405,6 @@ def estimate_rows(inputs: Sequence[str]) -> int | None:
 def _estimate_file(path: str) -> int:
     fmt = FORMATS[Path(path).suffix.lower()]
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
         return pq.ParquetFile(path).metadata.num_rows
     lines, last = 0, b"\n"
     with open(path, "rb") as fh:
@@ -489,9 +488,6 @@ def score_chunk(clf, rows: list[dict], spec: ScoreSpec, source: str, start_index
 
 
 def _write_parquet(path: Path, records: list[dict], schema) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     buf = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(records, schema=schema), buf)
     write_bytes(path, buf.getvalue())
@@ -499,8 +495,6 @@ def _write_parquet(path: Path, records: list[dict], schema) -> None:
 
 def _parquet_rows(path: Path) -> int | None:
     """Rows of a complete Parquet file, None when it is missing or unreadable."""
-    import pyarrow.parquet as pq
-
     try:
         return pq.read_metadata(path).num_rows
     except (OSError, ValueError):
@@ -508,8 +502,6 @@ def _parquet_rows(path: Path) -> int | None:
 
 
 def output_schema(labels: Sequence[str], echo_text: bool):
-    import pyarrow as pa
-
     fields = [pa.field("id", pa.string())] + [pa.field(f"p_{lab}", pa.float32()) for lab in labels]
     fields += [pa.field("labels", pa.string()), pa.field("needs_review", pa.bool_()), pa.field("model_id", pa.string())]
     if echo_text:
@@ -521,8 +513,6 @@ REJECT_SCHEMA_FIELDS = (("id", "string"), ("source", "string"), ("line", "int64"
 
 
 def _reject_schema():
-    import pyarrow as pa
-
     return pa.schema([pa.field(n, getattr(pa, t)()) for n, t in REJECT_SCHEMA_FIELDS])
 
 
@@ -541,8 +531,6 @@ def run_key(inputs: Sequence[str], model_id: str, spec: ScoreSpec) -> str:
 
 def _merge_output(parts: Path, shards: Sequence[str], fh, fmt: str, schema) -> int:
     """Stream the output shards, in order, into the open output file; returns the row count."""
-    import pyarrow.parquet as pq
-
     n = 0
     if fmt == "parquet":
         with pq.ParquetWriter(fh, schema) as writer:
@@ -551,8 +539,6 @@ def _merge_output(parts: Path, shards: Sequence[str], fh, fmt: str, schema) -> i
                 writer.write_table(t)
                 n += t.num_rows
         return n
-    import csv
-
     writer = csv.DictWriter(fh, fieldnames=schema.names) if fmt == "csv" else None
     if writer:
         writer.writeheader()
@@ -569,8 +555,6 @@ def _merge_output(parts: Path, shards: Sequence[str], fh, fmt: str, schema) -> i
 
 
 def _merge_rejects(parts: Path, shards: Sequence[str], fh) -> int:
-    import pyarrow.parquet as pq
-
     n = 0
     for s in shards:
         for rec in pq.read_table(parts / f"rej-{s}.parquet", schema=_reject_schema()).to_pylist():
@@ -731,8 +715,6 @@ def score_files(clf, inputs: Sequence[str], output: str | Path, spec: ScoreSpec 
 
     Raises ScoringError for bad options or paths (before anything is scored), when another run holds the output,
     and, after committing every other file, when an input file could not be read (the summary lists it)."""
-    from tqdm import tqdm
-
     spec = spec or ScoreSpec()
     paths = run_paths(output, rejects)
     fmt = _output_format(paths.output, spec)

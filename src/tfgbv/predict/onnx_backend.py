@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import torch
+from transformers import AutoTokenizer
 
 from tfgbv import rundir
 from tfgbv.models.build import find_model_dir, load_model_dir, read_meta
@@ -25,7 +27,6 @@ DEFAULT_CHECK_TEXTS = ["Ту як зани аблаҳ ҳастӣ", "Шабона
 def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None, quantize: bool = True,
                 check_texts: str | Sequence[str] | None = None, opset: int = 17) -> dict[str, Any]:
     """Write model.onnx (+ model.int8.onnx) next to the model (default <model_dir>/onnx/) and an agreement report."""
-    import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     model_dir = find_model_dir(model_dir)
@@ -89,8 +90,6 @@ class OnnxClassifier(Classifier):
     def from_pretrained(cls, path: str | Path, variant: str = "int8", onnx_dir: str | Path | None = None, batch_size: int = 64,
                         num_threads: int | None = None, **_: Any) -> "OnnxClassifier":
         import onnxruntime as ort
-        from transformers import AutoTokenizer
-
         model_dir = find_model_dir(path)
         onnx_path = Path(onnx_dir or model_dir / rundir.ONNX_DIR) / FILES[variant]
         if not onnx_path.exists():

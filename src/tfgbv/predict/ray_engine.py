@@ -23,6 +23,10 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
 from tfgbv.io import atomic_write, write_json
 from tfgbv.models.build import find_model_dir, read_meta
 from tfgbv.predict.files import (
@@ -47,7 +51,6 @@ READ_ROWS = 2_000  # rows per block produced by a read task
 
 def _row_datasource_class():
     """Defined lazily so that importing this module does not import Ray."""
-    import pyarrow as pa
     from ray.data.datasource import FileBasedDatasource
 
     class RowDatasource(FileBasedDatasource):
@@ -192,10 +195,6 @@ def _score_locked(model_dir, paths, run, spec, num_actors, address, batch_size, 
 def _split(work: Path, output: Path, rejects: Path, schema, n_input: int) -> tuple[int, int]:
     """Stream Ray's Parquet files (in order) into the output Parquet and the rejects JSONL; returns their row counts.
     Both are written to unique temp files and renamed only when input rows = output rows + rejected rows."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
     files = sorted(work.glob("*.parquet"))
     n_out = n_rej = 0
     with atomic_write(rejects) as fh, atomic_write(output, binary=True) as out_fh:

@@ -10,18 +10,32 @@ Hugging Face example defaults. Ray: throughput with 1 and 2 actors.
 
 from __future__ import annotations
 
+import datetime
+import glob
 import json
 import logging
 import os
 import platform
 import random
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import datasets
 import numpy as np
+import psutil
+import torch
+from transformers import (
+    AutoModelForSequenceClassification,
+    DataCollatorWithPadding,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+    pipeline,
+)
 
 from tfgbv import rundir
 from tfgbv.env import bf16_supported
@@ -71,8 +85,6 @@ class PeakRss:
     """Peak resident memory of this process while the block runs (sampled every 10 ms by a thread), in MiB."""
 
     def __enter__(self) -> "PeakRss":
-        import psutil
-
         self._proc = psutil.Process()
         self.peak = self._proc.memory_info().rss
         self._stop = threading.Event()
@@ -96,8 +108,6 @@ class PeakRss:
 
 def matmul_peak_gflops(dtype_name: str, n: int = 2048, seconds: float = 3.0) -> float:
     """Measured GFLOP/s of an n x n torch.matmul in fp32 or bf16 (best of repeated runs)."""
-    import torch
-
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype_name]
     a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     for _ in range(2):
@@ -112,8 +122,6 @@ def matmul_peak_gflops(dtype_name: str, n: int = 2048, seconds: float = 3.0) -> 
 
 def load_texts(globs: Sequence[str], n: int, root: Path) -> tuple[list[str], str]:
     """`n` texts from the first glob that matches (repeated if fewer); returns (texts, description)."""
-    import glob
-
     for pattern in globs:
         files = sorted(glob.glob(str(root / pattern)))
         texts = [json.loads(line)["text"] for f in files for line in Path(f).read_text(encoding="utf-8").splitlines()
@@ -155,8 +163,6 @@ def prepare_model(spec: BenchSpec, model_spec, root: Path) -> tuple[Path, str]:
     cache = Path(spec.cache_dir or os.environ.get("TFGBV_CACHE", Path.home() / ".cache" / "tfgbv"))
     out = cache / f"bench-{model_spec.short_name}-fresh-head"
     if not (out / rundir.WEIGHTS).exists():
-        import torch
-
         torch.manual_seed(0)
         tokenizer, model = build_model(model_spec, cache_dir=cache)
         meta = {"kind": "transformer", "labels": list(LABELS), "thresholds": {lab: 0.5 for lab in LABELS},
@@ -180,8 +186,6 @@ def _time(fn: Callable[[list[str]], np.ndarray], texts: list[str], warmup: int) 
 
 def pipeline_predict(model, tokenizer, batch_size: int, temperatures: np.ndarray) -> Callable[[list[str]], np.ndarray]:
     """The naive baseline: `transformers.pipeline` (fp32, batches in input order, padding to the batch's longest)."""
-    from transformers import pipeline
-
     pipe = pipeline("text-classification", model=model, tokenizer=tokenizer, batch_size=batch_size, device=-1,
                     top_k=None, function_to_apply="sigmoid")
     id2label = model.config.id2label
@@ -198,8 +202,6 @@ def pipeline_predict(model, tokenizer, batch_size: int, temperatures: np.ndarray
 
 
 def bench_inference(spec: BenchSpec, model_dir: Path, texts: list[str], peaks: dict[str, float]) -> dict[str, Any]:
-    import torch
-
     threads = spec.num_threads or os.cpu_count() or 1
     torch.set_num_threads(threads)
     clf = Classifier.from_pretrained(model_dir, batch_size=spec.batch_size, bf16=False)
@@ -261,16 +263,12 @@ def _train_records(root: Path, n: int) -> list[dict]:
     rows = [json.loads(line) for line in (root / "data" / "seed" / "train.jsonl").read_text(encoding="utf-8").splitlines()
             if line.strip()] if (root / "data" / "seed" / "train.jsonl").exists() else []
     if not rows:
-        import glob
-
         rows = [json.loads(line) for f in sorted(glob.glob(str(root / "data" / "seed" / "parts" / "*.jsonl")))
                 for line in Path(f).read_text(encoding="utf-8").splitlines() if line.strip()]
     return (rows * (-(-n // max(1, len(rows)))))[:n]
 
 
 def _steps_per_s_callback(warmup: int):
-    from transformers import TrainerCallback
-
     class Timer(TrainerCallback):
         def __init__(self):
             self.ends: list[float] = []
@@ -288,10 +286,6 @@ def _steps_per_s_callback(warmup: int):
 def bench_training(spec: BenchSpec, model_spec, root: Path, records: list[dict] | None = None) -> dict[str, Any]:
     """samples/s: our step (bf16 where supported, length-grouped dynamic padding, frozen word embedding as configured,
     masked BCE) vs a plain Trainer with the HF example defaults (pad to 128, no grouping, fp32, all weights trained)."""
-    import datasets
-    import torch
-    from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer, TrainingArguments
-
     steps, batch = spec.train_steps + spec.train_warmup_steps + 1, spec.train_batch_size
     # What `make train` trains on (a seeded sample of the configured data's training rows), else the bundled corpus.
     records = random.Random(0).sample(records, min(len(records), steps * batch)) if records else _train_records(root, steps * batch)
@@ -341,8 +335,6 @@ def bench_training(spec: BenchSpec, model_spec, root: Path, records: list[dict] 
 def bench_ray(spec: BenchSpec, model_dir: Path, texts: list[str]) -> dict[str, Any]:
     """Rows/s of engine=ray with 1 and 2 actors (one torch thread each) on the same texts; end to end, so Ray's start
     and the per-actor model load are included."""
-    import tempfile
-
     out: dict[str, Any] = {"rows": spec.ray_texts}
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.jsonl"
@@ -363,8 +355,6 @@ def bench_ray(spec: BenchSpec, model_dir: Path, texts: list[str]) -> dict[str, A
 
 
 def machine_info() -> dict[str, Any]:
-    import torch
-
     cpu = platform.processor() or ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -373,8 +363,6 @@ def machine_info() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    import psutil
-
     return {"cpu": cpu, "logical_cores": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
             "platform": platform.platform(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
             "bf16_supported": bf16_supported(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
@@ -448,10 +436,6 @@ def _portable(spec: dict[str, Any]) -> dict[str, Any]:
 
 def run_bench(spec: BenchSpec, model_spec, root: str | Path = ".", train_records: list[dict] | None = None) -> dict[str, Any]:
     """Run every measurement and write `out_json` and `out_md` (paths relative to `root`)."""
-    import datetime
-
-    import torch
-
     root = Path(root)
     if spec.num_threads:
         torch.set_num_threads(spec.num_threads)

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from scipy.stats import binomtest
+
 from tfgbv import rundir
 from tfgbv.labels import LABELS
 from tfgbv.report.markdown import number, with_interval
@@ -55,8 +57,6 @@ def mcnemar_exact(a_only: int, b_only: int) -> float:
     """Two-sided exact McNemar p-value from the discordant counts (binomial test at 1/2); 1.0 when none disagree."""
     if a_only + b_only == 0:
         return 1.0
-    from scipy.stats import binomtest
-
     return float(binomtest(a_only, a_only + b_only, 0.5).pvalue)
 
 

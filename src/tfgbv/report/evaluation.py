@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+from sklearn.metrics import precision_recall_curve
 
 from tfgbv import rundir
 from tfgbv.data.augment import lower_nopunct
@@ -273,8 +274,6 @@ def _figure(ncols: int, figsize: tuple[float, float]):
 
 
 def write_plots(out_dir: Path, y: np.ndarray, prob: np.ndarray, calibration: dict, slices: dict) -> list[str]:
-    from sklearn.metrics import precision_recall_curve
-
     written = []
     fig, axes = _figure(len(LABELS), (4 * len(LABELS), 3.6))
     for j, lab in enumerate(LABELS):

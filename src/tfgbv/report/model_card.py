@@ -9,6 +9,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
 from tfgbv import rundir
 from tfgbv.io import write_text
 from tfgbv.labels import DESCRIPTIONS, LABELS
@@ -33,8 +35,6 @@ BASE_MODEL_NOTES = {
 
 def eval_results(art: dict[str, Any]) -> list:
     """EvalResult per label (F1, ROC-AUC, PR-AUC) and overall (micro/macro F1) from eval/metrics.json."""
-    from huggingface_hub import EvalResult
-
     ev = art["eval"]
     if not ev:
         return []
@@ -91,8 +91,6 @@ def most_restrictive_license(licenses: list[str]) -> str:
 
 
 def card_data(art: dict[str, Any], model_name: str):
-    from huggingface_hub import ModelCardData
-
     meta = art["meta"]
     base = BASE_MODEL_NOTES.get(meta.get("source") or meta.get("kind"), (None, ""))[0]
     if base is None and meta.get("source") == "hub":
@@ -450,8 +448,6 @@ CITATION = """## Citation
 
 def render_model_card(run_dir: str | Path):
     """Build a huggingface_hub ModelCard from the run directory's artifacts."""
-    from huggingface_hub import ModelCard
-
     run_dir = Path(run_dir)
     art = load_artifacts(run_dir)
     model_id = model_identifier(rundir.model_dir(run_dir), art["meta"])
