@@ -294,7 +294,8 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-zА-Яа-�
 _URL = re.compile(
     r"(?:\b(?:https?://|www\.)|\b(?:[a-z0-9-]+\.)+(?:com|ru|tj|org|net|me|io|info|su|uz|kz|be|ly|gl|tv|app)\b(?!\.\w))"
     r"(?:[^\s<>\"«»]*[^\s<>\"«».,!?;:)])?", re.IGNORECASE)
-_VK_TAG = re.compile(r"\[(?:id|club|public)\d+\|[^\]\n]*\]")
+# VK reply tags "[id123|Name]" carry real user ids and names (masked in PII masking and in loaded public data).
+VK_USER_TAG = re.compile(r"\[(?:id|club|public)\d+\|[^\]\n]*\]")
 _VK_ID = re.compile(r"(?<![\w/])(?:id|club|public)\d{3,}(?!\w)")
 _HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?")
 
@@ -363,7 +364,7 @@ def mask_pii(text: str, kinds: tuple[str, ...] = PII_KINDS) -> str:
             continue
         if kind == "user":
             if "[" in text:
-                text = _VK_TAG.sub("<USER>", text)
+                text = VK_USER_TAG.sub("<USER>", text)
             if has_digit:
                 text = _VK_ID.sub("<USER>", text)
         elif kind == "email":

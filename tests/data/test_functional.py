@@ -240,3 +240,18 @@ def test_normalisation_recovers_most_obfuscated_cases():
     overall = sum(hits.values()) / sum(totals.values())
     print(f"normalize_text recovers {overall:.1%} of obfuscated cases: {rates}")  # measured: 100% each (320 cases)
     assert overall >= 0.95 and min(rates.values()) >= 0.9, rates
+
+
+def test_templates_live_in_a_data_file_and_a_malformed_one_names_the_functionality(tmp_path):
+    from tfgbv.data.functional import SPEC, load_spec
+
+    assert load_spec() == SPEC and len(SPEC) > 40
+    bad = tmp_path / "templates.yaml"
+    bad.write_text("insult_x:\n  labels: [insult]\n  description: x\n  tg: [ok]\n  ru: [{pl: null, oops: 1}]\n",
+                   encoding="utf-8")
+    with pytest.raises(ValueError, match=r"templates.yaml: insult_x.ru\[0\]: a template is a string"):
+        load_spec(bad)
+    bad.write_text("neg:\n  labels: [insult]\n  hard_negative_for: [insult]\n  description: x\n  tg: [a]\n  ru: [b]\n",
+                   encoding="utf-8")
+    with pytest.raises(ValueError, match="neg: give exactly one of labels"):
+        load_spec(bad)

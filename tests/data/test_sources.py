@@ -246,3 +246,11 @@ def test_max_train_rows_caps_training_rows_only(tmp_path):
     data = load_data([spec])
     assert len(data.splits["train"]) == 10 and len(data.splits["dev"]) + len(data.splits["test"]) == 20
     assert data.capped == {"big": {"available": 20, "kept": 10}}
+
+
+def test_non_utf8_text_source_names_the_file_and_line(tmp_path):
+    p = tmp_path / "prose.txt"
+    p.write_bytes("первая строка\nвторая\n".encode() + b"\xff\xfe bad\n")
+    spec = SourceSpec(name="prose", files={"test": [str(p)]}, lang="tg", label_constants={lab: 0 for lab in LABELS})
+    with pytest.raises(DataValidationError, match=r"prose.txt:3: not valid UTF-8"):
+        load_data([spec])

@@ -111,14 +111,13 @@ def test_classifier_loads_a_hub_repo_id_from_the_cache_offline(tiny_run, tmp_pat
 
 
 def test_local_directory_wins_over_a_hub_repo_id_of_the_same_name(tiny_run, tmp_path, monkeypatch):
-    import huggingface_hub
-
+    import tfgbv.models.build as build
     from tfgbv.predict.transformer import Classifier
 
     def no_hub(*_a, **_k):
         raise AssertionError("the Hub must not be asked when a local directory exists")
 
-    monkeypatch.setattr(huggingface_hub, "snapshot_download", no_hub)
+    monkeypatch.setattr(build, "snapshot_download", no_hub)
     monkeypatch.chdir(tmp_path)
     shutil.copytree(tiny_run / "model", tmp_path / "someone" / "tfgbv-tiny")
     assert Classifier.from_pretrained("someone/tfgbv-tiny").model_dir == Path("someone/tfgbv-tiny")
@@ -138,8 +137,7 @@ def test_hub_repo_id_offline_and_not_cached_fails_with_a_clear_message(tmp_path,
 
 
 def test_hub_download_fetches_only_safetensors_json_txt_and_sentencepiece_files(monkeypatch, tmp_path):
-    import huggingface_hub
-
+    import tfgbv.models.build as build
     from tfgbv.models.build import ModelLoadError, resolve_model_dir
 
     seen = {}
@@ -148,7 +146,7 @@ def test_hub_download_fetches_only_safetensors_json_txt_and_sentencepiece_files(
         seen.update(repo_id=repo_id, revision=revision, allow_patterns=allow_patterns)
         return str(tmp_path)  # no tfgbv_config.json there: the usual "not a tfgbv model directory" error follows
 
-    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_download)
+    monkeypatch.setattr(build, "snapshot_download", fake_download)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ModelLoadError, match="not a tfgbv run or model directory"):
         resolve_model_dir("someone/model", revision="v1")

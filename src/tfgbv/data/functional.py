@@ -23,9 +23,14 @@ import random
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
+import yaml
+
+from tfgbv.data.corpus import OBFUSCATIONS as CORPUS_OBFUSCATIONS
 from tfgbv.labels import LABELS
+from tfgbv.locations import data_dir
 
 LANG_ORDER = ("tg", "ru")
 PHONE_RANGE = "+992 00 0XX XX XX"
@@ -127,404 +132,58 @@ class Functionality:
     variants: int = 1  # untargeted templates with random details are filled this many times
 
 
-def _pos(labels: tuple[str, ...], description: str, tg: list[T], ru: list[T]) -> Functionality:
-    return Functionality(labels, labels, False, f"{' + '.join(labels)}: {description}", {"tg": tg, "ru": ru})
+TEMPLATES_FILE = ("functional", "templates.yaml")  # under the data directory (tfgbv.locations.data_dir)
+_FUNCTIONALITY_KEYS = {"labels", "hard_negative_for", "description", "targeted", "variants", *LANG_ORDER}
+_TEMPLATE_KEYS = {"sg", "pl", "skip", "only"}
 
 
-def _neg(tests: tuple[str, ...], description: str, tg: list[T], ru: list[T], targeted: bool = True,
-         variants: int = 1) -> Functionality:
-    return Functionality((), tests, True, f"hard negative for {' / '.join(tests)}: {description}", {"tg": tg, "ru": ru},
-                         targeted, variants)
+def _template(raw: Any, where: str) -> T:
+    if isinstance(raw, str):
+        return T(raw)
+    if not isinstance(raw, dict) or set(raw) - _TEMPLATE_KEYS or not (raw.get("sg") or raw.get("pl")):
+        raise ValueError(f"{where}: a template is a string or a mapping with keys from {sorted(_TEMPLATE_KEYS)} "
+                         f"(sg or pl set), got {raw!r}")
+    return T(raw.get("sg"), raw.get("pl"), tuple(raw.get("skip") or ()), tuple(raw.get("only") or ()))
 
 
-SPEC: dict[str, Functionality] = {
-    # ------------------------------------------------------------------ insult
-    "insult_direct": _pos(("insult",), "direct name-calling of the target", [
-        T("Ин {t} як [аблаҳ] аст, ҳеҷ чизро намефаҳмад", "Ин {t} ҳама [аблаҳанд], ҳеҷ чизро намефаҳманд"),
-        T("Ҳой {t}, ту [бемағз] ҳастӣ, забонатро нигоҳ дор"),
-        T("Аз ин {t} [беақлтар] касро надидаам", "Аз ин {t} [беақлтар] одамонро надидаам"),
-    ], [
-        T("Эта {t} — тупая [дура], ничего не понимает", "Эти {t} — тупые [дуры], ничего не понимают"),
-        T("Эй, {t}, ты [безмозглая] идиотка, закрой рот"),
-        T("[Глупее] этой {t_gen} я никого не видел", "[Глупее] этих {t_gen} я никого не видел"),
-    ]),
-    "insult_dehumanising": _pos(("insult",), "comparing the target to animals or objects", [
-        T("Ин {t} [ҳайвон] аст, на одам", "Ин {t} [ҳайвонанд], на одам"),
-        T("Ин {t} мисли [гов] аст", "Ин {t} мисли [говҳо] ҳастанд"),
-        T("Ин {t} як [латтаи] кӯҳна аст, ба ҳеҷ кор намеояд"),
-    ], [
-        T("Эта {t} — не человек, а [скотина]", "Эти {t} — не люди, а [скотины]"),
-        T("Эта {t} — настоящая [корова]", "Эти {t} — настоящие [коровы]"),
-        T("Эта {t} как старая [тряпка], ни на что не годится"),
-    ]),
-    "insult_appearance_disability": _pos(("insult",), "mocking the target's looks, body or disability", [
-        T("Ин {t} [бадафт] аст, ба рӯяш нигоҳ кардан ғайриимкон", "Ин {t} ҳама [бадафтанд]"),
-        T("Ин {t} чунон [бадшакл] аст, ки одам метарсад"),
-        T("Ин {t} [ланг] аст, чаро ба кӯча мебарояд?", only=("woman_with_disability",)),
-    ], [
-        T("Эта {t} — страшная [уродина]", "Эти {t} — страшные [уродины]"),
-        T("На эту {t_acc} смотреть [противно], жирная и кривая"),
-        T("Эта {t} — [калека], зачем она вообще выходит на улицу?", only=("woman_with_disability",)),
-    ]),
-    "insult_profane": _pos(("insult",), "profane abuse and curses aimed at the target", [
-        T("Ин {t} [падарлаънат] аст"),
-        T("Ҳой {t}, гум шав аз ин ҷо, [лаънатӣ]", "Ин {t} гум шаванд аз ин ҷо, [лаънатиҳо]"),
-    ], [
-        T("Эта {t} — [сука] конченая", "Эти {t} — [суки] конченые"),
-        T("Пошла вон отсюда, {t}, [тварь]"),
-    ]),
-    "insult_shaming_slur": _pos(("insult", "shaming"), "sexual-morality slurs (abusive and shaming at once)", [
-        T("Ин {t} [фоҳиша] аст", "Ин {t} ҳама [фоҳишаанд]"),
-        T("Ҳама медонанд, ки ин {t} як [фоҳиша] аст"),
-    ], [
-        T("Эта {t} — подзаборная [шлюха]", "Эти {t} — все [шлюхи]"),
-        T("Все знают, что эта {t} — [шалава]"),
-    ]),
-    # ------------------------------------------------------------------ shaming
-    "shaming_honour_family": _pos(("shaming",), "'shame of the family', 'shameless', dishonouring her parents", [
-        T("Ин {t} [шармандаи] оилааш аст", "Ин {t} [шармандаи] оилаҳояшон ҳастанд"),
-        T("Ин {t} [беномус] аст, шарму ҳаёро гум кардааст", "Ин {t} [беномусанд], шарму ҳаёро гум кардаанд"),
-        T("Ин {t} номуси падару модарашро [паймол] кард"),
-    ], [
-        T("Эта {t} — [позор] семьи", "Эти {t} — [позор] для своих семей"),
-        T("Эта {t} совсем [бесстыжая], ни стыда ни совести", "Эти {t} совсем [бесстыжие], ни стыда ни совести"),
-        T("Эта {t} [опозорила] отца и мать"),
-    ]),
-    "shaming_dress_hijab": _pos(("shaming",), "policing dress, hijab or its absence", [
-        T("Ин {t} бо чунин либос [шарм] надорад, зани тоҷик ин хел намегардад",
-          "Ин {t} бо чунин либос [шарм] надоранд, занони тоҷик ин хел намегарданд", skip=("ethnic_russian_woman",)),
-        T("Либоси ин {t} [шармандагӣ] аст, бигӯед, ки худашро пӯшонад"),
-        T("Ин {t} рӯймолашро кашида, тамоми миллатро [шарманда] кард", skip=("hijab_wearer",)),
-        T("Ҳиҷоб либоси мо нест, ин {t} миллатро [шарманда] мекунад", only=("hijab_wearer",)),
-    ], [
-        T("Эта {t} так одевается — [стыдоба], приличная таджичка так не ходит",
-          "Эти {t} так одеваются — [стыдоба], приличные таджички так не ходят", skip=("ethnic_russian_woman",)),
-        T("Одежда у этой {t_gen} — [позорище], пусть прикроется"),
-        T("Эта {t} сняла платок и [опозорила] весь народ", skip=("hijab_wearer",)),
-        T("Хиджаб — не наша одежда, эта {t} [позорит] нацию", only=("hijab_wearer",)),
-    ]),
-    "shaming_call_to_control": _pos(("shaming",), "calling on male relatives to confine, check or take her phone", [
-        T("Бародарони ин {t} куҷоянд? [Телефонашро] гиранд",
-          "Падару бародарони ин {t} куҷоянд? [Телефонҳояшонро] гиранд"),
-        T("Шавҳари ин {t} бояд ӯро дар хона [нигоҳ] дорад", skip=("wife",)),
-        T("Падари ин {t} бояд ӯро [тафтиш] кунад ва ба кӯча набарорад"),
-    ], [
-        T("Где братья этой {t_gen}? Пусть [заберут] у неё телефон",
-          "Где отцы и братья этих {t_gen}? Пусть [заберут] у них телефоны"),
-        T("Муж этой {t_gen} должен [запереть] её дома", skip=("wife",)),
-        T("Отец этой {t_gen} должен её [проверять] и не выпускать из дома"),
-    ]),
-    "shaming_victim_blaming": _pos(("shaming",), "blaming her for the abuse she suffered", [
-        T("Ин {t} худаш [гунаҳкор] аст, ки аксҳояш паҳн шуданд",
-          "Ин {t} худашон [гунаҳкоранд], ки аксҳояшон паҳн мешаванд"),
-        T("Агар ин {t} зани [одобнок] мебуд, касе ба ӯ таҳдид намекард"),
-        T("Ин {t} аксҳояшро худаш гузошт, пас [сазовор] аст"),
-    ], [
-        T("Эта {t} сама [виновата], что её фото разошлись", "Эти {t} сами [виноваты], что их фото расходятся"),
-        T("Была бы эта {t} [приличной], ей бы никто не угрожал"),
-        T("Эта {t} сама выложила фотки, значит [заслужила]"),
-    ]),
-    "shaming_morality_rumour": _pos(("shaming",), "rumours about her morals, dancing, 'not a proper Tajik woman'", [
-        T("Ҳама бидонед: ин {t} бо мардони бегона [мегардад]"),
-        T("Ин {t} зани тоҷик нест, урфу одатро [вайрон] кардааст",
-          "Ин {t} занони тоҷик нестанд, урфу одатро [вайрон] мекунанд", skip=("ethnic_russian_woman",)),
-        T("Ин {t} дар тӯй [рақсид], шарм намедорад?", "Ин {t} дар тӯйҳо [мерақсанд], шарм намедоранд?"),
-    ], [
-        T("Все знайте: эта {t} [гуляет] с чужими мужиками"),
-        T("Эта {t} — не таджичка, [нарушает] все традиции", "Эти {t} — не таджички, [нарушают] все традиции",
-          skip=("ethnic_russian_woman",)),
-        T("Эта {t} [плясала] на свадьбе, совсем стыд потеряла",
-          "Эти {t} [пляшут] на свадьбах, совсем стыд потеряли"),
-    ]),
-    # ------------------------------------------------------------------ threat
-    "threat_violence": _pos(("threat",), "stated intent to physically harm or kill the target", [
-        T("Ин {t}ро шабона [мекушем]", "Ин {t}ро шабона [мекушем]"),
-        T("Ҳой {t}, мо туро меёбем ва [мезанем]"),
-        T("Ин {t} як рӯз аз кӯча [зинда] барнамегардад"),
-    ], [
-        T("Эту {t_acc} ночью найдём и [убьём]", "Этих {t_acc} ночью найдём и [убьём]"),
-        T("Слышишь, {t}, мы тебя найдём и [изобьём]"),
-        T("Эта {t} однажды не вернётся домой [живой]"),
-    ]),
-    "threat_sexual": _pos(("threat",), "threat or call of sexual violence", [
-        T("Ба номуси ин {t} [таҷовуз] бояд кард, то ҷояшро донад",
-          "Ба номуси ин {t} [таҷовуз] бояд кард, то ҷояшонро донанд"),
-    ], [
-        T("Эту {t_acc} надо [изнасиловать], чтобы знала своё место",
-          "Этих {t_acc} надо [изнасиловать], чтобы знали своё место"),
-    ]),
-    "threat_blackmail_images": _pos(("threat",), "blackmail and threats to publish her photos or videos", [
-        T("Ҳой {t}, агар пул надиҳӣ, аксҳоят ба ҳамаи [хешовандонат] мераванд"),
-        T("Ҳой {t}, постатро нест кун, вагарна [видеоят] ба падару модарат меравад"),
-        T("Агар ин {t} хомӯш нашавад, аксҳои шахсиашро дар ҳама каналҳо [паҳн] мекунем"),
-    ], [
-        T("Слышь, {t}, не заплатишь — твои фото [уйдут] всей родне"),
-        T("Удали пост, {t}, иначе видео [отправим] твоим родителям"),
-        T("Если эта {t} не замолчит, её личные фото [разлетятся] по всем каналам"),
-    ]),
-    "threat_incitement": _pos(("threat",), "inciting others to find and attack the target", [
-        T("Бачаҳо, ин {t}ро ёфта [занед]", "Бачаҳо, ин {t}ро ёфта [занед]"),
-        T("Ҳар кӣ ин {t}ро бинад, [санг] занад", "Ҳар кӣ ин {t}ро бинад, [санг] занад"),
-        T("Ин {t}ро ёбед ва [нобуд] кунед", "Ин {t}ро ёбед ва [нобуд] кунед"),
-    ], [
-        T("Пацаны, найдите эту {t_acc} и [избейте]", "Пацаны, найдите этих {t_acc} и [избейте]"),
-        T("Кто увидит эту {t_acc} — [бейте] камнями", "Кто увидит этих {t_acc} — [бейте] камнями"),
-        T("Найти и [уничтожить] эту {t_acc}", "Найти и [уничтожить] этих {t_acc}"),
-    ]),
-    "threat_we_know_where": _pos(("threat",), "implicit threat: 'we know where you live' (no details exposed)", [
-        T("Ҳой {t}, мо медонем, ки ту дар куҷо зиндагӣ мекунӣ. [Эҳтиёт] шав"),
-        T("Ин {t} бояд донад: хонаашро меёбем ва [пушаймон] мешавад"),
-    ], [
-        T("Эй, {t}, мы знаем, где ты живёшь. [Берегись]"),
-        T("Пусть эта {t} знает: мы найдём её дом, и она [пожалеет]"),
-    ]),
-    # ------------------------------------------------------------------ doxxing
-    "doxxing_address": _pos(("doxxing",), "posting a private woman's home address", [
-        T("[Суроғаи] ин {t}: {addr}, ҳама донед"),
-        T("Ин {t} дар {addr} [зиндагӣ] мекунад"),
-        T("Хонаи ин {t} ин ҷост: {addr}, ана [суроғааш]"),
-    ], [
-        T("[Адрес] этой {t_gen}: {addr}, пусть все знают"),
-        T("Эта {t} [живёт] по адресу: {addr}"),
-        T("Вот где [живёт] эта {t}: {addr}"),
-    ]),
-    "doxxing_phone": _pos(("doxxing",), "posting a private woman's phone number", [
-        T("[Рақами] ин {t}: {phone}, ҳама нависед"),
-        T("Ана рақами [шахсии] ин {t} — {phone}"),
-        T("Рақами телефони ин {t}ро [ёфтам]: {phone}"),
-    ], [
-        T("[Номер] этой {t_gen}: {phone}, пишите все"),
-        T("Вот [личный] номер этой {t_gen} — {phone}"),
-        T("Нашёл [телефон] этой {t_gen}: {phone}"),
-    ]),
-    "doxxing_workplace_school": _pos(("doxxing",), "exposing her workplace, market stall, children's school, routine", [
-        T("Ин {t} дар бозори Навбаҳор, дӯкони 112 [кор] мекунад, ҳама донед"),
-        T("Писари ин {t} дар мактаби рақами 45 [мехонад]", skip=("teen_girl",)),
-        T("Ин {t} ҳар рӯз соати 8 аз хона [мебарояд] ва ба идораи «Сомон-Сервис» меравад"),
-    ], [
-        T("Эта {t} [работает] на рынке Навбахор, место 112, все знайте"),
-        T("Сын этой {t_gen} [учится] в школе № 45", skip=("teen_girl",)),
-        T("Эта {t} каждый день в 8 утра [выходит] из дома и идёт в офис «Сомон-Сервис»"),
-    ]),
-    "doxxing_identity_reveal": _pos(("doxxing",), "revealing the real identity behind an account, naming relatives", [
-        T("Ин саҳифаи бенномро ҳамин {t} менависад, номи аслиаш Нигина Раҳимова, [духтари] Саид аз маҳаллаи Пахтакор"),
-        T("Падари ин {t} Саид Раҳимов аст, дар [бозори] Навбаҳор кор мекунад"),
-    ], [
-        T("Этот анонимный аккаунт ведёт эта {t}, её настоящее имя — Нигина Рахимова, [дочь] Саида из махалли Пахтакор"),
-        T("Отец этой {t_gen} — Саид Рахимов, [работает] на рынке Навбахор"),
-    ]),
-    "doxxing_request": _pos(("doxxing",), "asking others to find where she lives, her number or real name", [
-        T("Кӣ медонад, ки ин {t} дар куҷо [зиндагӣ] мекунад? Суроғаашро нависед"),
-        T("Номи аслӣ ва [рақами] ин {t}ро кӣ дорад?"),
-        T("Суроғаи ин {t}ро ба ман [ёбед], пул медиҳам"),
-    ], [
-        T("Кто знает, где [живёт] эта {t}? Скиньте адрес"),
-        T("У кого есть настоящее имя и [номер] этой {t_gen}?"),
-        T("[Найдите] мне адрес этой {t_gen}, заплачу"),
-    ]),
-    "doxxing_private_chats": _pos(("doxxing",), "publishing screenshots of her private chats", [
-        T("Ана скриншоти [мукотибаи] шахсии ин {t} бо дугонааш, ҳама хонед"),
-        T("Паёмҳои шахсии ин {t}ро ёфтам ва ҳамаашро дар канал [гузоштам]"),
-    ], [
-        T("Вот скрины личной [переписки] этой {t_gen} с подругой, читайте все"),
-        T("Достал личные сообщения этой {t_gen} и [выложил] всё в канал"),
-    ]),
-    # ------------------------------------------------------------------ combinations
-    "threat_to_expose": _pos(("threat", "doxxing"), "threatening to publish her address, number or relatives' names", [
-        T("Ҳой {t}, агар хомӯш нашавӣ, суроғаатро ба ҳама [мефиристам]"),
-        T("Ҳой {t}, рақами телефонат {phone}-ро дар ҳамаи каналҳо [мегузорам]"),
-        T("Агар ин {t} постро нест накунад, суроғаи хонааш ва номи падарашро [паҳн] мекунем"),
-    ], [
-        T("Слышь, {t}, не заткнёшься — [разошлю] всем твой адрес"),
-        T("Твой номер {phone} [выложу] во все каналы, {t}"),
-        T("Если эта {t} не удалит пост, мы [опубликуем] её адрес и имя отца"),
-    ]),
-    "insult_plus_threat": _pos(("insult", "threat"), "abuse and a threat in one comment", [
-        T("Ин {t} [аблаҳ] аст, мо ӯро мекушем", "Ин {t} [аблаҳанд], мо ҳамаашонро мекушем"),
-        T("Ҳой {t}, [аҳмақ], як рӯз туро мезанем"),
-    ], [
-        T("Эта {t} — тупая [дура], мы её убьём", "Эти {t} — тупые [дуры], мы их убьём"),
-        T("Эй, {t}, [идиотка], однажды мы тебя изобьём"),
-    ]),
-    "shaming_plus_doxxing": _pos(("shaming", "doxxing"), "exposing her address or number to shame her", [
-        T("Ин {t} [беномус] аст ва дар {addr} зиндагӣ мекунад, ба падараш гӯед"),
-        T("Ин {t} шармандаи оила аст, ана [рақамаш]: {phone}"),
-    ], [
-        T("Эта {t} — [бесстыжая], живёт по адресу {addr}, скажите её отцу"),
-        T("Эта {t} — позор семьи, вот её [номер]: {phone}"),
-    ]),
-    "shaming_plus_threat": _pos(("shaming", "threat"), "'honour' violence: shaming with a call to kill or stone her", [
-        T("Ин {t} шармандаи оила аст, бародаронаш бояд ӯро [кушанд]"),
-        T("Ин {t} [беномус] аст, бояд ӯро аз деҳа ронда, санг зананд"),
-    ], [
-        T("Эта {t} — позор семьи, братья должны её [убить]"),
-        T("Эта {t} — [бесстыжая], её надо выгнать из кишлака и забить камнями"),
-    ]),
-    # ------------------------------------------------------------------ hard negatives
-    "counter_speech_insult": _neg(("insult",), "rejecting an insult aimed at the target (quotes it)", [
-        T("Ин {t}ро «аблаҳ» нагӯед, ӯ аз ҳамаи мо доност", "Ин {t}ро «аблаҳ» нагӯед, онҳо аз ҳамаи мо доноянд"),
-        T("Бас кунед, ин {t} «гов» нест. Ҳақорат кардан айб аст"),
-        T("Касе, ки ин {t}ро ҳақорат мекунад, худашро шарманда мекунад",
-          "Касе, ки ин {t}ро ҳақорат мекунад, худашро шарманда мекунад"),
-    ], [
-        T("Хватит называть эту {t_acc} «дурой», она умнее нас всех",
-          "Хватит называть этих {t_acc} «дурами», они умнее нас всех"),
-        T("Перестаньте, эта {t} не «корова». Оскорблять стыдно"),
-        T("Кто оскорбляет эту {t_acc}, тот позорит сам себя", "Кто оскорбляет этих {t_acc}, тот позорит сам себя"),
-    ]),
-    "counter_speech_shaming": _neg(("shaming",), "rejecting shaming and dress policing (quotes it)", [
-        T("Ин {t}ро «беномус» гуфтан бас аст, ӯ ҳаққи интихоби либосашро дорад"),
-        T("Ҳеҷ кас ҳақ надорад ба ин {t} гӯяд, ки чӣ пӯшад", "Ҳеҷ кас ҳақ надорад ба ин {t} гӯяд, ки чӣ пӯшанд"),
-        T("Ин {t}ро бо «шарми оила» таҳқир кардан назорат аст, на ғамхорӣ",
-          "Ин {t}ро бо «шарми оила» таҳқир кардан назорат аст, на ғамхорӣ"),
-    ], [
-        T("Хватит называть эту {t_acc} «бесстыжей», она имеет право одеваться как хочет",
-          "Хватит называть этих {t_acc} «бесстыжими», они имеют право одеваться как хотят"),
-        T("Никто не вправе указывать этой {t_dat}, что ей носить", "Никто не вправе указывать этим {t_dat}, что им носить"),
-        T("Травить эту {t_acc} словами «позор семьи» — это контроль, а не забота",
-          "Травить этих {t_acc} словами «позор семьи» — это контроль, а не забота"),
-    ]),
-    "counter_speech_threat": _neg(("threat",), "condemning threats against the target (quotes them)", [
-        T("Таҳдид ба ин {t} ҷиноят аст, мо бо ӯ ҳастем", "Таҳдид ба ин {t} ҷиноят аст, мо бо онҳо ҳастем"),
-        T("Ҳар кӣ ба ин {t} «туро мекушем» менависад, бояд ҷавоб диҳад",
-          "Ҳар кӣ ба ин {t} «шуморо мекушем» менависад, бояд ҷавоб диҳад"),
-        T("Таҳдидҳо ба ин {t} қобили қабул нестанд, ба милитсия хабар диҳед",
-          "Таҳдидҳо ба ин {t} қобили қабул нестанд, ба милитсия хабар диҳед"),
-    ], [
-        T("Угрозы в адрес этой {t_gen} — преступление, мы с ней", "Угрозы в адрес этих {t_gen} — преступление, мы с ними"),
-        T("Каждый, кто пишет этой {t_dat} «убьём», должен ответить по закону",
-          "Каждый, кто пишет этим {t_dat} «убьём», должен ответить по закону"),
-        T("Угрожать этой {t_dat} недопустимо, сообщите в милицию", "Угрожать этим {t_dat} недопустимо, сообщите в милицию"),
-    ]),
-    "counter_speech_doxxing": _neg(("doxxing",), "asking people not to spread her address or number", [
-        T("Суроғаи ин {t}ро нашр накунед, ин ҷиноят аст"),
-        T("Касе, ки рақами ин {t}ро паҳн кард, постро нест кунад, ин хатарнок аст"),
-    ], [
-        T("Не публикуйте адрес этой {t_gen}, это преступление"),
-        T("Кто выложил номер этой {t_gen} — удалите, это опасно"),
-    ]),
-    "reporting_insult_shaming": _neg(("insult", "shaming"), "the target reports insults or shaming and asks for help", [
-        T("Ман {t} ҳастам, ба ман навиштанд «аблаҳ» ва «беномус». Чӣ кор кунам?"),
-        T("Ба ман ҳамчун {t} ҳар рӯз «шарми оила» менависанд. Ба куҷо шикоят кунам?"),
-    ], [
-        T("Я {t}, мне написали «дура» и «бесстыжая». Что делать?"),
-        T("Мне, как {t_dat}, каждый день пишут «позор семьи». Куда жаловаться?"),
-    ]),
-    "reporting_threat": _neg(("threat",), "the target reports threats or blackmail and asks where to turn", [
-        T("Ман {t} ҳастам, ба ман навиштанд «туро мекушем». Ба куҷо муроҷиат кунам?"),
-        T("Ман {t} ҳастам, собиқ шавҳарам таҳдид мекунад, ки аксҳоямро паҳн мекунад. Ёрӣ диҳед",
-          skip=("teen_girl", "wife")),
-    ], [
-        T("Я {t}, мне написали «мы тебя убьём». Куда обратиться?"),
-        T("Я {t}, бывший муж угрожает разослать мои фото. Помогите", skip=("teen_girl", "wife")),
-    ]),
-    "reporting_doxxing": _neg(("doxxing",), "the target reports that her address or number was posted", [
-        T("Ман {t} ҳастам, касе суроғаи хонаамро дар гурӯҳ нашр кард. Ба куҷо шикоят кунам?"),
-        T("Ман {t} ҳастам, рақами маро дар канал гузоштанд ва шабу рӯз занг мезананд. Чӣ кор кунам?"),
-    ], [
-        T("Я {t}, кто-то выложил мой домашний адрес в группе. Куда жаловаться?"),
-        T("Я {t}, мой номер выложили в канал, и мне звонят днём и ночью. Что делать?"),
-    ]),
-    "quoting_news_research": _neg(("insult", "shaming", "threat", "doxxing"), "news or research quoting abuse", [
-        T("Тадқиқот: ба ҳар {t} дар интернет «туро меёбем» менависанд", skip=RELATIONAL),
-        T("Дар хабар: {t} барои шарҳи «беномус» ба суд муроҷиат кард"),
-        T("Хабарнигорон навиштанд, ки ба як {t} дар Инстаграм «суроғаатро паҳн мекунем» гуфта таҳдид кардаанд",
-          skip=RELATIONAL),
-    ], [
-        T("Исследование: почти каждая {t} получает в сети сообщения «найдём тебя»", skip=RELATIONAL),
-        T("В новостях: {t} подала в суд за комментарий «бесстыжая»"),
-        T("Журналисты сообщают, что одной {t_dat} в Instagram угрожали: «выложим твой адрес»", skip=RELATIONAL),
-    ]),
-    "negation": _neg(("insult", "shaming", "threat"), "negated abuse ('she is not a disgrace, she is brave')", [
-        T("Ин {t} тамоман аблаҳ нест, баръакс хеле доност", "Ин {t} тамоман аблаҳ нестанд, баръакс хеле доноянд"),
-        T("Ин {t} шармандаи оила нест, ӯ боҷасорат аст", "Ин {t} шармандаи оила нестанд, онҳо боҷасоратанд"),
-        T("Мо ба ин {t} ҳеҷ гоҳ зарар намерасонем ва намегузорем, ки касе расонад",
-          "Мо ба ин {t} ҳеҷ гоҳ зарар намерасонем ва намегузорем, ки касе расонад"),
-    ], [
-        T("Эта {t} совсем не дура, наоборот, очень умная", "Эти {t} совсем не дуры, наоборот, очень умные"),
-        T("Эта {t} — не позор семьи, она смелая", "Эти {t} — не позор семьи, они смелые"),
-        T("Мы никогда не причиним вреда этой {t_dat} и никому не позволим",
-          "Мы никогда не причиним вреда этим {t_dat} и никому не позволим"),
-    ]),
-    "neutral_identity": _neg(("insult", "shaming"), "neutral mention of the target group", [
-        T("Ҳамсояи ман {t} аст ва нонвойхона дорад"),
-        T("Дирӯз бо як {t} дар бораи мактаби писарам гап задам", skip=RELATIONAL),
-        T("Ин {t} дар маҳаллаи мо дӯкони хурд дорад", "{t} бисёр мехонанд ва кор мекунанд"),
-    ], [
-        T("Моя соседка — {t}, она держит пекарню"),
-        T("Вчера на родительском собрании говорила с одной мамой, она {t}", skip=(*RELATIONAL, "teen_girl")),
-        T("Эта {t} держит в нашей махалле маленький магазин", "{t} много учатся и работают"),
-    ]),
-    "positive_identity": _neg(("insult", "shaming"), "praise and support for the target", [
-        T("Ин {t} ифтихори шаҳри мост", "Ин {t} ифтихори шаҳри мо ҳастанд"),
-        T("Ба ин {t} офарин, хеле боҷасорат аст", "Ба ин {t} офарин, хеле боҷасоратанд"),
-    ], [
-        T("Эта {t} — гордость нашего города", "Эти {t} — гордость нашего города"),
-        T("Эта {t} — молодец, очень смелая", "Эти {t} — молодцы, очень смелые"),
-    ]),
-    "criticism_no_abuse": _neg(("insult",), "disagreeing with the target's views or actions without abuse", [
-        T("Бо фикри ин {t} розӣ нестам, далелҳояш заифанд", "Бо фикри ин {t} розӣ нестам, далелҳояшон заифанд"),
-        T("Ин {t} дар мусоҳиба хато кард, рақамҳояш нодурустанд"),
-    ], [
-        T("Я не согласен с мнением этой {t_gen}, аргументы слабые", "Я не согласен с мнением этих {t_gen}, аргументы слабые"),
-        T("Эта {t} в интервью ошиблась, цифры неверные"),
-    ]),
-    "public_helpline": _neg(("doxxing",), "public helpline and crisis-centre numbers and addresses", [
-        T("Агар шумо {t} бошед ва ба шумо таҳдид кунанд, ба хати боварӣ {public_phone} занг занед", skip=RELATIONAL),
-        T("Маркази бӯҳронӣ ба ҳар {t} ройгон ёрӣ медиҳад: {public_phone}, {public_addr}", skip=RELATIONAL),
-    ], [
-        T("Если вы {t} и вам угрожают, звоните на линию доверия {public_phone}", skip=RELATIONAL),
-        T("Кризисный центр бесплатно помогает каждой {t_dat}: {public_phone}, {public_addr}", skip=RELATIONAL),
-    ]),
-    "public_office_address": _neg(("doxxing",), "addresses and numbers of official offices and NGOs", [
-        T("Қабули шаҳрвандон дар шуъбаи милитсияи ноҳия: {public_addr}, соатҳои 9:00–17:00"),
-        T("Ташкилоти ҷамъиятии ҳимояи занон: {public_addr}, телефон {public_phone}"),
-        T("Маслиҳати ройгони ҳуқуқшинос дар идораи ҳукумати шаҳр, {public_addr}"),
-    ], [
-        T("Приём граждан в районном отделе милиции: {public_addr}, с 9:00 до 17:00"),
-        T("Общественная организация защиты женщин: {public_addr}, телефон {public_phone}"),
-        T("Бесплатная консультация юриста в здании хукумата, {public_addr}"),
-    ], targeted=False, variants=4),
-    "own_business_contact": _neg(("doxxing",), "a woman giving her own business number", [
-        T("Ман {t} ҳастам ва либос медӯзам, рақами ман {phone}"),
-        T("Торт ба фармоиш мепазам, рақамам: {phone}. Ман {t} ҳастам ва аз хона кор мекунам"),
-    ], [
-        T("Я {t} и шью на заказ, мой номер {phone}"),
-        T("Пеку торты на заказ, пишите: {phone}. Я {t} и работаю из дома"),
-    ]),
-    "neutral_tradition_dress": _neg(("shaming",), "neutral talk about traditions, national dress and hijab", [
-        T("Атласу адрас дар тӯйҳо хеле зебо менамояд"), T("Дар маҳаллаи мо баъзе духтарон рӯймол мепӯшанд, баъзеҳо не"),
-        T("Тӯйи арӯсӣ дар деҳаи мо се рӯз давом мекунад"), T("Модарам ба ман либоси миллӣ дӯхт, хеле зебо шуд"),
-        T("Оё касе медонад, ки куртаи чакан аз куҷо харидан мумкин аст?"), T("Рақсҳои миллии Бадахшон хеле зебоянд"),
-        T("Дар мактаби мо духтарон ҳам бо рӯймол ва ҳам бе рӯймол мехонанд"), T("Ҷашни Наврӯз дар маҳаллаи мо хеле хуб гузашт"),
-    ], [
-        T("Атлас и адрас на свадьбах смотрятся очень красиво"), T("В нашей махалле одни девушки носят платок, другие нет"),
-        T("Свадьба в нашем кишлаке длится три дня"), T("Мама сшила мне национальное платье, получилось очень красиво"),
-        T("Кто знает, где купить курта чакан?"), T("Памирские национальные танцы очень красивые"),
-        T("В нашей школе учатся девочки и в платках, и без"), T("Навруз в нашей махалле прошёл очень хорошо"),
-    ], targeted=False),
-    "untargeted_profanity": _neg(("insult",), "profanity and curses aimed at nobody", [
-        T("Лаънат ба ин барқ, боз хомӯш шуд"), T("Э падарлаънат, боз роҳ баста аст"), T("Ҷин занад, телефонам боз шикаст"),
-        T("Лаънатӣ, боз борон омад"), T("Ин чӣ бало буд, интернет боз намеравад"), T("Вой падарлаънат, нархҳо боз баланд шуданд"),
-    ], [
-        T("Чёрт, опять свет отключили"), T("Блин, опять пробки на мосту"), T("Твою ж мать, опять интернет пропал"),
-        T("Зараза, телефон снова разбился"), T("Чёрт побери, опять дождь"), T("Блин, цены опять выросли"),
-    ], targeted=False),
-    "everyday": _neg(("doxxing", "insult"), "ordinary comments with prices, years, times and counts", [
-        T("Бозор аз соати 7:00 то 18:00 кор мекунад"), T("Нархи картошка имрӯз 5 сомонӣ"),
-        T("Тӯйи писарам 12-уми август аст, ҳамаатонро даъват мекунам"),
-        T("Дастури оши палав: 1 кило гӯшт, 2 кило биринҷ, 500 грамм сабзӣ"), T("Соли 2024 ҳосил хуб шуд"),
-        T("Хонаи 3-ҳуҷрагӣ ба иҷора дода мешавад, нархаш 2 500 сомонӣ"), T("Автобуси рақами 8 ҳар 15 дақиқа меояд"),
-        T("Дар синфи мо 28 нафар мехонанд"),
-    ], [
-        T("Рынок работает с 7:00 до 18:00"), T("Картошка сегодня по 5 сомони"), T("Свадьба сына 12 августа, приглашаю всех"),
-        T("Рецепт плова: 1 кг мяса, 2 кг риса, 500 г моркови"), T("В 2024 году урожай был хороший"),
-        T("Сдаётся 3-комнатная квартира, цена 2 500 сомони"), T("Автобус номер 8 ходит каждые 15 минут"),
-        T("В нашем классе учатся 28 человек"),
-    ], targeted=False),
-}
+def _functionality(name: str, raw: Any, where: str) -> Functionality:
+    where = f"{where}: {name}"
+    if not isinstance(raw, dict) or set(raw) - _FUNCTIONALITY_KEYS:
+        raise ValueError(f"{where}: expected a mapping with keys from {sorted(_FUNCTIONALITY_KEYS)}, got {raw!r}")
+    if ("labels" in raw) == ("hard_negative_for" in raw):
+        raise ValueError(f"{where}: give exactly one of labels (abusive) or hard_negative_for (hard negative)")
+    labels = tuple(raw.get("labels") or ())
+    tests = tuple(raw.get("hard_negative_for") or labels)
+    unknown = set(labels + tests) - set(LABELS)
+    if unknown or not tests:
+        raise ValueError(f"{where}: labels must be a non-empty list from {list(LABELS)}, got {sorted(unknown) or tests}")
+    if not isinstance(raw.get("description"), str):
+        raise ValueError(f"{where}: description must be a string")
+    templates = {}
+    for lang in LANG_ORDER:
+        items = raw.get(lang)
+        if not isinstance(items, list) or not items:
+            raise ValueError(f"{where}: {lang} must be a non-empty list of templates")
+        templates[lang] = [_template(t, f"{where}.{lang}[{i}]") for i, t in enumerate(items)]
+    hard = "hard_negative_for" in raw
+    prefix = f"hard negative for {' / '.join(tests)}" if hard else " + ".join(labels)
+    return Functionality(labels, tests, hard, f"{prefix}: {raw['description']}", templates,
+                         bool(raw.get("targeted", True)), int(raw.get("variants", 1)))
 
-OBFUSCATIONS = ("no_tajik_letters", "latin_translit", "homoglyph", "leet", "spaced", "stretched")
+
+def load_spec(path: str | Path | None = None) -> dict[str, Functionality]:
+    """The functionalities and their templates from the YAML data file (data/functional/templates.yaml)."""
+    path = Path(path) if path is not None else data_dir().joinpath(*TEMPLATES_FILE)
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict) or not raw:
+        raise ValueError(f"{path}: expected a mapping of functionality name -> definition")
+    return {name: _functionality(name, entry, str(path)) for name, entry in raw.items()}
+
+
+SPEC: dict[str, Functionality] = load_spec()
+
+# The obfuscations the suite applies to abusive templates: every kind the corpus schema knows except "none".
+OBFUSCATIONS = tuple(k for k in CORPUS_OBFUSCATIONS if k != "none")
 OBFUSCATION_DESCRIPTIONS = {
     "no_tajik_letters": "Tajik typed without its letters (ҳ→х, ҷ→ч, қ→к, ғ→г, ӣ→и, ӯ→у)",
     "latin_translit": "Tajik or Russian typed in Latin letters, as people type it",

@@ -27,13 +27,13 @@ from tfgbv.data.dedup import duplicate_groups, match_key, minhash_near_pairs
 from tfgbv.data.records import CsvFileError, csv_records
 from tfgbv.io import sha256_file
 from tfgbv.labels import LABELS, LANGS
+from tfgbv.text import VK_USER_TAG
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "dev", "test")
 META_FIELDS = ("target", "source", "functionality", "script", "obfuscation", "platform", "annotator_votes", "slice", "pair")
 MISSING = -1.0  # label value meaning "not annotated"; masked out of loss and metrics
-VK_USER_TAG = re.compile(r"\[(?:id|club)\d+\|[^\]]*\]")  # VK reply tags carry real user ids and names
 FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".txt": "text"}
 SPLIT_PRIORITY = {"test": 0, "dev": 1, "train": 2}  # a text in two splits is kept in the first of these
 
