@@ -73,3 +73,42 @@ def test_public_mix_merges_sources_and_keeps_missing_labels():
     specs = {s.name: s for s in data_sources(cfg.data)}
     assert specs["ru_2ch_pikabu"].annotated_labels == ["insult"]
     assert specs["ru_sexism_vk"].annotated_labels == ["shaming"]
+
+
+SPEC_FILES = [("trainer/default.yaml", "TrainSpec"), ("evaluation/default.yaml", "EvalSpec"), ("predict.yaml", "ScoreSpec"),
+              ("bench.yaml", "BenchSpec"), ("model/tfidf_lr.yaml", "BaselineSpec")]
+# Fields a YAML file leaves to the code on purpose (a long list, or a value the entry point fills in).
+CODE_ONLY = {"TrainSpec": {"threshold_grid"}, "BenchSpec": {"command"}}
+
+
+@pytest.mark.parametrize("rel,spec_name", SPEC_FILES)
+def test_yaml_defaults_equal_the_dataclass_defaults(rel, spec_name):
+    """One default per option: the YAML a user reads says what the dataclass does (interpolations aside)."""
+    import tfgbv.cli.config as config
+    from tfgbv.cli.config import dataclass_defaults
+
+    cls = getattr(config, spec_name)
+    raw = OmegaConf.to_container(OmegaConf.load(CONFIGS / rel), resolve=False)
+    defaults = dataclass_defaults(cls)
+    differ = {k: (v, defaults[k]) for k, v in raw.items()
+              if k in defaults and not (isinstance(v, str) and "${" in v) and v != defaults[k]}
+    assert not differ, f"{rel} vs {spec_name} (yaml, dataclass): {differ}"
+    assert set(defaults) - set(raw) <= CODE_ONLY.get(spec_name, set()), f"{rel} lacks {sorted(set(defaults) - set(raw))}"
+
+
+def test_trainer_variants_inherit_and_list_only_what_differs():
+    for name in ("small_encoder", "real_mix"):
+        raw = OmegaConf.load(CONFIGS / "trainer" / f"{name}.yaml")
+        assert raw.defaults[0] in ("default", "small_encoder")
+        assert len(raw) - 1 < 10, f"trainer/{name}.yaml repeats its parent's keys"
+
+
+def test_to_spec_rejects_unknown_keys_everywhere_naming_the_group():
+    from tfgbv.cli.config import ConfigError, eval_spec, to_spec
+    from tfgbv.models.build import ModelSpec
+
+    with pytest.raises(ConfigError, match=r"evaluation: unknown option\(s\) \['bootstrap'\]"):
+        eval_spec(OmegaConf.create({"bootstrap": 3}))
+    with pytest.raises(ConfigError, match=r"model.text: unknown option\(s\) \['prefx'\]"):
+        to_spec(ModelSpec, {"text": {"prefx": "x"}}, "model")
+    assert to_spec(ModelSpec, {"text": {"max_length": 32}}, "model").text.max_length == 32

@@ -58,7 +58,7 @@ class BenchSpec:
     """Sizes and switches (Hydra config `bench.yaml`)."""
 
     model_dir: str | None = None  # a trained run / model dir; None = e5-small with a fresh (untrained) head
-    texts: list[str] = field(default_factory=lambda: ["data/seed/*.jsonl"])  # globs; the first that matches is used
+    texts: list[str] = field(default_factory=lambda: ["data/seed/*.jsonl", "data/seed/parts/*.jsonl"])  # globs; the first that matches is used
     n_texts: int = 5000  # corpus texts repeated up to this many
     backends: list[str] = field(default_factory=lambda: list(BACKENDS))
     warmup_texts: int = 1000  # scored once, untimed, by every backend first (kernels for each batch shape get built)
@@ -66,8 +66,8 @@ class BenchSpec:
     baseline_batch_size: int = 32  # the naive pipeline
     num_threads: int | None = None  # torch / ORT threads; None = all cores
     matmul_size: int = 2048
-    train_steps: int = 6  # 0 = skip the training comparison
-    train_warmup_steps: int = 2
+    train_steps: int = 20  # 0 = skip the training comparison
+    train_warmup_steps: int = 3
     train_batch_size: int = 16
     ray_texts: int = 2000  # 0 = skip the Ray measurement
     ray_actors: list[int] = field(default_factory=lambda: [1, 2])
