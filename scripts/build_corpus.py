@@ -17,8 +17,21 @@ from tfgbv.data.dedup import duplicate_groups, near_duplicate_pairs
 from tfgbv.data.sources import stratified_split
 from tfgbv.io import write_jsonl
 
-KEY_ORDER = ("id", "text", "lang", "script", "insult", "shaming", "threat", "doxxing", "target", "functionality",
-             "obfuscation", "platform", "synthetic")
+KEY_ORDER = (
+    "id",
+    "text",
+    "lang",
+    "script",
+    "insult",
+    "shaming",
+    "threat",
+    "doxxing",
+    "target",
+    "functionality",
+    "obfuscation",
+    "platform",
+    "synthetic",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

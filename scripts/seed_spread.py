@@ -26,18 +26,31 @@ def main(argv: list[str]) -> int:
         art = rundir.load_artifacts(run)
         ev = art["eval"]
         if ev is None:
-            print(f"{run}: no finished evaluation ({rundir.EVAL_DIR}/{rundir.METRICS}); run make train", file=sys.stderr)
+            print(
+                f"{run}: no finished evaluation ({rundir.EVAL_DIR}/{rundir.METRICS}); run make train", file=sys.stderr
+            )
             return 1
         values.append(headline_metrics(ev))
-        described.append({"run": run.name, "seed": art["config"].get("seed"), "model_id": ev.get("model_id"),
-                          "timings": art["timings"] or None})
+        described.append(
+            {
+                "run": run.name,
+                "seed": art["config"].get("seed"),
+                "model_id": ev.get("model_id"),
+                "timings": art["timings"] or None,
+            }
+        )
     summary = spread(values)
     write_json(ROOT / "docs" / "default_model.json", {"runs": described, "targets": summary})
-    md = ["# The default model over seeds", "",
-          f"`make train` configuration, {len(runs)} runs differing only in `seed` "
-          f"({', '.join(str(d['seed']) for d in described)}); each figure from the run's `{rundir.EVAL_DIR}/{rundir.METRICS}` "
-          "(`tfgbv.report.headline`). A difference between two configurations smaller than the SD here is noise.", "",
-          *render_spread(summary, [d["run"] for d in described]), ""]
+    md = [
+        "# The default model over seeds",
+        "",
+        f"`make train` configuration, {len(runs)} runs differing only in `seed` "
+        f"({', '.join(str(d['seed']) for d in described)}); each figure from the run's `{rundir.EVAL_DIR}/{rundir.METRICS}` "
+        "(`tfgbv.report.headline`). A difference between two configurations smaller than the SD here is noise.",
+        "",
+        *render_spread(summary, [d["run"] for d in described]),
+        "",
+    ]
     write_text(ROOT / "docs" / "default_model.md", "\n".join(md))
     print("\n".join(md))
     return 0

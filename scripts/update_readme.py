@@ -27,68 +27,116 @@ def render(run: Path) -> str:
     if ev:
         sources = sorted((manifest.get("splits", {}).get("train") or {}).get("by_source") or {})
         laps = timings.get("seconds") or {}
-        budget = (", ".join(f"{k} {v / 60:.1f} min" for k, v in laps.items()) + f"; total {timings.get('total', 0) / 60:.1f} min"
-                  if laps else f"training {train.get('seconds', 0) / 60:.1f} min")
-        lines += [f"The default run (`make train`: e5-small, one pass over {train.get('rows_per_epoch', '?')} training rows "
-                  f"from {len(sources)} sources, {train.get('steps')} steps; {budget} on this 2-core CPU), scored on each "
-                  "source's own held-out test rows at dev-tuned thresholds. **Real text first**; the bundled synthetic test "
-                  "split is the last row. Shares carry Wilson 95% intervals, F1 bootstrap 95% intervals. Full report: "
-                  f"[docs/example_eval/{rundir.REPORT}](docs/example_eval/{rundir.REPORT}); card: [{rundir.CARD}]({rundir.CARD}); "
-                  "sources, mappings and licences: [docs/data_sources.md](docs/data_sources.md).", ""]
+        budget = (
+            ", ".join(f"{k} {v / 60:.1f} min" for k, v in laps.items())
+            + f"; total {timings.get('total', 0) / 60:.1f} min"
+            if laps
+            else f"training {train.get('seconds', 0) / 60:.1f} min"
+        )
+        lines += [
+            f"The default run (`make train`: e5-small, one pass over {train.get('rows_per_epoch', '?')} training rows "
+            f"from {len(sources)} sources, {train.get('steps')} steps; {budget} on this 2-core CPU), scored on each "
+            "source's own held-out test rows at dev-tuned thresholds. **Real text first**; the bundled synthetic test "
+            "split is the last row. Shares carry Wilson 95% intervals, F1 bootstrap 95% intervals. Full report: "
+            f"[docs/example_eval/{rundir.REPORT}](docs/example_eval/{rundir.REPORT}); card: [{rundir.CARD}]({rundir.CARD}); "
+            "sources, mappings and licences: [docs/data_sources.md](docs/data_sources.md).",
+            "",
+        ]
         if ev.get("per_source"):
             lines += per_source_rows(ev["per_source"])
         spread = rundir.read_json(ROOT / "docs" / "default_model.json")
         if spread:
-            lines += ["", f"**Targets, over {len(spread['runs'])} seeds** ([docs/default_model.md](docs/default_model.md)):", "",
-                      *render_spread(spread["targets"], [r["run"] for r in spread["runs"]])]
+            lines += [
+                "",
+                f"**Targets, over {len(spread['runs'])} seeds** ([docs/default_model.md](docs/default_model.md)):",
+                "",
+                *render_spread(spread["targets"], [r["run"] for r in spread["runs"]]),
+            ]
         fr = ev.get("functional")
         if fr:
-            lines += ["", f"Functional suite (hand-written templates): {fr['cases']} cases, all-label accuracy {number(fr['accuracy'])}"
-                      f"{interval(fr.get('accuracy_ci'))}, hard negatives {number(fr['hard_negative_accuracy'])}"
-                      f"{interval(fr.get('hard_negative_ci'))}."]
+            lines += [
+                "",
+                f"Functional suite (hand-written templates): {fr['cases']} cases, all-label accuracy {number(fr['accuracy'])}"
+                f"{interval(fr.get('accuracy_ci'))}, hard negatives {number(fr['hard_negative_accuracy'])}"
+                f"{interval(fr.get('hard_negative_ci'))}.",
+            ]
         ss = ev.get("style_shift")
         if ss:
-            lines.append(f"Style: the {ss['rows']} synthetic test comments typed lower-case without punctuation change a label "
-                         f"in {ss['changed_rate'] * 100:.1f}% of rows (macro F1 {number(ss['macro_f1_as_written'])} → "
-                         f"{number(ss['macro_f1_restyled'])}).")
+            lines.append(
+                f"Style: the {ss['rows']} synthetic test comments typed lower-case without punctuation change a label "
+                f"in {ss['changed_rate'] * 100:.1f}% of rows (macro F1 {number(ss['macro_f1_as_written'])} → "
+                f"{number(ss['macro_f1_restyled'])})."
+            )
     # Older default runs were also scored on public sets as other data (eval-X/); shown when present.
     scores = external_scores(art["external"])
-    external = [f"| {name} | {lab} | {number(e.get('precision'))} | {number(e.get('recall'))} | {number(e['f1'])}{ci_of(e, 'f1')} | "
-                f"{number(e.get('roc_auc'))} |" for name, lab, e in scores]
+    external = [
+        f"| {name} | {lab} | {number(e.get('precision'))} | {number(e.get('recall'))} | {number(e['f1'])}{ci_of(e, 'f1')} | "
+        f"{number(e.get('roc_auc'))} |"
+        for name, lab, e in scores
+    ]
     if external:
-        verdict = ("; its recall is below 0.5 on every set, so it misses most real abuse: train on real annotated comments "
-                   "before any real use" if misses_most_abuse(scores) else "")
-        lines += ["", "**The default model on other data** (`make eval-public`; proxy labels"
-                  f"{verdict}):", "",
-                  "| data | label | precision | recall | F1 | ROC-AUC |", "|---|---|---|---|---|---|", *external]
+        verdict = (
+            "; its recall is below 0.5 on every set, so it misses most real abuse: train on real annotated comments "
+            "before any real use"
+            if misses_most_abuse(scores)
+            else ""
+        )
+        lines += [
+            "",
+            f"**The default model on other data** (`make eval-public`; proxy labels{verdict}):",
+            "",
+            "| data | label | precision | recall | F1 | ROC-AUC |",
+            "|---|---|---|---|---|---|",
+            *external,
+        ]
     bm = rundir.read_json(ROOT / "docs" / "benchmarks.json")
     if bm:
-        lines += ["", "**Real data** (public Russian datasets, transformer vs character n-gram TF-IDF + logistic regression; "
-                  "full tables, CIs, training times and commands in [docs/benchmarks.md](docs/benchmarks.md)):", "",
-                  "| evaluation data | label | model | F1 | ROC-AUC |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "**Real data** (public Russian datasets, transformer vs character n-gram TF-IDF + logistic regression; "
+            "full tables, CIs, training times and commands in [docs/benchmarks.md](docs/benchmarks.md)):",
+            "",
+            "| evaluation data | label | model | F1 | ROC-AUC |",
+            "|---|---|---|---|---|",
+        ]
         for dataset, models in bm.items():
             for model, row in models.items():
                 for lab, e in row["labels"].items():
-                    lines.append(f"| {dataset} | {lab} | {model} | {number(e['f1']['value'])} | {number(e['roc_auc']['value'])} |")
-        functional = [f"{model} trained on {dataset}: {number(row['functional']['hard_negative_accuracy'])}"
-                      f"{interval(row['functional'].get('hard_negative_ci'))}"
-                      for dataset, models in bm.items() for model, row in models.items()
-                      if "(trained on" not in dataset and (row.get("functional") or {}).get("hard_negative_accuracy") is not None]
+                    lines.append(
+                        f"| {dataset} | {lab} | {model} | {number(e['f1']['value'])} | {number(e['roc_auc']['value'])} |"
+                    )
+        functional = [
+            f"{model} trained on {dataset}: {number(row['functional']['hard_negative_accuracy'])}"
+            f"{interval(row['functional'].get('hard_negative_ci'))}"
+            for dataset, models in bm.items()
+            for model, row in models.items()
+            if "(trained on" not in dataset and (row.get("functional") or {}).get("hard_negative_accuracy") is not None
+        ]
         if functional:
-            lines += ["", "Functional suite, hard negatives that must not be flagged (accuracy; adding public data should not "
-                      "lower it): " + "; ".join(functional) + "."]
+            lines += [
+                "",
+                "Functional suite, hard negatives that must not be flagged (accuracy; adding public data should not "
+                "lower it): " + "; ".join(functional) + ".",
+            ]
     bench = rundir.read_json(ROOT / "docs" / "bench.json")
     if bench:
         m = bench.get("machine") or {}
-        where = f"{m.get('cpu', 'CPU')}, {m.get('logical_cores', '?')} cores, torch {m.get('torch', '?')}" if isinstance(m, dict) else str(m)
+        where = (
+            f"{m.get('cpu', 'CPU')}, {m.get('logical_cores', '?')} cores, torch {m.get('torch', '?')}"
+            if isinstance(m, dict)
+            else str(m)
+        )
         lines += ["", f"**Speed**: see [docs/bench.md](docs/bench.md) (measured by `make bench` on {where})."]
     fb = rundir.read_json(ROOT / "docs" / "tajik_fallback.json")
     if fb:
         r = fb["results"]
-        lines += ["", "**Tajik tokenizer coverage** ([docs/tajik_fallback.md](docs/tajik_fallback.md)): without a fallback "
-                  f"{r['none']['texts_with_unk'] * 100:.1f}% of Tajik texts contain an unknown token (ҷ Ҷ Ӣ Ӯ are missing from the "
-                  "e5 vocabulary); the configured keyboard fallback (ҷ→ч, Ӣ→ӣ, Ӯ→ӯ) brings that to "
-                  f"{list(r.values())[1]['texts_with_unk'] * 100:.1f}%."]
+        lines += [
+            "",
+            "**Tajik tokenizer coverage** ([docs/tajik_fallback.md](docs/tajik_fallback.md)): without a fallback "
+            f"{r['none']['texts_with_unk'] * 100:.1f}% of Tajik texts contain an unknown token (ҷ Ҷ Ӣ Ӯ are missing from the "
+            "e5 vocabulary); the configured keyboard fallback (ҷ→ч, Ӣ→ӣ, Ӯ→ӯ) brings that to "
+            f"{list(r.values())[1]['texts_with_unk'] * 100:.1f}%.",
+        ]
     lines += ["", END]
     return "\n".join(lines)
 

@@ -50,10 +50,28 @@ def tiny_run(tmp_path_factory, tiny_data):
     from tfgbv.train.transformer import TrainSpec, train
 
     run_dir = tmp_path_factory.mktemp("tiny_run")
-    spec = ModelSpec(source="tiny", name_or_path="tiny-bert", short_name="tiny", pooling="cls",
-                     text=TextPrep(max_length=32), tiny={"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-                                                        "intermediate_size": 64, "vocab_size": 300})
-    tspec = TrainSpec(max_steps=6, per_device_train_batch_size=8, eval_strategy="no", early_stopping_patience=None,
-                      logging_steps=1, learning_rate=1e-3, bf16=False)
+    spec = ModelSpec(
+        source="tiny",
+        name_or_path="tiny-bert",
+        short_name="tiny",
+        pooling="cls",
+        text=TextPrep(max_length=32),
+        tiny={
+            "hidden_size": 32,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "intermediate_size": 64,
+            "vocab_size": 300,
+        },
+    )
+    tspec = TrainSpec(
+        max_steps=6,
+        per_device_train_batch_size=8,
+        eval_strategy="no",
+        early_stopping_patience=None,
+        logging_steps=1,
+        learning_rate=1e-3,
+        bf16=False,
+    )
     summary = train(tiny_data, spec, tspec, run_dir, seed=1, resolved_config={"model": "tiny"})
     return Path(summary["run_dir"])

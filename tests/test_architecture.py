@@ -13,8 +13,15 @@ from tests.helpers import REPO
 PACKAGE = REPO / "src" / "tfgbv"
 # Room -> level. A module may import its own room and any room of a lower level, never a higher one.
 LEVELS = {
-    "labels": 0, "io": 0, "env": 0, "rundir": 0, "locations": 0,
-    "text": 1, "translit": 1, "data": 1, "metrics": 1,
+    "labels": 0,
+    "io": 0,
+    "env": 0,
+    "rundir": 0,
+    "locations": 0,
+    "text": 1,
+    "translit": 1,
+    "data": 1,
+    "metrics": 1,
     "models": 2,
     "predict": 3,
     "train": 4,
@@ -41,8 +48,12 @@ def _room(module: str) -> str | None:
 def _imports(path: Path) -> list[tuple[str, int, bool, bool]]:
     """(imported tfgbv module, line, at module level, under TYPE_CHECKING) for each tfgbv import of `path`."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    guarded = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-               for n in ast.walk(node)}
+    guarded = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for n in ast.walk(node)
+    }
     out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "tfgbv":
@@ -117,8 +128,10 @@ def test_imports_run_one_way_between_rooms():
             if guarded or target is None or target == room:
                 continue
             if LEVELS[target] > LEVELS[room]:
-                wrong.append(f"{path.relative_to(REPO)}:{line}: {room} (level {LEVELS[room]}) imports {name} "
-                             f"(level {LEVELS[target]})")
+                wrong.append(
+                    f"{path.relative_to(REPO)}:{line}: {room} (level {LEVELS[room]}) imports {name} "
+                    f"(level {LEVELS[target]})"
+                )
     assert not wrong, "imports against the room order:\n" + "\n".join(wrong)
 
 
@@ -131,9 +144,12 @@ def test_the_cycle_check_finds_a_cycle():
 
 
 def test_tfgbv_imports_are_at_the_top_of_the_file():
-    hidden = [f"{path.relative_to(REPO)}:{line}: {name}" for path in sorted(PACKAGE.rglob("*.py"))
-              for name, line, top, guarded in _imports(path)
-              if not top and not guarded and str(path.relative_to(PACKAGE.parent)) not in LAZY_TFGBV_OK]
+    hidden = [
+        f"{path.relative_to(REPO)}:{line}: {name}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for name, line, top, guarded in _imports(path)
+        if not top and not guarded and str(path.relative_to(PACKAGE.parent)) not in LAZY_TFGBV_OK
+    ]
     assert not hidden, "function-local tfgbv imports hide dependencies:\n" + "\n".join(hidden)
 
 

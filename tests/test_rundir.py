@@ -12,7 +12,9 @@ from tests.helpers import REPO
 from tfgbv import rundir
 
 # README.md is also the repository's own README: the Hub card name is checked by its constant's users only.
-FILE_NAMES = sorted({v for k, v in vars(rundir).items() if k.isupper() and isinstance(v, str) and "." in v} - {"README.md"})
+FILE_NAMES = sorted(
+    {v for k, v in vars(rundir).items() if k.isupper() and isinstance(v, str) and "." in v} - {"README.md"}
+)
 DIR_NAMES = {rundir.MODEL_DIR, rundir.EVAL_DIR, rundir.ONNX_DIR, rundir.CHECKPOINTS}
 PATTERN = re.compile(r"(?<![\w.-])(" + "|".join(map(re.escape, FILE_NAMES)) + r")(?![\w-])|(?<![\w.])eval-(?=$|\*)")
 
@@ -25,16 +27,25 @@ def _sources():
 def _spellings(path: Path, root: Path = REPO) -> list[str]:
     found = []
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    docstrings = {id(n.body[0].value) for n in ast.walk(tree)
-                  if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
-                  and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+    docstrings = {
+        id(n.body[0].value)
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+        and n.body
+        and isinstance(n.body[0], ast.Expr)
+        and isinstance(n.body[0].value, ast.Constant)
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
             if PATTERN.search(node.value):
                 found.append(f"{path.relative_to(root)}:{node.lineno}: {node.value[:60]!r}")
         # `run_dir / "eval"`, `path / "model"`: a run-directory folder spelled out
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and isinstance(node.right, ast.Constant) \
-                and node.right.value in DIR_NAMES:
+        if (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, ast.Div)
+            and isinstance(node.right, ast.Constant)
+            and node.right.value in DIR_NAMES
+        ):
             found.append(f"{path.relative_to(root)}:{node.lineno}: / {node.right.value!r}")
     return found
 

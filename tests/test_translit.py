@@ -12,12 +12,15 @@ from tfgbv.text import normalize_text
 # ----------------------------------------------------------------------------- legacy fonts and other layouts
 
 
-@pytest.mark.parametrize("typed, expected", [
-    ("Ту бешарм њастї, љалаб", "Ту бешарм ҳастӣ, ҷалаб"),  # the issue's example
-    ("ЉАВОБ ДЕЊ", "ҶАВОБ ДЕҲ"),
-    ("Ќишлоќи мо, ѓам махўр", "Қишлоқи мо, ғам махӯр"),
-    ("Ѓам Ќарз Њаст Љон Їро Ўро", "Ғам Қарз Ҳаст Ҷон Ӣро Ӯро"),  # every capital
-])
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("Ту бешарм њастї, љалаб", "Ту бешарм ҳастӣ, ҷалаб"),  # the issue's example
+        ("ЉАВОБ ДЕЊ", "ҶАВОБ ДЕҲ"),
+        ("Ќишлоќи мо, ѓам махўр", "Қишлоқи мо, ғам махӯр"),
+        ("Ѓам Ќарз Њаст Љон Їро Ўро", "Ғам Қарз Ҳаст Ҷон Ӣро Ӯро"),  # every capital
+    ],
+)
 def test_legacy_tajik_font_letters_become_tajik_letters(typed, expected):
     assert normalize_text(typed, deobfuscate=False) == expected
     assert normalize_text(typed) == expected
@@ -68,13 +71,16 @@ def test_card_states_what_the_tokenizer_cannot_do(tiny_run):
 # ----------------------------------------------------------------------------- Latin -> Cyrillic (gated)
 
 
-@pytest.mark.parametrize("latin, cyrillic", [
-    ("tu besharm hasti", "ту бешарм ҳасти"),
-    ("In duxtaroni imroza misli govho hastand", "Ин духтарони имроза мисли говҳо ҳастанд"),
-    ("Agar ba sud ravi, videoatro pahn mekunam", "Агар ба суд рави, видеоатро паҳн мекунам"),
-    ("shumo yak chizi ghalat kardi, ma'lum ast", "шумо як чизи ғалат карди, маълум аст"),
-    ("KHUDO HAST, tu chi mekuni?", "ХУДО ҲАСТ, ту чи мекуни?"),
-])
+@pytest.mark.parametrize(
+    "latin, cyrillic",
+    [
+        ("tu besharm hasti", "ту бешарм ҳасти"),
+        ("In duxtaroni imroza misli govho hastand", "Ин духтарони имроза мисли говҳо ҳастанд"),
+        ("Agar ba sud ravi, videoatro pahn mekunam", "Агар ба суд рави, видеоатро паҳн мекунам"),
+        ("shumo yak chizi ghalat kardi, ma'lum ast", "шумо як чизи ғалат карди, маълум аст"),
+        ("KHUDO HAST, tu chi mekuni?", "ХУДО ҲАСТ, ту чи мекуни?"),
+    ],
+)
 def test_tajik_chat_latin_is_transliterated(latin, cyrillic):
     from tfgbv.translit import transliterate_tajik_latin
 
@@ -82,12 +88,15 @@ def test_tajik_chat_latin_is_transliterated(latin, cyrillic):
     assert transliterate_tajik_latin(cyrillic) == cyrillic  # idempotent
 
 
-@pytest.mark.parametrize("text", [
-    "Ty prosto tvar', i my tebya naydem. Zhdi",  # Russian in Latin letters
-    "This is the house and you are in it",  # English
-    "Ту бешарм ҳастӣ, tu besharm hasti",  # mostly Cyrillic already
-    "ok",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ty prosto tvar', i my tebya naydem. Zhdi",  # Russian in Latin letters
+        "This is the house and you are in it",  # English
+        "Ту бешарм ҳастӣ, tu besharm hasti",  # mostly Cyrillic already
+        "ok",
+    ],
+)
 def test_other_texts_are_not_transliterated(text):
     from tfgbv.translit import transliterate_tajik_latin
 
@@ -105,8 +114,11 @@ def test_gate_separates_the_bundled_corpus_latin_slices():
     """On the bundled corpus: nearly all tg-Latn texts are transliterated, no ru-Latn or Cyrillic text is."""
     from tfgbv.translit import looks_like_tajik_latin
 
-    rows = [json.loads(line) for split in ("train", "dev", "test")
-            for line in (REPO / "data" / "seed" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = [
+        json.loads(line)
+        for split in ("train", "dev", "test")
+        for line in (REPO / "data" / "seed" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     tg_latn = [r for r in rows if r["lang"] == "tg-Latn"]
     assert sum(looks_like_tajik_latin(r["text"]) for r in tg_latn) >= 0.9 * len(tg_latn)
     assert not [r["text"] for r in rows if r["lang"] != "tg-Latn" and looks_like_tajik_latin(r["text"])]

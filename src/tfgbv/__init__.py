@@ -1,8 +1,8 @@
 """tfgbv: detect technology-facilitated gender-based violence in Tajik and Russian comments.
 
-    from tfgbv import Classifier
-    clf = Classifier.from_pretrained("runs/latest")
-    clf.predict(["..."])
+from tfgbv import Classifier
+clf = Classifier.from_pretrained("runs/latest")
+clf.predict(["..."])
 """
 
 from tfgbv.labels import LABELS

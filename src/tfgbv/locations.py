@@ -32,9 +32,11 @@ def checkout_root() -> Path | None:
 def _packaged(name: str, what: str) -> Path:
     path = PACKAGE_DIR / name
     if not path.is_dir():
-        raise FileNotFoundError(f"{what} not found: no source checkout around {PACKAGE_DIR} and no {path} in the "
-                                f"installed package (reinstall tfgbv, or set the environment variable named in "
-                                f"tfgbv.locations)")
+        raise FileNotFoundError(
+            f"{what} not found: no source checkout around {PACKAGE_DIR} and no {path} in the "
+            f"installed package (reinstall tfgbv, or set the environment variable named in "
+            f"tfgbv.locations)"
+        )
     return path
 
 

@@ -94,7 +94,7 @@ def other_evals(run_dir: str | Path) -> dict[str, dict]:
     for d in sorted(Path(run_dir).glob(f"{OTHER_EVAL_PREFIX}*")):
         metrics = read_json(d / METRICS)
         if metrics is not None:
-            out[d.name[len(OTHER_EVAL_PREFIX):]] = metrics
+            out[d.name[len(OTHER_EVAL_PREFIX) :]] = metrics
     return out
 
 

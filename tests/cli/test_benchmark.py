@@ -43,8 +43,15 @@ def test_render_only_rewrites_the_markdown_from_the_json_without_training(tmp_pa
     shutil.copy(repo / "docs" / "benchmarks.json", out_json)
     notes.write_text("# Notes\n\n<!-- not rendered -->\n\na note written after the runs\n", encoding="utf-8")
     before = out_json.read_bytes()
-    cmd = [sys.executable, str(repo / "scripts" / "benchmark.py"), "render_only=true", f"out_json={out_json}",
-           f"out_md={out_md}", f"notes_file={notes}", f"runs_dir={tmp_path / 'runs'}"]
+    cmd = [
+        sys.executable,
+        str(repo / "scripts" / "benchmark.py"),
+        "render_only=true",
+        f"out_json={out_json}",
+        f"out_md={out_md}",
+        f"notes_file={notes}",
+        f"runs_dir={tmp_path / 'runs'}",
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     md = out_md.read_text(encoding="utf-8")
@@ -58,8 +65,13 @@ def test_render_only_without_results_names_the_missing_file(tmp_path):
     import sys
 
     repo = REPO
-    cmd = [sys.executable, str(repo / "scripts" / "benchmark.py"), "render_only=true",
-           f"out_json={tmp_path / 'missing.json'}", f"out_md={tmp_path / 'b.md'}"]
+    cmd = [
+        sys.executable,
+        str(repo / "scripts" / "benchmark.py"),
+        "render_only=true",
+        f"out_json={tmp_path / 'missing.json'}",
+        f"out_md={tmp_path / 'b.md'}",
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode != 0 and "missing.json" in out.stderr and not (tmp_path / "b.md").exists()
 
@@ -67,9 +79,16 @@ def test_render_only_without_results_names_the_missing_file(tmp_path):
 def test_comparison_is_skipped_when_an_evaluation_is_not_on_this_machine(tmp_path, caplog):
     from tfgbv.cli.benchmark import _write_comparison
 
-    comp = OmegaConf.create({"name": "mix_vs_default", "a": {"dataset": "seed", "model": "e5-small"},
-                             "b": {"dataset": "seed (trained on public_ru_mix)", "model": "e5-small"}})
-    results = {"seed": {"e5-small": {"eval_dir": str(tmp_path / "gone" / "eval")}}}  # e.g. a fresh clone: runs/ is empty
+    comp = OmegaConf.create(
+        {
+            "name": "mix_vs_default",
+            "a": {"dataset": "seed", "model": "e5-small"},
+            "b": {"dataset": "seed (trained on public_ru_mix)", "model": "e5-small"},
+        }
+    )
+    results = {
+        "seed": {"e5-small": {"eval_dir": str(tmp_path / "gone" / "eval")}}
+    }  # e.g. a fresh clone: runs/ is empty
     with caplog.at_level("WARNING"):
         _write_comparison(comp, results, tmp_path / "comparisons", tmp_path)
     assert "comparison mix_vs_default skipped" in caplog.text and not (tmp_path / "comparisons").exists()
@@ -92,7 +111,9 @@ def test_comparison_reads_repository_relative_eval_dirs_against_the_root(tmp_pat
 
     monkeypatch.setattr(benchmark, "compare_evaluations", fake_compare)
     monkeypatch.setattr(benchmark, "render_comparison", lambda result: "md")
-    comp = OmegaConf.create({"name": "a_vs_b", "a": {"dataset": "d", "model": "a"}, "b": {"dataset": "d", "model": "b"}})
+    comp = OmegaConf.create(
+        {"name": "a_vs_b", "a": {"dataset": "d", "model": "a"}, "b": {"dataset": "d", "model": "b"}}
+    )
     results = {"d": {"a": {"eval_dir": "runs/a/eval"}, "b": {"eval_dir": "runs/b/eval"}}}
     monkeypatch.chdir(tmp_path / "runs")  # not the root: relative paths must not depend on the working directory
     _write_comparison(comp, results, tmp_path / "comparisons", tmp_path)

@@ -75,8 +75,13 @@ def test_public_mix_merges_sources_and_keeps_missing_labels():
     assert specs["ru_sexism_vk"].annotated_labels == ["shaming"]
 
 
-SPEC_FILES = [("trainer/default.yaml", "TrainSpec"), ("evaluation/default.yaml", "EvalSpec"), ("predict.yaml", "ScoreSpec"),
-              ("bench.yaml", "BenchSpec"), ("model/tfidf_lr.yaml", "BaselineSpec")]
+SPEC_FILES = [
+    ("trainer/default.yaml", "TrainSpec"),
+    ("evaluation/default.yaml", "EvalSpec"),
+    ("predict.yaml", "ScoreSpec"),
+    ("bench.yaml", "BenchSpec"),
+    ("model/tfidf_lr.yaml", "BaselineSpec"),
+]
 # Fields a YAML file leaves to the code on purpose (a long list, or a value the entry point fills in).
 CODE_ONLY = {"TrainSpec": {"threshold_grid"}, "BenchSpec": {"command"}}
 
@@ -90,10 +95,15 @@ def test_yaml_defaults_equal_the_dataclass_defaults(rel, spec_name):
     cls = getattr(config, spec_name)
     raw = OmegaConf.to_container(OmegaConf.load(CONFIGS / rel), resolve=False)
     defaults = dataclass_defaults(cls)
-    differ = {k: (v, defaults[k]) for k, v in raw.items()
-              if k in defaults and not (isinstance(v, str) and "${" in v) and v != defaults[k]}
+    differ = {
+        k: (v, defaults[k])
+        for k, v in raw.items()
+        if k in defaults and not (isinstance(v, str) and "${" in v) and v != defaults[k]
+    }
     assert not differ, f"{rel} vs {spec_name} (yaml, dataclass): {differ}"
-    assert set(defaults) - set(raw) <= CODE_ONLY.get(spec_name, set()), f"{rel} lacks {sorted(set(defaults) - set(raw))}"
+    assert set(defaults) - set(raw) <= CODE_ONLY.get(spec_name, set()), (
+        f"{rel} lacks {sorted(set(defaults) - set(raw))}"
+    )
 
 
 def test_trainer_variants_inherit_and_list_only_what_differs():

@@ -47,8 +47,14 @@ HAND = {
     "a": {"precision": 0.5, "recall": 0.5, "f1": 0.5, "roc_auc": 0.75, "pr_auc": 5 / 6, "support": 2, "n": 4},
     "b": {"precision": 2 / 3, "recall": 1.0, "f1": 0.8, "roc_auc": 0.875, "pr_auc": 5 / 6, "support": 2, "n": 4},
 }
-HAND_OVERALL = {"micro_precision": 0.6, "micro_recall": 0.75, "micro_f1": 2 / 3,
-                "macro_precision": 7 / 12, "macro_recall": 0.75, "macro_f1": 0.65}
+HAND_OVERALL = {
+    "micro_precision": 0.6,
+    "micro_recall": 0.75,
+    "micro_f1": 2 / 3,
+    "macro_precision": 7 / 12,
+    "macro_recall": 0.75,
+    "macro_f1": 0.65,
+}
 
 
 def _random_masked(n: int = 300, n_labels: int = 4, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -90,8 +96,14 @@ def test_report_matches_sklearn_on_masked_cells():
         truth_cells.append(y[m, j])
         pred_cells.append(pred)
     # micro = binary P/R/F1 over every annotated cell pooled
-    p, r, f, _ = precision_recall_fscore_support(np.concatenate(truth_cells), np.concatenate(pred_cells), average="binary")
-    assert (rep["overall"]["micro_precision"], rep["overall"]["micro_recall"], rep["overall"]["micro_f1"]) == pytest.approx((p, r, f))
+    p, r, f, _ = precision_recall_fscore_support(
+        np.concatenate(truth_cells), np.concatenate(pred_cells), average="binary"
+    )
+    assert (
+        rep["overall"]["micro_precision"],
+        rep["overall"]["micro_recall"],
+        rep["overall"]["micro_f1"],
+    ) == pytest.approx((p, r, f))
     assert rep["overall"]["macro_f1"] == pytest.approx(np.mean([rep["labels"][lab]["f1"] for lab in LABELS]))
 
 
@@ -121,8 +133,14 @@ def test_undefined_values_are_none_with_reason():
         assert not np.isnan(value)
     empty = classification_report(np.full((2, 1), -1.0), np.full((2, 1), 0.7), [0.5], ["x"])
     assert empty["overall"]["micro_f1"] is None and empty["overall"]["macro_f1"] is None
-    assert set(empty["overall"]["reasons"]) == {"micro_precision", "micro_recall", "micro_f1", "macro_precision",
-                                                "macro_recall", "macro_f1"}
+    assert set(empty["overall"]["reasons"]) == {
+        "micro_precision",
+        "micro_recall",
+        "micro_f1",
+        "macro_precision",
+        "macro_recall",
+        "macro_f1",
+    }
 
 
 def test_report_shape_errors_are_clear():
@@ -201,7 +219,7 @@ def test_ece_hand_worked(modules):
 def test_reliability_bins_match_sklearn_calibration_curve():
     rng = np.random.default_rng(3)
     p = rng.random(500)
-    y = (rng.random(500) < p ** 2).astype(int)
+    y = (rng.random(500) < p**2).astype(int)
     bins = [b for b in reliability_bins(y, p, n_bins=10) if b["count"]]
     prob_true, prob_pred = calibration_curve(y, p, n_bins=10, strategy="uniform")
     assert [b["accuracy"] for b in bins] == pytest.approx(prob_true.tolist())
@@ -295,7 +313,9 @@ BIAS_S = [False] * 6 + [True] * 5
 def test_bias_aucs_hand_worked(modules):
     expected = {"subgroup_auc": 1.0, "bpsn_auc": 1 / 6, "bnsp_auc": 1.0}
     assert bias_aucs(BIAS_Y, BIAS_P, BIAS_S) == pytest.approx(expected)
-    assert modules["bias_auc"].compute(predictions=BIAS_P, references=BIAS_Y, subgroup=BIAS_S) == pytest.approx(expected)
+    assert modules["bias_auc"].compute(predictions=BIAS_P, references=BIAS_Y, subgroup=BIAS_S) == pytest.approx(
+        expected
+    )
 
 
 def test_bias_aucs_match_sklearn_and_undefined():
@@ -317,14 +337,16 @@ def test_bias_aucs_match_sklearn_and_undefined():
 
 def test_generalized_mean_and_final_score():
     # M_-5(.5, 1) = ((2^5 + 1) / 2)^(-1/5) = 16.5^(-0.2) = 0.570825...
-    assert generalized_mean([0.5, 1.0], p=-5) == pytest.approx(16.5 ** -0.2)
+    assert generalized_mean([0.5, 1.0], p=-5) == pytest.approx(16.5**-0.2)
     assert generalized_mean([0.5, 1.0], p=1) == pytest.approx(0.75)
     assert generalized_mean([0.7, 0.7, None]) == pytest.approx(0.7)
     assert generalized_mean([]) is None and generalized_mean([0.0, 0.9]) == 0.0
-    table = {"a": {"subgroup_auc": 1.0, "bpsn_auc": 0.5, "bnsp_auc": 1.0},
-             "b": {"subgroup_auc": 1.0, "bpsn_auc": 1.0, "bnsp_auc": 0.5}}
+    table = {
+        "a": {"subgroup_auc": 1.0, "bpsn_auc": 0.5, "bnsp_auc": 1.0},
+        "b": {"subgroup_auc": 1.0, "bpsn_auc": 1.0, "bnsp_auc": 0.5},
+    }
     # 0.25 * (0.9 + 1.0 + 0.570825 + 0.570825) = 0.760413
-    assert final_bias_score(0.9, table) == pytest.approx(0.25 * (0.9 + 1.0 + 2 * 16.5 ** -0.2))
+    assert final_bias_score(0.9, table) == pytest.approx(0.25 * (0.9 + 1.0 + 2 * 16.5**-0.2))
     assert final_bias_score(0.9, {"a": {"subgroup_auc": None, "bpsn_auc": None, "bnsp_auc": 1.0}}) is None
     with pytest.raises(ValueError, match="4 weights"):
         final_bias_score(0.9, table, weights=(0.5, 0.5))
@@ -344,8 +366,14 @@ def test_functional_results_give_hard_negative_accuracy_with_its_interval():
     from tfgbv.report.evaluation import functional_results
 
     def case(i, hard, **labels):
-        return {"id": f"F-x-ru-{i:04d}", "functionality": "counter" if hard else "insult_plain", "lang": "ru",
-                "text": "текст", "hard_negative": hard, **{lab: labels.get(lab, 0) for lab in LABELS}}
+        return {
+            "id": f"F-x-ru-{i:04d}",
+            "functionality": "counter" if hard else "insult_plain",
+            "lang": "ru",
+            "text": "текст",
+            "hard_negative": hard,
+            **{lab: labels.get(lab, 0) for lab in LABELS},
+        }
 
     cases = [case(i, True) for i in range(4)] + [case(4, False, insult=1)]
     prob = np.zeros((5, len(LABELS)))

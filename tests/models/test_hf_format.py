@@ -47,17 +47,30 @@ def _train_tiny(run_dir: Path, data, **text) -> Path:
     from tfgbv.train.transformer import TrainSpec, train
 
     pooling = text.pop("pooling", None)
-    overrides = {"text": {"max_length": 48, **text}, "tiny": {"vocab_size": 300}, **({"pooling": pooling} if pooling else {})}
+    overrides = {
+        "text": {"max_length": 48, **text},
+        "tiny": {"vocab_size": 300},
+        **({"pooling": pooling} if pooling else {}),
+    }
     spec = model_spec(OmegaConf.merge(OmegaConf.load(REPO / "configs" / "model" / "tiny.yaml"), overrides))
-    tspec = TrainSpec(max_steps=4, per_device_train_batch_size=8, eval_strategy="no", early_stopping_patience=None,
-                      logging_steps=1, learning_rate=1e-3, bf16=False)
+    tspec = TrainSpec(
+        max_steps=4,
+        per_device_train_batch_size=8,
+        eval_strategy="no",
+        early_stopping_patience=None,
+        logging_steps=1,
+        learning_rate=1e-3,
+        bf16=False,
+    )
     return Path(train(data, spec, tspec, run_dir, seed=3)["run_dir"])
 
 
 @pytest.fixture(scope="module")
 def fallback_run(tmp_path_factory, tiny_data) -> Path:
     """A tiny run with the e5 fallback and deobfuscation on, as the default config has them."""
-    return _train_tiny(tmp_path_factory.mktemp("fallback_run"), tiny_data, deobfuscate=True, char_fallback=dict(FALLBACK))
+    return _train_tiny(
+        tmp_path_factory.mktemp("fallback_run"), tiny_data, deobfuscate=True, char_fallback=dict(FALLBACK)
+    )
 
 
 # ----------------------------------------------------------------------------- tokenizer normaliser
@@ -66,11 +79,17 @@ def fallback_run(tmp_path_factory, tiny_data) -> Path:
 def _normaliser_cases() -> list[str]:
     from tfgbv import text
 
-    invisible = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF and text._INVISIBLE.fullmatch(chr(c)))
+    invisible = "".join(
+        chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF and text._INVISIBLE.fullmatch(chr(c))
+    )
     spaces = "".join(chr(c) for c in range(0x3100) if chr(c).isspace())
-    corpus = [json.loads(line)["text"] for line in (REPO / "data" / "functional" / "cases.jsonl").read_text("utf-8").splitlines()[:300]]
+    corpus = [
+        json.loads(line)["text"]
+        for line in (REPO / "data" / "functional" / "cases.jsonl").read_text("utf-8").splitlines()[:300]
+    ]
     return [
-        *PARITY_TEXTS, *corpus,
+        *PARITY_TEXTS,
+        *corpus,
         f"мо{invisible}ҳ ва",  # every invisible character between letters
         f"{spaces}а{spaces}б{spaces}",  # every whitespace character, also at the ends
         " ".join(k for k in text._COMBINING_FIX),  # every base + combining mark pair
@@ -131,8 +150,10 @@ def test_model_card_pipeline_snippet_runs_and_matches_classifier(fallback_run, t
     from tfgbv.report.model_card import render_model_card
 
     card = str(render_model_card(fallback_run))
-    section = card[card.index("## How to use with plain transformers"):]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1).replace("path/to/model", str(fallback_run / "model"))
+    section = card[card.index("## How to use with plain transformers") :]
+    code = (
+        re.search(r"```python\n(.*?)```", section, re.S).group(1).replace("path/to/model", str(fallback_run / "model"))
+    )
     assert "trust_remote_code" not in code
     scope: dict = {}
     exec(code, scope)  # noqa: S102 - our own generated snippet
@@ -195,8 +216,12 @@ def test_run_saved_before_folding_still_scores_the_same(fallback_run, tmp_path):
     for key in ("temperatures_folded", "tokenizer_normalizer", "transformers_architecture"):
         meta.pop(key)
     (old / "tfgbv_config.json").write_text(json.dumps(meta), encoding="utf-8")
-    np.testing.assert_allclose(Classifier.from_pretrained(old).predict_proba(PARITY_TEXTS),
-                               Classifier.from_pretrained(src).predict_proba(PARITY_TEXTS), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(
+        Classifier.from_pretrained(old).predict_proba(PARITY_TEXTS),
+        Classifier.from_pretrained(src).predict_proba(PARITY_TEXTS),
+        atol=1e-5,
+        rtol=0,
+    )
 
 
 # ----------------------------------------------------------------------------- mean pooling: refused by transformers
@@ -212,16 +237,23 @@ def test_mean_pooled_model_is_refused_by_plain_transformers_but_loads_in_tfgbv(t
     run = _train_tiny(tmp_path / "mean", tiny_data, pooling="mean")
     model_dir = run / "model"
     assert json.loads((model_dir / "config.json").read_text())["model_type"] == MEAN_POOL_MODEL_TYPE
-    for load in (lambda: AutoConfig.from_pretrained(model_dir),
-                 lambda: AutoModelForSequenceClassification.from_pretrained(model_dir),
-                 lambda: pipeline("text-classification", model=str(model_dir), top_k=None)):
+    for load in (
+        lambda: AutoConfig.from_pretrained(model_dir),
+        lambda: AutoModelForSequenceClassification.from_pretrained(model_dir),
+        lambda: pipeline("text-classification", model=str(model_dir), top_k=None),
+    ):
         with pytest.raises((ValueError, KeyError), match=MEAN_POOL_MODEL_TYPE):
             load()
     clf = Classifier.from_pretrained(run)
     assert isinstance(clf.model, mean_pool_class())
-    assert json.loads((model_dir / "tfgbv_config.json").read_text())["transformers_architecture"] == "TfgbvBertMeanPoolForSequenceClassification"
+    assert (
+        json.loads((model_dir / "tfgbv_config.json").read_text())["transformers_architecture"]
+        == "TfgbvBertMeanPoolForSequenceClassification"
+    )
     # Reloaded weights are the trained ones (nothing random): two loads agree exactly.
-    np.testing.assert_array_equal(clf.predict_proba(PARITY_TEXTS), Classifier.from_pretrained(run).predict_proba(PARITY_TEXTS))
+    np.testing.assert_array_equal(
+        clf.predict_proba(PARITY_TEXTS), Classifier.from_pretrained(run).predict_proba(PARITY_TEXTS)
+    )
 
 
 def test_unknown_pooling_is_a_clear_error():
@@ -247,13 +279,23 @@ def test_pooler_missing_from_the_checkpoint_trains_with_the_head_learning_rate(t
     from tfgbv.train.transformer import split_head_param_groups
 
     tok = train_tiny_tokenizer(tiny_data.texts("train"), vocab_size=300)
-    encoder = BertModel(BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                                   intermediate_size=64), add_pooling_layer=False)
+    encoder = BertModel(
+        BertConfig(
+            vocab_size=len(tok), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
+        ),
+        add_pooling_layer=False,
+    )
     encoder.save_pretrained(tmp_path / "enc")
     tok.save_pretrained(tmp_path / "enc")
-    _, model = build_model(ModelSpec(source="local", name_or_path=str(tmp_path / "enc"), pooling="cls", text=TextPrep()))
-    assert set(model.tfgbv_new_parameters) >= {"bert.pooler.dense.weight", "bert.pooler.dense.bias",
-                                                "classifier.weight", "classifier.bias"}
+    _, model = build_model(
+        ModelSpec(source="local", name_or_path=str(tmp_path / "enc"), pooling="cls", text=TextPrep())
+    )
+    assert set(model.tfgbv_new_parameters) >= {
+        "bert.pooler.dense.weight",
+        "bert.pooler.dense.bias",
+        "classifier.weight",
+        "classifier.bias",
+    }
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     split_head_param_groups(opt, model, 3e-3)
     by_id = {id(p): n for n, p in model.named_parameters()}
@@ -276,8 +318,16 @@ def test_pipeline_scores_equal_classifier_on_e5_default(tmp_path, tiny_data):
 
     spec = model_spec(OmegaConf.load(REPO / "configs" / "model" / "e5-small.yaml"))
     assert spec.pooling == "cls" and spec.text.char_fallback.get("ҷ") == "ч"
-    tspec = TrainSpec(max_steps=2, per_device_train_batch_size=4, eval_strategy="no", early_stopping_patience=None,
-                      logging_steps=1, learning_rate=1e-4, head_learning_rate=3e-3, bf16=False)
+    tspec = TrainSpec(
+        max_steps=2,
+        per_device_train_batch_size=4,
+        eval_strategy="no",
+        early_stopping_patience=None,
+        logging_steps=1,
+        learning_rate=1e-4,
+        head_learning_rate=3e-3,
+        bf16=False,
+    )
     run = Path(train(tiny_data, spec, tspec, tmp_path / "e5", seed=5)["run_dir"])
     ours = Classifier.from_pretrained(run).predict_proba(PARITY_TEXTS)
     np.testing.assert_allclose(_pipeline_proba(run / "model", PARITY_TEXTS), ours, atol=1e-4, rtol=0)

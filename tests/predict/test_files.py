@@ -27,13 +27,18 @@ def clf(tiny_run):
 def _write_jsonl(path: Path, n: int, bad: bool = False) -> Path:
     with path.open("wb") as fh:
         for i in range(n):
-            fh.write(json.dumps({"id": f"c{i}", "text": f"Комментарий {i}: ту бешарм ҳастӣ {i % 7}"}, ensure_ascii=False).encode() + b"\n")
+            fh.write(
+                json.dumps(
+                    {"id": f"c{i}", "text": f"Комментарий {i}: ту бешарм ҳастӣ {i % 7}"}, ensure_ascii=False
+                ).encode()
+                + b"\n"
+            )
         if bad:
             fh.write(b'{"id": "e1", "text": ""}\n')
             fh.write(b'{"id": "e2", "text": 12}\n')
             fh.write(b'{"id": "e3"}\n')
             fh.write(b'{"id": "e4", "text": "\xff\xfe broken"}\n')
-            fh.write(b'{not json\n')
+            fh.write(b"{not json\n")
             fh.write(json.dumps({"id": "e6", "text": "x" * 50}).encode() + b"\n")
     return path
 
@@ -43,7 +48,12 @@ def test_output_schema_rejects_and_accounting(tmp_path, clf):
     out = tmp_path / "scores.parquet"
     summary = score_files(clf, [str(src)], out, ScoreSpec(chunk_rows=8, max_chars=40, quiet=True, echo_text=True))
     table = pq.read_table(out)
-    assert table.column_names == ["id"] + [f"p_{lab}" for lab in LABELS] + ["labels", "needs_review", "model_id", "text"]
+    assert table.column_names == ["id"] + [f"p_{lab}" for lab in LABELS] + [
+        "labels",
+        "needs_review",
+        "model_id",
+        "text",
+    ]
     assert table.num_rows == 30 and summary["input_rows"] == 36 and summary["accounting_ok"]
     rejects = [json.loads(line) for line in (tmp_path / "scores.parquet.rejects.jsonl").read_text().splitlines()]
     reasons = {r["id"]: r["reason"] for r in rejects}
@@ -77,14 +87,20 @@ def test_csv_parquet_and_glob_inputs_with_custom_columns(tmp_path, clf):
     df.to_csv(tmp_path / "a.csv", index=False)
     df.to_parquet(tmp_path / "b.parquet")
     out = tmp_path / "o.csv"
-    s = score_files(clf, [str(tmp_path / "*.csv"), str(tmp_path / "*.parquet")], out,
-                    ScoreSpec(text_column="message", id_column="msg_id", quiet=True))
+    s = score_files(
+        clf,
+        [str(tmp_path / "*.csv"), str(tmp_path / "*.parquet")],
+        out,
+        ScoreSpec(text_column="message", id_column="msg_id", quiet=True),
+    )
     assert s["output_rows"] == 20 and out.read_text().count("\n") == 21
 
 
 def test_pii_is_masked_in_echoed_text(tmp_path, clf):
     p = tmp_path / "in.jsonl"
-    p.write_text(json.dumps({"id": "x", "text": "рақамаш +992 00 071 22 45"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    p.write_text(
+        json.dumps({"id": "x", "text": "рақамаш +992 00 071 22 45"}, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     score_files(clf, [str(p)], tmp_path / "o.jsonl", ScoreSpec(echo_text=True, quiet=True))
     row = json.loads((tmp_path / "o.jsonl").read_text())
     assert "071" not in row["text"] and "<PHONE>" in row["text"]
@@ -102,8 +118,17 @@ def test_unfinished_run_with_other_arguments_is_refused(tmp_path, clf):
 def test_resume_after_kill_scores_every_row_exactly_once(tmp_path, tiny_run):
     src = _write_jsonl(tmp_path / "big.jsonl", 6000)
     out = tmp_path / "scores.parquet"
-    cmd = [sys.executable, str(REPO / "scripts" / "predict.py"), f"model_dir={tiny_run}", f"input={src}", f"output={out}",
-           "chunk_rows=500", "quiet=true", "bf16=false", "num_threads=1"]
+    cmd = [
+        sys.executable,
+        str(REPO / "scripts" / "predict.py"),
+        f"model_dir={tiny_run}",
+        f"input={src}",
+        f"output={out}",
+        "chunk_rows=500",
+        "quiet=true",
+        "bf16=false",
+        "num_threads=1",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     parts = Path(str(out) + ".parts")
     deadline = time.time() + 120
@@ -129,13 +154,15 @@ def test_memory_stays_bounded_on_a_large_input(tmp_path, tiny_run):
     rss = {}
     for n in (4_000, 80_000):
         src = _write_jsonl(tmp_path / f"in{n}.jsonl", n)
-        code = ("import resource,sys;from tfgbv.predict.transformer import Classifier;from tfgbv.predict.files import ScoreSpec,score_files;"
-                f"c=Classifier.from_pretrained({str(tiny_run)!r},batch_size=256,num_threads=1);"
-                f"score_files(c,[{str(src)!r}],{str(tmp_path / f'o{n}.parquet')!r},ScoreSpec(chunk_rows=2000,quiet=True));"
-                # VmHWM: this process's own peak. ru_maxrss would also count the pytest parent's RSS at fork time
-                # (Linux carries it across fork + exec), so a big parent made the two sizes read the same.
-                "hwm=[l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')];"
-                "print(hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+        code = (
+            "import resource,sys;from tfgbv.predict.transformer import Classifier;from tfgbv.predict.files import ScoreSpec,score_files;"
+            f"c=Classifier.from_pretrained({str(tiny_run)!r},batch_size=256,num_threads=1);"
+            f"score_files(c,[{str(src)!r}],{str(tmp_path / f'o{n}.parquet')!r},ScoreSpec(chunk_rows=2000,quiet=True));"
+            # VmHWM: this process's own peak. ru_maxrss would also count the pytest parent's RSS at fork time
+            # (Linux carries it across fork + exec), so a big parent made the two sizes read the same.
+            "hwm=[l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')];"
+            "print(hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        )
         res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
         assert res.returncode == 0, res.stderr[-2000:]
         rss[n] = int(res.stdout.strip().splitlines()[-1]) / 1024  # both are in KiB on Linux

@@ -71,7 +71,14 @@ SPEC = ScoreSpec(quiet=True, chunk_rows=3)
 @pytest.mark.parametrize("suffix, sep", [(".tsv", "\t"), (".csv", ",")])
 def test_stray_quote_never_merges_rows(tmp_path, suffix, sep):
     src = tmp_path / f"q{suffix}"
-    lines = ["id", "text"], ["t1", "first"], ["t2", '"quoted start'], ["t3", "third"], ["t4", 'fourth "q'], ["t5", "fifth"]
+    lines = (
+        ["id", "text"],
+        ["t1", "first"],
+        ["t2", '"quoted start'],
+        ["t3", "third"],
+        ["t4", 'fourth "q'],
+        ["t5", "fifth"],
+    )
     src.write_text("".join(sep.join(x) + "\n" for x in lines), encoding="utf-8")
     out = tmp_path / "q.jsonl"
     s = score_files(FakeClassifier(), [str(src)], out, SPEC)
@@ -99,9 +106,16 @@ def test_second_writer_is_refused(tmp_path):
     src = _jsonl(tmp_path / "in.jsonl", [{"id": f"r{i}", "text": f"салом {i}"} for i in range(5)])
     out = tmp_path / "c.parquet"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys,time;from tfgbv.predict.files import output_lock,run_paths\n"
-         f"with output_lock(run_paths({str(out)!r})):\n print('held',flush=True);time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+        [
+            sys.executable,
+            "-c",
+            "import sys,time;from tfgbv.predict.files import output_lock,run_paths\n"
+            f"with output_lock(run_paths({str(out)!r})):\n print('held',flush=True);time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         clf = FakeClassifier()
@@ -188,8 +202,10 @@ def test_stdin_resume_after_a_crash_never_mixes_other_data(tmp_path, monkeypatch
 
 def test_lone_surrogate_is_a_rejected_row_not_a_crash(tmp_path):
     src = tmp_path / "s.jsonl"
-    src.write_bytes(b'{"id": "ok1", "text": "good"}\n{"id": "a", "text": "bad \\ud800"}\n'
-                    b'{"id": "bad \\udc00", "text": "fine text"}\n{"id": "ok2", "text": "good too"}\n')
+    src.write_bytes(
+        b'{"id": "ok1", "text": "good"}\n{"id": "a", "text": "bad \\ud800"}\n'
+        b'{"id": "bad \\udc00", "text": "fine text"}\n{"id": "ok2", "text": "good too"}\n'
+    )
     out = tmp_path / "s.parquet"
     s = score_files(FakeClassifier(), [str(src)], out, SPEC)
     assert _out_ids(out) == ["ok1", "ok2"] and s["rejected_rows"] == 2
@@ -272,7 +288,9 @@ def test_resume_with_another_text_preparation_is_refused(tmp_path, tiny_run):
     shutil.copytree(tiny_run / "model", model)
     src = _jsonl(tmp_path / "in.jsonl", [{"id": f"r{i}", "text": f"ту бешарм {i}"} for i in range(6)])
     out = tmp_path / "o.parquet"
-    score_files(Classifier.from_pretrained(model), [str(src)], out, ScoreSpec(quiet=True, keep_parts=True, chunk_rows=2))
+    score_files(
+        Classifier.from_pretrained(model), [str(src)], out, ScoreSpec(quiet=True, keep_parts=True, chunk_rows=2)
+    )
     meta = json.loads((model / "tfgbv_config.json").read_text())
     meta["text"]["prefix"] = "query: "
     (model / "tfgbv_config.json").write_text(json.dumps(meta))
@@ -460,16 +478,30 @@ def test_generated_ids_are_unique_across_inputs_with_the_same_name(tmp_path):
 
 def test_a_file_given_twice_is_read_once(tmp_path):
     src = _jsonl(tmp_path / "a.jsonl", [{"id": "a", "text": "x"}])
-    s = score_files(FakeClassifier(), [str(src), str(tmp_path / "." / "a.jsonl"), str(tmp_path / "*.jsonl")],
-                    tmp_path / "o.parquet", SPEC)
+    s = score_files(
+        FakeClassifier(),
+        [str(src), str(tmp_path / "." / "a.jsonl"), str(tmp_path / "*.jsonl")],
+        tmp_path / "o.parquet",
+        SPEC,
+    )
     assert s["input_rows"] == 1
 
 
 # ----------------------------------------------------------------------------- 14. options and writable paths
 
 
-@pytest.mark.parametrize("option", [{"chunk_rows": 0}, {"batch_size": 0}, {"max_chars": -1}, {"chunk_rows": "10"},
-                                    {"review_band": 2.0}, {"output_format": "xlsx"}, {"text_column": ""}])
+@pytest.mark.parametrize(
+    "option",
+    [
+        {"chunk_rows": 0},
+        {"batch_size": 0},
+        {"max_chars": -1},
+        {"chunk_rows": "10"},
+        {"review_band": 2.0},
+        {"output_format": "xlsx"},
+        {"text_column": ""},
+    ],
+)
 def test_invalid_options_are_refused(option):
     with pytest.raises(ScoringError, match=f"invalid scoring option.*{next(iter(option))}"):
         ScoreSpec(**option)

@@ -16,16 +16,19 @@ from tests.helpers import REPO
 # ----------------------------------------------------------------------------- licence and datasets
 
 
-@pytest.mark.parametrize("licenses, expected", [
-    (["mit"], "mit"),
-    (["mit", "cc-by-4.0"], "cc-by-4.0"),
-    (["mit", "gpl-3.0", "cc-by-4.0"], "gpl-3.0"),
-    (["mit", "gpl-3.0", "cc-by-sa-4.0"], "other"),  # two share-alike licences cannot both be the model's
-    (["mit", "other"], "other"),
-    (["mit", "unknown", "gpl-3.0"], "unknown"),
-    (["mit", "some-custom-terms"], "other"),
-    ([], "unknown"),
-])
+@pytest.mark.parametrize(
+    "licenses, expected",
+    [
+        (["mit"], "mit"),
+        (["mit", "cc-by-4.0"], "cc-by-4.0"),
+        (["mit", "gpl-3.0", "cc-by-4.0"], "gpl-3.0"),
+        (["mit", "gpl-3.0", "cc-by-sa-4.0"], "other"),  # two share-alike licences cannot both be the model's
+        (["mit", "other"], "other"),
+        (["mit", "unknown", "gpl-3.0"], "unknown"),
+        (["mit", "some-custom-terms"], "other"),
+        ([], "unknown"),
+    ],
+)
 def test_card_licence_is_the_most_restrictive_training_licence(licenses, expected):
     from tfgbv.report.model_card import most_restrictive_license
 
@@ -50,8 +53,14 @@ def test_source_licence_defaults_to_unknown_and_reaches_the_manifest(tiny_split_
     assert SourceSpec(name="x", files=files).license == "unknown"
     spec = source_from_dict("ours", {"files": files, "license": "cc-by-4.0", "dataset": "someone/set"})
     man = manifest(load_data([spec]))
-    assert man["sources"] == {"ours": {"license": "cc-by-4.0", "dataset": "someone/set", "mapping": "",
-                                       "labels": ["insult", "shaming", "threat", "doxxing"]}}
+    assert man["sources"] == {
+        "ours": {
+            "license": "cc-by-4.0",
+            "dataset": "someone/set",
+            "mapping": "",
+            "labels": ["insult", "shaming", "threat", "doxxing"],
+        }
+    }
 
 
 def test_model_readme_is_the_card_with_licence_and_datasets_of_the_training_sources(tiny_run, tmp_path):
@@ -63,8 +72,10 @@ def test_model_readme_is_the_card_with_licence_and_datasets_of_the_training_sour
     saved = man_path.read_text(encoding="utf-8")
     man = json.loads(saved)
     try:  # the fixture run's one source, declared as GPL data next to an MIT source that has no training rows
-        man["sources"] = {"fixture": {"license": "gpl-3.0", "dataset": "https://example.org/fixture"},
-                          "eval_only": {"license": "mit", "dataset": "eval/only"}}
+        man["sources"] = {
+            "fixture": {"license": "gpl-3.0", "dataset": "https://example.org/fixture"},
+            "eval_only": {"license": "mit", "dataset": "eval/only"},
+        }
         man_path.write_text(json.dumps(man), encoding="utf-8")
         out = write_model_card(tiny_run, tmp_path / "model_card.md")
         readme = tiny_run / "model" / "README.md"
@@ -132,7 +143,10 @@ def test_hub_repo_id_offline_and_not_cached_fails_with_a_clear_message(tmp_path,
     assert constants.HF_HUB_OFFLINE  # conftest sets HF_HUB_OFFLINE=1
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-hub"))
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ModelLoadError, match=r"(?s)'someone/missing' is not a local directory.*HF_HUB_OFFLINE=1.*hf download someone/missing"):
+    with pytest.raises(
+        ModelLoadError,
+        match=r"(?s)'someone/missing' is not a local directory.*HF_HUB_OFFLINE=1.*hf download someone/missing",
+    ):
         Classifier.from_pretrained("someone/missing")
 
 
@@ -150,5 +164,8 @@ def test_hub_download_fetches_only_safetensors_json_txt_and_sentencepiece_files(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ModelLoadError, match="not a tfgbv run or model directory"):
         resolve_model_dir("someone/model", revision="v1")
-    assert seen == {"repo_id": "someone/model", "revision": "v1",
-                    "allow_patterns": ["*.safetensors", "*.json", "*.txt", "*.model"]}
+    assert seen == {
+        "repo_id": "someone/model",
+        "revision": "v1",
+        "allow_patterns": ["*.safetensors", "*.json", "*.txt", "*.model"],
+    }

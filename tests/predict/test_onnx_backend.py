@@ -26,8 +26,12 @@ def test_onnx_export_agrees_with_pytorch(tmp_path, tiny_run, monkeypatch):
     assert clf.predict(["салом"])[0]["scores"].keys() == set(LABELS)
     assert json.loads((tmp_path / "onnx" / "agreement.json").read_text())["variants"]["fp32"]["label_agreement"] == 1.0
     src = tmp_path / "in.jsonl"
-    src.write_text("".join(json.dumps({"id": str(i), "text": f"Ту бешарм ҳастӣ {i}"}, ensure_ascii=False) + "\n"
-                           for i in range(20)), encoding="utf-8")
+    src.write_text(
+        "".join(
+            json.dumps({"id": str(i), "text": f"Ту бешарм ҳастӣ {i}"}, ensure_ascii=False) + "\n" for i in range(20)
+        ),
+        encoding="utf-8",
+    )
     summary = score_files(clf, [str(src)], tmp_path / "o.parquet", ScoreSpec(quiet=True))
     assert summary["output_rows"] == 20 and summary["model_id"].endswith("-onnx-fp32")
     assert pq.read_schema(tmp_path / "o.parquet").names[:5] == ["id"] + [f"p_{lab}" for lab in LABELS]

@@ -15,8 +15,16 @@ def _write(path, obj):
 
 
 def _label(f1):
-    return {"precision": 1.0, "recall": f1, "f1": f1, "roc_auc": None, "pr_auc": None, "support": 10, "n": 10,
-            "ci": {"f1": [f1 - 0.1, f1 + 0.05, 1000]}}
+    return {
+        "precision": 1.0,
+        "recall": f1,
+        "f1": f1,
+        "roc_auc": None,
+        "pr_auc": None,
+        "support": 10,
+        "n": 10,
+        "ci": {"f1": [f1 - 0.1, f1 + 0.05, 1000]},
+    }
 
 
 @pytest.fixture()
@@ -28,9 +36,16 @@ def run(tmp_path):
     _write(run / "environment.json", {"processor": "CPU X", "cpu_count": 2, "cuda": False})
     # Positive-only evaluation data annotating insult and threat: the untrained threat head scores anything.
     labels = {"insult": _label(0.9), "shaming": _label(0.0), "threat": _label(0.3), "doxxing": _label(0.0)}
-    _write(run / "eval" / "metrics.json", {
-        "model_id": "m", "rows": 10, "labels_not_annotated": ["shaming", "doxxing"], "functional": None,
-        "metrics": {"labels": labels, "overall": {"macro_f1": 0.6}}})
+    _write(
+        run / "eval" / "metrics.json",
+        {
+            "model_id": "m",
+            "rows": 10,
+            "labels_not_annotated": ["shaming", "doxxing"],
+            "functional": None,
+            "metrics": {"labels": labels, "overall": {"macro_f1": 0.6}},
+        },
+    )
     return run
 
 

@@ -18,24 +18,51 @@ from tfgbv.report.comparison import (
 )
 
 
-def _eval(path: Path, model_id: str, f1: float, failures: list[tuple[str, str]], data: str = "seed", rows: int = 10) -> Path:
+def _eval(
+    path: Path, model_id: str, f1: float, failures: list[tuple[str, str]], data: str = "seed", rows: int = 10
+) -> Path:
     path.mkdir(parents=True)
-    labels = {lab: {"f1": f1, "roc_auc": 0.9, "precision": 0.8, "recall": 0.8, "pr_auc": 0.8,
-                    "ci": {"f1": [f1 - 0.1, f1 + 0.1, 100]}} for lab in LABELS}
-    functional = {"cases": 30, "functionalities": {
-        "counter_speech": {"cases": 20, "hard_negative": True, "accuracy": 0.0, "by_lang": {}},
-        "insult_direct": {"cases": 10, "hard_negative": False, "accuracy": 0.0, "by_lang": {}}}}
-    (path / "metrics.json").write_text(json.dumps({
-        "model_id": model_id, "data": data, "split": "test", "rows": rows,
-        "metrics": {"labels": labels, "overall": {"macro_f1": f1}}, "functional": functional}), encoding="utf-8")
+    labels = {
+        lab: {
+            "f1": f1,
+            "roc_auc": 0.9,
+            "precision": 0.8,
+            "recall": 0.8,
+            "pr_auc": 0.8,
+            "ci": {"f1": [f1 - 0.1, f1 + 0.1, 100]},
+        }
+        for lab in LABELS
+    }
+    functional = {
+        "cases": 30,
+        "functionalities": {
+            "counter_speech": {"cases": 20, "hard_negative": True, "accuracy": 0.0, "by_lang": {}},
+            "insult_direct": {"cases": 10, "hard_negative": False, "accuracy": 0.0, "by_lang": {}},
+        },
+    }
+    (path / "metrics.json").write_text(
+        json.dumps(
+            {
+                "model_id": model_id,
+                "data": data,
+                "split": "test",
+                "rows": rows,
+                "metrics": {"labels": labels, "overall": {"macro_f1": f1}},
+                "functional": functional,
+            }
+        ),
+        encoding="utf-8",
+    )
     (path / "functional_failures.jsonl").write_text(
-        "".join(json.dumps({"id": i, "functionality": f, "text": "[masked]"}) + "\n" for i, f in failures), encoding="utf-8")
+        "".join(json.dumps({"id": i, "functionality": f, "text": "[masked]"}) + "\n" for i, f in failures),
+        encoding="utf-8",
+    )
     return path
 
 
 def test_mcnemar_exact_matches_the_binomial_test():
     assert mcnemar_exact(0, 0) == 1.0
-    assert mcnemar_exact(0, 10) == pytest.approx(2 * 0.5 ** 10)  # all ten disagreements one way
+    assert mcnemar_exact(0, 10) == pytest.approx(2 * 0.5**10)  # all ten disagreements one way
     assert mcnemar_exact(5, 5) == pytest.approx(1.0)
 
 
@@ -79,8 +106,13 @@ def test_a_broken_failure_file_names_file_and_line(tmp_path):
 def test_compare_script_writes_json_and_markdown(tmp_path):
     a = _eval(tmp_path / "a", "A", 0.8, [("h1", "counter_speech")])
     b = _eval(tmp_path / "b", "B", 0.8, [])
-    out = subprocess.run([sys.executable, str(REPO / "scripts" / "compare.py"), f"a={a}", f"b={b}", f"out_dir={tmp_path / 'out'}"],
-                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "compare.py"), f"a={a}", f"b={b}", f"out_dir={tmp_path / 'out'}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "Functional suite, paired" in out.stdout
     saved = json.loads((tmp_path / "out" / "comparison.json").read_text())

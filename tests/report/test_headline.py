@@ -11,9 +11,16 @@ from tfgbv.report.evaluation import (
 from tfgbv.report.headline import headline_metrics, spread
 
 Y = np.array([[1, -1, -1, -1], [0, -1, -1, -1], [0, -1, -1, -1], [0, 0, 0, 0], [0, 0, 0, 0]], float)
-P = np.array([[.9, .1, .1, .1], [.2, .1, .1, .1], [.95, .1, .1, .1], [.1, .1, .9, .1], [.1, .1, .1, .1]])
-RECS = [{"pair": "a", "source": "ru_paradetox"}, {"pair": "a", "source": "ru_paradetox"},
-        {"pair": "a", "source": "ru_paradetox"}, {"source": "tg_parstext"}, {"source": "tg_parstext"}]
+P = np.array(
+    [[0.9, 0.1, 0.1, 0.1], [0.2, 0.1, 0.1, 0.1], [0.95, 0.1, 0.1, 0.1], [0.1, 0.1, 0.9, 0.1], [0.1, 0.1, 0.1, 0.1]]
+)
+RECS = [
+    {"pair": "a", "source": "ru_paradetox"},
+    {"pair": "a", "source": "ru_paradetox"},
+    {"pair": "a", "source": "ru_paradetox"},
+    {"source": "tg_parstext"},
+    {"source": "tg_parstext"},
+]
 
 
 def test_flag_rates_count_any_label_on_rows_without_and_with_positives():

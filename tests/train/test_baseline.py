@@ -26,10 +26,14 @@ def test_baseline_trains_saves_without_pickles_and_predicts(tmp_path, tiny_data)
     assert p.shape == (len(texts), len(LABELS)) and np.all((p >= 0) & (p <= 1))
     # trained and tested on the same 20 texts: the baseline must separate them
     y = tiny_data.label_matrix("test")
-    assert (p[y[:, 0] == 1, 0].min() > p[y[:, 0] == 0, 0].max())
-    result = evaluate_run(tmp_path / "run", tiny_data, tmp_path / "run" / "eval", EvalSpec(bootstrap_resamples=20, plots=False))
+    assert p[y[:, 0] == 1, 0].min() > p[y[:, 0] == 0, 0].max()
+    result = evaluate_run(
+        tmp_path / "run", tiny_data, tmp_path / "run" / "eval", EvalSpec(bootstrap_resamples=20, plots=False)
+    )
     assert result["metrics"]["labels"]["insult"]["roc_auc"] == 1.0
-    assert clf.predict("Ты тупая корова")["labels"] == [lab for lab in LABELS if clf.predict("Ты тупая корова")["scores"][lab] >= meta["thresholds"][lab]]
+    assert clf.predict("Ты тупая корова")["labels"] == [
+        lab for lab in LABELS if clf.predict("Ты тупая корова")["scores"][lab] >= meta["thresholds"][lab]
+    ]
 
 
 def test_baseline_masks_labels_a_source_does_not_annotate(tmp_path, tiny_data):

@@ -72,8 +72,13 @@ def test_head_learning_rate_moves_only_head_parameters_to_their_own_groups():
     model = torch.nn.Module()
     model.encoder = torch.nn.Linear(3, 3)
     model.classifier = torch.nn.Linear(3, 4)
-    opt = torch.optim.AdamW([{"params": [model.encoder.weight, model.classifier.weight], "weight_decay": 0.01},
-                             {"params": [model.encoder.bias, model.classifier.bias], "weight_decay": 0.0}], lr=1e-4)
+    opt = torch.optim.AdamW(
+        [
+            {"params": [model.encoder.weight, model.classifier.weight], "weight_decay": 0.01},
+            {"params": [model.encoder.bias, model.classifier.bias], "weight_decay": 0.0},
+        ],
+        lr=1e-4,
+    )
     moved = split_head_param_groups(opt, model, 3e-3)
     assert moved == 2
     by_param = {id(p): g for g in opt.param_groups for p in g["params"]}
@@ -99,7 +104,7 @@ def test_length_batches_are_homogeneous_shuffled_and_cover_every_row_once():
     sampler = ShuffledLengthBatches(lengths, batch_size=8, seed=3, mega_batch_mult=10)
     first = list(iter(sampler))
     assert sorted(first) == list(range(1003))  # a permutation: nothing dropped or repeated
-    batches = [first[i:i + 8] for i in range(0, len(first), 8)]
+    batches = [first[i : i + 8] for i in range(0, len(first), 8)]
     assert all(len(b) == 8 for b in batches[:-1]) and len(batches[-1]) == 1003 % 8
     # within a batch lengths are close (sorted inside a mega-batch) ...
     spread = np.mean([max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches[:-1]])

@@ -26,7 +26,11 @@ log = logging.getLogger("tfgbv.report.benchmark")
 
 def _task(name: str) -> list[str]:
     """Command line that runs the `tfgbv-<name>` entry point in a fresh interpreter, in a checkout or installed."""
-    return [sys.executable, "-c", f"import sys; from tfgbv.cli.run import {name}; sys.argv[0] = 'tfgbv-{name}'; {name}()"]
+    return [
+        sys.executable,
+        "-c",
+        f"import sys; from tfgbv.cli.run import {name}; sys.argv[0] = 'tfgbv-{name}'; {name}()",
+    ]
 
 
 def _run(cmd: list[str]) -> str:
@@ -44,7 +48,10 @@ def _finished_run(runs_dir: Path, overrides: list[str]) -> Path | None:
     current = None
     for cfg in sorted(runs_dir.glob("*/*/.hydra/overrides.yaml"), reverse=True):
         run = cfg.parents[1]
-        if OmegaConf.to_container(OmegaConf.load(cfg)) != overrides or not (run / rundir.EVAL_DIR / rundir.METRICS).exists():
+        if (
+            OmegaConf.to_container(OmegaConf.load(cfg)) != overrides
+            or not (run / rundir.EVAL_DIR / rundir.METRICS).exists()
+        ):
             continue
         saved = cfg.parent / "config.yaml"
         if current is None:
@@ -59,7 +66,11 @@ def _notes(path: str | None) -> list[str]:
     """Interpretation written under the title of docs/benchmarks.md: the paragraphs of a Markdown file."""
     if not path or not Path(path).exists():
         return []
-    return [p.strip() for p in Path(path).read_text(encoding="utf-8").split("\n\n") if p.strip() and not p.startswith(("#", "<!--"))]
+    return [
+        p.strip()
+        for p in Path(path).read_text(encoding="utf-8").split("\n\n")
+        if p.strip() and not p.startswith(("#", "<!--"))
+    ]
 
 
 def _write_md(md: Path, results: dict, notes_file: str | None) -> None:
@@ -82,13 +93,20 @@ def benchmark(cfg: DictConfig) -> None:
             continue
         runs_dir = Path(cfg.runs_dir) / entry.dataset
         selector = f"experiment={entry.experiment}" if entry.get("experiment") else f"data={entry.dataset}"
-        overrides = [selector, f"model={entry.model}", f"evaluation.bootstrap_resamples={cfg.bootstrap_resamples}", *entry.overrides]
+        overrides = [
+            selector,
+            f"model={entry.model}",
+            f"evaluation.bootstrap_resamples={cfg.bootstrap_resamples}",
+            *entry.overrides,
+        ]
         command = shlex.join(["python", "scripts/train.py", *overrides])
         run = _finished_run(runs_dir, overrides + [f"paths.runs_dir={runs_dir}"]) if cfg.reuse else None
         if entry.get("run_dir"):  # an existing run, e.g. the default `make train` run (runs/latest)
             run = Path(entry.run_dir).resolve()
             if not (run / rundir.EVAL_DIR / rundir.METRICS).exists():
-                raise FileNotFoundError(f"benchmark entry {entry.dataset}/{entry.model}: {run} has no {rundir.EVAL_DIR}/{rundir.METRICS}")
+                raise FileNotFoundError(
+                    f"benchmark entry {entry.dataset}/{entry.model}: {run} has no {rundir.EVAL_DIR}/{rundir.METRICS}"
+                )
             command = "make train"
         if run is None:
             # The benchmark names the run directory itself (same layout as Hydra's: <runs_dir>/<name>/<time>).
@@ -99,7 +117,14 @@ def benchmark(cfg: DictConfig) -> None:
         for other in entry.also_eval:
             eval_dir = run / f"{rundir.OTHER_EVAL_PREFIX}{other}"
             if not (cfg.reuse and (eval_dir / rundir.METRICS).exists()):
-                _run([*_task("evaluate"), f"run_dir={run}", f"data={other}", f"evaluation.bootstrap_resamples={cfg.bootstrap_resamples}"])
+                _run(
+                    [
+                        *_task("evaluate"),
+                        f"run_dir={run}",
+                        f"data={other}",
+                        f"evaluation.bootstrap_resamples={cfg.bootstrap_resamples}",
+                    ]
+                )
             cmd = command + " && " + shlex.join(["python", "scripts/evaluate.py", "run_dir=<run>", f"data={other}"])
             results.setdefault(f"{other} (trained on {entry.dataset})", {})[name] = collect(run, eval_dir, cmd, root)
         write_json(Path(cfg.out_json), results)  # after every pair: a long benchmark keeps what it finished

@@ -33,8 +33,19 @@ set_path_defaults()
 # Keys of a model config that choose the trainer rather than configure the model.
 MODEL_SELECTOR_KEYS = ("kind",)
 # predict.yaml keys that choose the model, inputs, outputs, backend or engine; every other key is a ScoreSpec option.
-PREDICT_RUN_KEYS = ("task_name", "paths", "engine", "model_dir", "input", "output", "rejects", "backend", "onnx_variant",
-                    "bf16", "num_threads")
+PREDICT_RUN_KEYS = (
+    "task_name",
+    "paths",
+    "engine",
+    "model_dir",
+    "input",
+    "output",
+    "rejects",
+    "backend",
+    "onnx_variant",
+    "bf16",
+    "num_threads",
+)
 # bench.yaml keys consumed by the entry point (the model and data groups it composes) rather than BenchSpec.
 BENCH_RUN_KEYS = ("task_name", "paths", "model", "data", "trainer")
 
@@ -52,8 +63,12 @@ def as_dict(cfg: DictConfig | Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(cfg)
 
 
-def to_spec(cls: type[T], raw: DictConfig | Mapping[str, Any] | None, where: str | None = None,
-            ignore: typing.Iterable[str] = ()) -> T:
+def to_spec(
+    cls: type[T],
+    raw: DictConfig | Mapping[str, Any] | None,
+    where: str | None = None,
+    ignore: typing.Iterable[str] = (),
+) -> T:
     """Build dataclass `cls` from `raw`; unknown keys raise ConfigError naming `where` (the config group).
 
     `ignore`: keys that belong to the entry point rather than the spec (e.g. `input`/`output` of predict), dropped

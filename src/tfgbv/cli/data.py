@@ -27,17 +27,24 @@ unless asked to.
 def validate_data(argv: list[str] | None = None) -> int:
     """`tfgbv-validate-data` (and scripts/validate_data.py): check the bundled corpus and functional suite."""
     data = data_dir()  # the checkout's data/ or the copy installed with the package
-    ap = argparse.ArgumentParser(prog="tfgbv-validate-data", description=VALIDATE_HELP,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="tfgbv-validate-data", description=VALIDATE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--seed-dir", default=data / "seed", type=Path)
     ap.add_argument("--functional", default=data / "functional" / "cases.jsonl", type=Path)
     ap.add_argument("--statement", default=data / "DATA_STATEMENT.md", type=Path)
-    ap.add_argument("--near-threshold", default=0.8, type=float, help="character 4-gram Jaccard similarity for near duplicates")
-    ap.add_argument("--write-statement", action="store_true", help="regenerate the statement's counts block from the files")
+    ap.add_argument(
+        "--near-threshold", default=0.8, type=float, help="character 4-gram Jaccard similarity for near duplicates"
+    )
+    ap.add_argument(
+        "--write-statement", action="store_true", help="regenerate the statement's counts block from the files"
+    )
     ap.add_argument("--json", type=Path, help="also write the full report (duplicates, stats) as JSON")
     args = ap.parse_args(argv)
 
-    report = validate_corpus(args.seed_dir, args.functional, None if args.write_statement else args.statement, args.near_threshold)
+    report = validate_corpus(
+        args.seed_dir, args.functional, None if args.write_statement else args.statement, args.near_threshold
+    )
     if args.write_statement and "stats" in report:
         write_statement_counts(args.statement, report["stats"])
         print(f"counts written to {args.statement}")
@@ -62,9 +69,13 @@ def validate_data(argv: list[str] | None = None) -> int:
 
 def fetch_data(argv: Sequence[str] | None = None) -> int:
     """`tfgbv-data`: fetch or list the public datasets (see tfgbv.data.fetch)."""
-    ap = argparse.ArgumentParser(prog="tfgbv-data", description=fetch.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="tfgbv-data", description=fetch.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--registry", type=Path, help="dataset registry YAML (default: the packaged configs/datasets.yaml)")
-    ap.add_argument("--dest", type=Path, help="folder holding one sub-folder per dataset (default: paths.shared_datasets)")
+    ap.add_argument(
+        "--dest", type=Path, help="folder holding one sub-folder per dataset (default: paths.shared_datasets)"
+    )
     sub = ap.add_subparsers(dest="command", required=True)
     get = sub.add_parser("fetch", help="download, verify and install datasets (all when no name is given)")
     get.add_argument("names", nargs="*")

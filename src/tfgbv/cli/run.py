@@ -58,14 +58,17 @@ def _card_target(cfg: DictConfig) -> Path | None:
     return Path(cfg.paths.root_dir) / rundir.CARD if cfg.get("publish_card") else None
 
 
-def run_evaluation(run_dir: Path, data_cfg: DictConfig, eval_cfg: DictConfig | None, out_dir: Path,
-                   data=None) -> dict[str, Any] | None:
+def run_evaluation(
+    run_dir: Path, data_cfg: DictConfig, eval_cfg: DictConfig | None, out_dir: Path, data=None
+) -> dict[str, Any] | None:
     spec = eval_spec(eval_cfg)
     data = data if data is not None else load_data(data_sources(data_cfg))
     if not data.splits.get(spec.split):
         log.warning("data '%s' has no '%s' rows: evaluation skipped (set evaluation.split)", data_cfg.name, spec.split)
         return None
-    return evaluate_run(run_dir, data, out_dir, spec, functional_path=data_cfg.get("functional"), data_name=data_cfg.name)
+    return evaluate_run(
+        run_dir, data, out_dir, spec, functional_path=data_cfg.get("functional"), data_name=data_cfg.name
+    )
 
 
 def run_train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
@@ -78,13 +81,16 @@ def run_train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     if cfg.model.get("kind", "transformer") == "tfidf_lr":
         summary = train_baseline(data, baseline_spec(cfg.model), run_dir, **common)
     else:
-        summary = train_transformer(data, model_spec(cfg.model), train_spec(cfg.trainer), run_dir,
-                                    cache_dir=cfg.paths.cache_dir, **common)
+        summary = train_transformer(
+            data, model_spec(cfg.model), train_spec(cfg.trainer), run_dir, cache_dir=cfg.paths.cache_dir, **common
+        )
     clock.lap("train")
     if evaluate_after:
         # The loaded data is the evaluation data too unless samples were capped (loading and dedup take a minute).
         reuse = data if cfg.get("max_train_samples") is None and cfg.get("max_eval_samples") is None else None
-        summary["eval"] = run_evaluation(run_dir, cfg.data, cfg.get("evaluation"), run_dir / rundir.EVAL_DIR, data=reuse)
+        summary["eval"] = run_evaluation(
+            run_dir, cfg.data, cfg.get("evaluation"), run_dir / rundir.EVAL_DIR, data=reuse
+        )
         clock.lap("evaluate")
     # model/README.md (the Hub's card) exists for every run; without an evaluation its results say there is none.
     summary["card"] = str(publish_card(write_model_card(run_dir), _card_target(cfg) if evaluate_after else None))
@@ -127,4 +133,3 @@ def compare(cfg: DictConfig) -> dict[str, Any]:
         write_text(Path(cfg.out_dir) / rundir.COMPARISON_MD, md)
     print(md)
     return result
-

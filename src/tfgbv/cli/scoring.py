@@ -28,10 +28,19 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     inputs = list(cfg.input) if OmegaConf.is_list(cfg.input) else [str(cfg.input)]
     spec = score_spec(cfg)
     if cfg.engine.name == "ray":
-        summary = score_with_ray(cfg.model_dir, inputs, cfg.output, spec, num_actors=cfg.engine.num_actors,
-                                 address=cfg.engine.address, batch_size=cfg.engine.batch_size,
-                                 num_cpus_per_actor=cfg.engine.num_cpus_per_actor, backend=cfg.backend, bf16=cfg.bf16,
-                                 rejects=cfg.rejects)
+        summary = score_with_ray(
+            cfg.model_dir,
+            inputs,
+            cfg.output,
+            spec,
+            num_actors=cfg.engine.num_actors,
+            address=cfg.engine.address,
+            batch_size=cfg.engine.batch_size,
+            num_cpus_per_actor=cfg.engine.num_cpus_per_actor,
+            backend=cfg.backend,
+            bf16=cfg.bf16,
+            rejects=cfg.rejects,
+        )
     else:
         clf = load_scorer(cfg.model_dir, cfg.backend, cfg.bf16, cfg.num_threads, cfg.batch_size, cfg.onnx_variant)
         summary = score_files(clf, inputs, cfg.output, spec, cfg.rejects)
@@ -42,8 +51,9 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="export")
 def export(cfg: DictConfig) -> dict[str, Any]:
     """Export a run to ONNX (fp32, optionally int8) and check it agrees with PyTorch."""
-    report = export_onnx(cfg.model_dir, Path(cfg.out_dir) if cfg.out_dir else None, quantize=cfg.quantize,
-                         check_texts=cfg.check_texts)
+    report = export_onnx(
+        cfg.model_dir, Path(cfg.out_dir) if cfg.out_dir else None, quantize=cfg.quantize, check_texts=cfg.check_texts
+    )
     print(json.dumps(report, indent=2))
     return report
 

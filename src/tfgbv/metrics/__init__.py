@@ -31,7 +31,9 @@ def load_metric(name: str):
     script = HERE / name / f"{name}.py"
     if not script.is_file():
         # Happens when the package was installed without its package data (see pyproject [tool.setuptools.package-data]).
-        raise FileNotFoundError(f"metric script missing: {script}; was tfgbv installed with its metrics/*/*.py package data?")
+        raise FileNotFoundError(
+            f"metric script missing: {script}; was tfgbv installed with its metrics/*/*.py package data?"
+        )
     import evaluate  # lazy: it imports torch and datasets, and the metric functions below need neither
 
     return evaluate.load(str(HERE / name))
@@ -75,7 +77,14 @@ def _binary(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, Any]:
     tp = int((pred & truth).sum())
     fp = int((pred & ~truth).sum())
     fn = int((~pred & truth).sum())
-    out: dict[str, Any] = {"n": int(mask.sum()), "support": int(truth.sum()), "tp": tp, "fp": fp, "fn": fn, "reasons": {}}
+    out: dict[str, Any] = {
+        "n": int(mask.sum()),
+        "support": int(truth.sum()),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "reasons": {},
+    }
     if out["n"] == 0:
         for k in ("precision", "recall", "f1", "roc_auc", "pr_auc"):
             out[k] = None
@@ -99,7 +108,9 @@ def _binary(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, Any]:
     return out
 
 
-def classification_report(y_true: np.ndarray, y_prob: np.ndarray, thresholds: Sequence[float], labels: Sequence[str]) -> dict[str, Any]:
+def classification_report(
+    y_true: np.ndarray, y_prob: np.ndarray, thresholds: Sequence[float], labels: Sequence[str]
+) -> dict[str, Any]:
     """Per label: precision, recall, f1, roc_auc, pr_auc, support, n; overall micro/macro P/R/F1 over annotated cells."""
     if len(thresholds) != len(labels):
         raise ValueError(f"classification_report: {len(thresholds)} thresholds for {len(labels)} labels")
@@ -121,9 +132,11 @@ def classification_report(y_true: np.ndarray, y_prob: np.ndarray, thresholds: Se
         "rows": int(len(y_true)),
         "annotated_cells": int((y_true >= 0).sum()),
     }
-    overall["reasons"] = {k: _overall_reason(k, tp, fp, fn) for k in ("micro_precision", "micro_recall", "micro_f1",
-                                                                     "macro_precision", "macro_recall", "macro_f1")
-                          if overall[k] is None}
+    overall["reasons"] = {
+        k: _overall_reason(k, tp, fp, fn)
+        for k in ("micro_precision", "micro_recall", "micro_f1", "macro_precision", "macro_recall", "macro_f1")
+        if overall[k] is None
+    }
     return {"labels": per, "overall": overall}
 
 
@@ -161,8 +174,14 @@ class BootstrapCI(tuple):
         return f"BootstrapCI(low={self[0]}, high={self[1]}, n_valid={self.n_valid}, n_skipped={self.n_skipped})"
 
 
-def bootstrap_ci(metric_fn: Callable[[np.ndarray, np.ndarray], float | None], y_true: np.ndarray, y_prob: np.ndarray,
-                 n_resamples: int = 1000, seed: int = 0, alpha: float = 0.05) -> BootstrapCI:
+def bootstrap_ci(
+    metric_fn: Callable[[np.ndarray, np.ndarray], float | None],
+    y_true: np.ndarray,
+    y_prob: np.ndarray,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> BootstrapCI:
     """Percentile bootstrap over rows (Efron & Tibshirani 1993), seeded with numpy's default_rng(seed).
 
     Resamples where `metric_fn` returns None/NaN (e.g. a resample with one class) are skipped and counted in
@@ -186,7 +205,9 @@ def bootstrap_ci(metric_fn: Callable[[np.ndarray, np.ndarray], float | None], y_
     skipped = n_resamples - len(stats)
     if len(stats) < max(10, n_resamples // 10):
         return BootstrapCI(None, None, len(stats), skipped)
-    return BootstrapCI(float(np.quantile(stats, alpha / 2)), float(np.quantile(stats, 1 - alpha / 2)), len(stats), skipped)
+    return BootstrapCI(
+        float(np.quantile(stats, alpha / 2)), float(np.quantile(stats, 1 - alpha / 2)), len(stats), skipped
+    )
 
 
 def proportion_ci(successes: int, n: int, alpha: float = 0.05) -> tuple[float, float] | None:
@@ -221,9 +242,15 @@ def reliability_bins(y_true: np.ndarray, prob: np.ndarray, n_bins: int = 10) -> 
     out = []
     for b in range(n_bins):
         m = which == b
-        out.append({"low": float(edges[b]), "high": float(edges[b + 1]), "count": int(m.sum()),
-                    "confidence": float(p[m].mean()) if m.any() else None,
-                    "accuracy": float(y[m].mean()) if m.any() else None})
+        out.append(
+            {
+                "low": float(edges[b]),
+                "high": float(edges[b + 1]),
+                "count": int(m.sum()),
+                "confidence": float(p[m].mean()) if m.any() else None,
+                "accuracy": float(y[m].mean()) if m.any() else None,
+            }
+        )
     return out
 
 
@@ -280,11 +307,15 @@ def generalized_mean(values: Sequence[float | None], p: float = -5) -> float | N
         raise ValueError("generalized_mean: p = 0 (geometric mean) is not supported")
     if p < 0 and (vals == 0).any():
         return 0.0
-    return float(np.mean(vals ** p) ** (1.0 / p))
+    return float(np.mean(vals**p) ** (1.0 / p))
 
 
-def final_bias_score(overall_auc: float, bias_table: dict[str, dict[str, float | None]],
-                     weights: Sequence[float] = (0.25, 0.25, 0.25, 0.25), p: float = -5) -> float | None:
+def final_bias_score(
+    overall_auc: float,
+    bias_table: dict[str, dict[str, float | None]],
+    weights: Sequence[float] = (0.25, 0.25, 0.25, 0.25),
+    p: float = -5,
+) -> float | None:
     """Jigsaw Unintended Bias in Toxicity Classification final metric:
 
     w0 * overall AUC + w1 * M_p(subgroup AUCs) + w2 * M_p(BPSN AUCs) + w3 * M_p(BNSP AUCs),

@@ -31,8 +31,13 @@ class Decisions:
         return cls([1.0] * n_labels, [0.5] * n_labels, "default 0.5")
 
 
-def fit_decisions(dev_logits: np.ndarray | None, y_dev: np.ndarray, n_labels: int, calibrate: bool = True,
-                  grid: Sequence[float] = THRESHOLD_GRID) -> tuple[Decisions, np.ndarray | None]:
+def fit_decisions(
+    dev_logits: np.ndarray | None,
+    y_dev: np.ndarray,
+    n_labels: int,
+    calibrate: bool = True,
+    grid: Sequence[float] = THRESHOLD_GRID,
+) -> tuple[Decisions, np.ndarray | None]:
     """Temperatures (if `calibrate`) and then thresholds, both fitted on dev only; returns them and the calibrated dev
     probabilities. Without dev rows: T = 1 and threshold 0.5 for every label, and no probabilities."""
     if dev_logits is None or len(dev_logits) == 0:

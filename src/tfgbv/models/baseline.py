@@ -21,7 +21,6 @@ from tfgbv.models.build import TextPrep
 log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class BaselineSpec:
     """Hyper-parameters (Hydra group `model=tfidf_lr`)."""
@@ -41,7 +40,6 @@ class BaselineSpec:
     calibrate: bool = True
 
 
-
 def baseline_prep(spec_or_meta: Any):
     deob = spec_or_meta.deobfuscate if isinstance(spec_or_meta, BaselineSpec) else spec_or_meta["text"]["deobfuscate"]
     return TextPrep(prefix="", deobfuscate=deob, char_fallback={}, max_length=0)
@@ -49,8 +47,15 @@ def baseline_prep(spec_or_meta: Any):
 
 def fit_baseline(texts: Sequence[str], y: np.ndarray, spec: BaselineSpec, seed: int = 42):
     """Fit the vectorizer on all training texts and one LR per label on the rows annotating it."""
-    vec = TfidfVectorizer(analyzer=spec.analyzer, ngram_range=(spec.ngram_min, spec.ngram_max), min_df=spec.min_df,
-                          max_features=spec.max_features, sublinear_tf=spec.sublinear_tf, lowercase=spec.lowercase, dtype=np.float32)
+    vec = TfidfVectorizer(
+        analyzer=spec.analyzer,
+        ngram_range=(spec.ngram_min, spec.ngram_max),
+        min_df=spec.min_df,
+        max_features=spec.max_features,
+        sublinear_tf=spec.sublinear_tf,
+        lowercase=spec.lowercase,
+        dtype=np.float32,
+    )
     X = vec.fit_transform(texts)
     coef = np.zeros((y.shape[1], X.shape[1]), dtype=np.float32)
     intercept = np.zeros(y.shape[1], dtype=np.float32)
@@ -61,11 +66,13 @@ def fit_baseline(texts: Sequence[str], y: np.ndarray, spec: BaselineSpec, seed: 
             # Nothing to learn for this label: constant score at the observed rate (or 0.5 if unannotated).
             rate = target.mean() if mask.sum() else 0.5
             intercept[j] = float(np.log(max(rate, 1e-4) / max(1 - rate, 1e-4)))
-            log.warning("label %s: %s; constant score", LABELS[j], "not annotated" if not mask.sum() else "one class only")
+            log.warning(
+                "label %s: %s; constant score", LABELS[j], "not annotated" if not mask.sum() else "one class only"
+            )
             continue
-        lr = LogisticRegression(C=spec.C, class_weight=spec.class_weight, max_iter=spec.max_iter, solver="liblinear", random_state=seed)
+        lr = LogisticRegression(
+            C=spec.C, class_weight=spec.class_weight, max_iter=spec.max_iter, solver="liblinear", random_state=seed
+        )
         lr.fit(X[np.flatnonzero(mask)], target)
         coef[j], intercept[j] = lr.coef_[0], lr.intercept_[0]
     return vec, coef, intercept
-
-

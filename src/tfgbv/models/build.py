@@ -39,7 +39,6 @@ from tfgbv.translit import transliterate_tajik_latin
 log = logging.getLogger(__name__)
 
 
-
 class ModelLoadError(RuntimeError):
     """A model or tokenizer could not be loaded; the message says why and what to do."""
 
@@ -82,8 +81,15 @@ class ModelSpec:
     trust_remote_code: bool = False
     text: TextPrep = field(default_factory=TextPrep)
     # Tiny model (tests, smoke runs): architecture and locally trained tokenizer size.
-    tiny: dict[str, int] = field(default_factory=lambda: {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-                                                          "intermediate_size": 64, "vocab_size": 2000})
+    tiny: dict[str, int] = field(
+        default_factory=lambda: {
+            "hidden_size": 32,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "intermediate_size": 64,
+            "vocab_size": 2000,
+        }
+    )
 
 
 def _mean_pool_class():
@@ -97,7 +103,9 @@ def _mean_pool_class():
 
         def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, **kwargs):
             kwargs.pop("return_dict", None)
-            out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, return_dict=True)
+            out = self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, return_dict=True
+            )
             hidden = out.last_hidden_state
             if attention_mask is None:
                 attention_mask = torch.ones(hidden.shape[:2], dtype=hidden.dtype, device=hidden.device)
@@ -121,8 +129,12 @@ def mean_pool_class():
 
 
 def _label_config_kwargs() -> dict[str, Any]:
-    return {"num_labels": len(LABELS), "id2label": dict(ID2LABEL), "label2id": dict(LABEL2ID),
-            "problem_type": "multi_label_classification"}
+    return {
+        "num_labels": len(LABELS),
+        "id2label": dict(ID2LABEL),
+        "label2id": dict(LABEL2ID),
+        "problem_type": "multi_label_classification",
+    }
 
 
 # ----------------------------------------------------------------------------- tokenizers
@@ -137,13 +149,23 @@ def train_tiny_tokenizer(texts: Sequence[str], vocab_size: int = 2000):
     tok.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Lowercase()])
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials, min_frequency=1, show_progress=False)
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=specials, min_frequency=1, show_progress=False
+    )
     tok.train_from_iterator(list(texts), trainer=trainer)
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
-    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
-                                                       special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                                   sep_token="[SEP]", mask_token="[MASK]", model_max_length=512)
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=512,
+    )
 
 
 # ----------------------------------------------------------------------------- build / load
@@ -163,24 +185,39 @@ def resolve_pretrained_path(spec: ModelSpec, cache_dir: str | Path | None = None
 
 def _offline_hint(name: str, err: Exception) -> ModelLoadError:
     offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
-    why = "HF_HUB_OFFLINE=1 is set" if offline else "the Hugging Face hub could not be reached or has no safetensors weights"
+    why = (
+        "HF_HUB_OFFLINE=1 is set"
+        if offline
+        else "the Hugging Face hub could not be reached or has no safetensors weights"
+    )
     return ModelLoadError(
         f"could not load model {name!r}: {why} and it is not in the local cache ({type(err).__name__}: {str(err)[:300]}).\n"
         f"Fix: on a machine with internet run `huggingface-cli download {name}` (safetensors weights are required), copy the "
-        f"directory here and pass model.name_or_path=/path/to/dir model.source=local; or use the offline default model=e5-small.")
+        f"directory here and pass model.name_or_path=/path/to/dir model.source=local; or use the offline default model=e5-small."
+    )
 
 
 def build_model(spec: ModelSpec, train_texts: Sequence[str] = (), cache_dir: str | Path | None = None):
     """Return (tokenizer, model) ready for fine-tuning with the four-label multi-label head."""
     if spec.pooling not in ("cls", "mean"):
-        raise ModelLoadError(f"model.pooling={spec.pooling!r}: choose cls (the default, loads in plain transformers) or mean")
+        raise ModelLoadError(
+            f"model.pooling={spec.pooling!r}: choose cls (the default, loads in plain transformers) or mean"
+        )
     if spec.source == "tiny":
         tokenizer = train_tiny_tokenizer([spec.text(t) for t in train_texts], spec.tiny.get("vocab_size", 2000))
-        cfg = BertConfig(vocab_size=len(tokenizer), hidden_size=spec.tiny["hidden_size"], num_hidden_layers=spec.tiny["num_hidden_layers"],
-                         num_attention_heads=spec.tiny["num_attention_heads"], intermediate_size=spec.tiny["intermediate_size"],
-                         max_position_embeddings=max(512, spec.text.max_length), pad_token_id=tokenizer.pad_token_id,
-                         **_label_config_kwargs())
-        model = mean_pool_class()(cfg) if spec.pooling == "mean" else AutoModelForSequenceClassification.from_config(cfg)
+        cfg = BertConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=spec.tiny["hidden_size"],
+            num_hidden_layers=spec.tiny["num_hidden_layers"],
+            num_attention_heads=spec.tiny["num_attention_heads"],
+            intermediate_size=spec.tiny["intermediate_size"],
+            max_position_embeddings=max(512, spec.text.max_length),
+            pad_token_id=tokenizer.pad_token_id,
+            **_label_config_kwargs(),
+        )
+        model = (
+            mean_pool_class()(cfg) if spec.pooling == "mean" else AutoModelForSequenceClassification.from_config(cfg)
+        )
         return tokenizer, _finish(model, spec, new_parameters=())
 
     path = resolve_pretrained_path(spec, cache_dir)
@@ -194,13 +231,17 @@ def build_model(spec: ModelSpec, train_texts: Sequence[str] = (), cache_dir: str
                     setattr(config, attr, spec.dropout)
         if spec.pooling == "mean":
             if config.model_type != "bert":
-                raise ModelLoadError(f"model.pooling=mean is implemented for BERT-architecture encoders; {path!r} is "
-                                     f"{config.model_type!r}: use model.pooling=cls")
-            model, info = mean_pool_class().from_pretrained(path, config=config, use_safetensors=True,
-                                                            output_loading_info=True, **common)
+                raise ModelLoadError(
+                    f"model.pooling=mean is implemented for BERT-architecture encoders; {path!r} is "
+                    f"{config.model_type!r}: use model.pooling=cls"
+                )
+            model, info = mean_pool_class().from_pretrained(
+                path, config=config, use_safetensors=True, output_loading_info=True, **common
+            )
         else:
-            model, info = AutoModelForSequenceClassification.from_pretrained(path, config=config, use_safetensors=True,
-                                                                             output_loading_info=True, **common)
+            model, info = AutoModelForSequenceClassification.from_pretrained(
+                path, config=config, use_safetensors=True, output_loading_info=True, **common
+            )
     except ModelLoadError:
         raise
     except (OSError, ValueError) as err:
@@ -259,7 +300,11 @@ def save_model_dir(model, tokenizer, out_dir: str | Path, meta: dict[str, Any]) 
     if tokenizer_json.exists():
         hf_format.add_text_normalizer(tokenizer_json, (meta.get("text") or {}).get("char_fallback"))
     else:  # a slow (Python) tokenizer has no normaliser to extend: Classifier still prepares texts itself
-        log.warning("%s: tokenizer has no %s; plain transformers will not apply tfgbv text normalisation", out_dir, rundir.TOKENIZER_JSON)
+        log.warning(
+            "%s: tokenizer has no %s; plain transformers will not apply tfgbv text normalisation",
+            out_dir,
+            rundir.TOKENIZER_JSON,
+        )
     write_json(out_dir / rundir.META_FILE, {**meta, **hf_format.format_meta(pooling, tokenizer_json.exists())})
     return out_dir
 
@@ -279,8 +324,10 @@ def find_model_dir(path: str | Path) -> Path:
         return rundir.model_dir(path)
     if not path.exists():
         raise ModelLoadError(f"{path}: no such run or model directory")
-    raise ModelLoadError(f"{path}: not a tfgbv run or model directory (no {rundir.META_FILE} in it or in {rundir.model_dir(path)}); "
-                         f"train one with scripts/train.py")
+    raise ModelLoadError(
+        f"{path}: not a tfgbv run or model directory (no {rundir.META_FILE} in it or in {rundir.model_dir(path)}); "
+        f"train one with scripts/train.py"
+    )
 
 
 # What a Hub download may fetch: safetensors weights, configs, vocabularies. Never pickles (*.bin, *.pt) or code (*.py).
@@ -302,12 +349,16 @@ def _download_from_hub(repo_id: str, revision: str | None) -> Path:
         return Path(snapshot_download(repo_id, revision=revision, allow_patterns=HUB_ALLOW_PATTERNS))
     except (OSError, ValueError) as err:
         offline = constants.HF_HUB_OFFLINE or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
-        why = ("HF_HUB_OFFLINE=1 is set and it is not in the local Hugging Face cache" if offline
-               else "the Hugging Face Hub could not be reached or has no such repository/revision")
+        why = (
+            "HF_HUB_OFFLINE=1 is set and it is not in the local Hugging Face cache"
+            if offline
+            else "the Hugging Face Hub could not be reached or has no such repository/revision"
+        )
         raise ModelLoadError(
             f"{repo_id!r} is not a local directory, and fetching it as a Hub model repo failed: {why} "
             f"({type(err).__name__}: {str(err)[:200]}).\nFix: pass the path of a run or model directory, or on a machine "
-            f"with internet run `hf download {repo_id}` (or unset HF_HUB_OFFLINE) so it is cached.") from err
+            f"with internet run `hf download {repo_id}` (or unset HF_HUB_OFFLINE) so it is cached."
+        ) from err
 
 
 def read_meta(model_dir: str | Path) -> dict[str, Any]:
@@ -332,14 +383,20 @@ def validate_meta(meta: dict[str, Any], where: str | Path = rundir.META_FILE) ->
     if not isinstance(thresholds, dict) or set(thresholds) != set(LABELS):
         problems.append(f"thresholds must give a number for each of {list(LABELS)}, got {thresholds!r}")
     else:
-        problems += [f"thresholds.{k} must be a number in [0, 1], got {v!r}" for k, v in thresholds.items()
-                     if not (is_num(v) and 0 <= v <= 1)]
+        problems += [
+            f"thresholds.{k} must be a number in [0, 1], got {v!r}"
+            for k, v in thresholds.items()
+            if not (is_num(v) and 0 <= v <= 1)
+        ]
     temps = meta.get("temperatures") or {}
     if not isinstance(temps, dict) or not set(temps) <= set(LABELS):
         problems.append(f"temperatures must map labels of {list(LABELS)} to numbers, got {temps!r}")
     else:
-        problems += [f"temperatures.{k} must be a finite number > 0, got {v!r}" for k, v in temps.items()
-                     if not (is_num(v) and v > 0)]
+        problems += [
+            f"temperatures.{k} must be a finite number > 0, got {v!r}"
+            for k, v in temps.items()
+            if not (is_num(v) and v > 0)
+        ]
     text = meta.get("text")
     known = set(TextPrep.__dataclass_fields__)
     if not isinstance(text, dict) or set(text) - known:
@@ -353,8 +410,9 @@ def validate_meta(meta: dict[str, Any], where: str | Path = rundir.META_FILE) ->
         if not isinstance(length, int) or isinstance(length, bool) or length < least:
             problems.append(f"text.max_length must be an integer >= {least}, got {length!r}")
         fallback = text.get("char_fallback", {})
-        if not isinstance(fallback, dict) or not all(isinstance(k, str) and len(k) == 1 and isinstance(v, str)
-                                                     for k, v in fallback.items()):
+        if not isinstance(fallback, dict) or not all(
+            isinstance(k, str) and len(k) == 1 and isinstance(v, str) for k, v in fallback.items()
+        ):
             problems.append(f"text.char_fallback must map single characters to strings, got {fallback!r}")
     if problems:
         raise ModelLoadError(f"{where}: invalid model configuration: " + "; ".join(problems))
@@ -370,12 +428,15 @@ def load_model_dir(path: str | Path, trust_remote_code: bool = False):
         raise ModelLoadError(f"{model_dir}: {rundir.WEIGHTS} missing (only safetensors weights are loaded)")
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     # Mean pooling is saved under a model type transformers refuses; older runs said "bert" + tfgbv_pooling=mean.
-    config = read_mean_pool_config(model_dir) or AutoConfig.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
+    config = read_mean_pool_config(model_dir) or AutoConfig.from_pretrained(
+        model_dir, trust_remote_code=trust_remote_code
+    )
     if getattr(config, "tfgbv_pooling", "cls") == "mean":
         model = mean_pool_class().from_pretrained(model_dir, config=config, use_safetensors=True)
     else:
-        model = AutoModelForSequenceClassification.from_pretrained(model_dir, config=config, use_safetensors=True,
-                                                                   trust_remote_code=trust_remote_code)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            model_dir, config=config, use_safetensors=True, trust_remote_code=trust_remote_code
+        )
     model.eval()
     return tokenizer, model, meta
 
@@ -385,7 +446,10 @@ def text_prep_from_meta(meta: dict[str, Any]) -> TextPrep:
 
 
 def spec_to_meta(spec: ModelSpec) -> dict[str, Any]:
-    return {"source": spec.source, "name_or_path": spec.name_or_path, "short_name": spec.short_name,
-            "pooling": spec.pooling, "text": asdict(spec.text)}
-
-
+    return {
+        "source": spec.source,
+        "name_or_path": spec.name_or_path,
+        "short_name": spec.short_name,
+        "pooling": spec.pooling,
+        "text": asdict(spec.text),
+    }

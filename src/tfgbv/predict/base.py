@@ -41,15 +41,19 @@ MAX_TEXT_CHARS = 100_000
 def checked_texts(texts: Any, max_chars: int = MAX_TEXT_CHARS) -> list[str]:
     """`texts` as a list of strings, or a clear TypeError / ValueError naming the offending item."""
     if texts is None or isinstance(texts, (str, bytes, bytearray)) or not hasattr(texts, "__iter__"):
-        raise TypeError(f"expected a sequence of strings, got {type(texts).__name__}"
-                        + (" (use predict() for one text, or wrap it in a list)" if isinstance(texts, str) else ""))
+        raise TypeError(
+            f"expected a sequence of strings, got {type(texts).__name__}"
+            + (" (use predict() for one text, or wrap it in a list)" if isinstance(texts, str) else "")
+        )
     texts = list(texts)
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(f"text {i} is {type(text).__name__}, not a string")
         if len(text) > max_chars:
-            raise ValueError(f"text {i} has {len(text):,} characters, more than max_chars={max_chars:,}: split it "
-                             f"(or raise the classifier's max_chars)")
+            raise ValueError(
+                f"text {i} has {len(text):,} characters, more than max_chars={max_chars:,}: split it "
+                f"(or raise the classifier's max_chars)"
+            )
     return texts
 
 
@@ -63,6 +67,11 @@ def labelled_predictions(clf, texts: Sequence[str] | str) -> list[dict[str, Any]
     """Per text: {"scores": {label: probability}, "labels": [labels at or above their threshold]}."""
     single = isinstance(texts, str)
     probs = clf.predict_proba([texts] if single else checked_texts(texts, getattr(clf, "max_chars", MAX_TEXT_CHARS)))
-    out = [{"scores": {lab: float(p[j]) for j, lab in enumerate(clf.labels)},
-            "labels": [lab for j, lab in enumerate(clf.labels) if p[j] >= clf.thresholds[j]]} for p in probs]
+    out = [
+        {
+            "scores": {lab: float(p[j]) for j, lab in enumerate(clf.labels)},
+            "labels": [lab for j, lab in enumerate(clf.labels) if p[j] >= clf.thresholds[j]],
+        }
+        for p in probs
+    ]
     return out[0] if single else out

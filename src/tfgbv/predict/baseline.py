@@ -19,12 +19,16 @@ from tfgbv.predict.base import calibrated_proba, labelled_predictions, model_ide
 class BaselineClassifier:
     """Same predict API as `tfgbv.predict.transformer.Classifier`, for a saved tfidf_lr model directory."""
 
-    def __init__(self, vectorizer, coef: np.ndarray, intercept: np.ndarray, meta: dict[str, Any], model_dir: str | Path):
+    def __init__(
+        self, vectorizer, coef: np.ndarray, intercept: np.ndarray, meta: dict[str, Any], model_dir: str | Path
+    ):
         self.vectorizer, self.coef, self.intercept, self.meta = vectorizer, coef, intercept, meta
         self.model_dir = Path(model_dir)
         self.labels = list(meta["labels"])
         self.thresholds = np.array([meta["thresholds"][lab] for lab in self.labels], dtype=np.float32)
-        self.temperatures = np.array([meta.get("temperatures", {}).get(lab, 1.0) for lab in self.labels], dtype=np.float32)
+        self.temperatures = np.array(
+            [meta.get("temperatures", {}).get(lab, 1.0) for lab in self.labels], dtype=np.float32
+        )
         self.prep = baseline_prep(meta)
         self._id: str | None = None
 
@@ -35,8 +39,14 @@ class BaselineClassifier:
         tensors = load_file(str(model_dir / rundir.BASELINE_WEIGHTS))
         vocab = json.loads((model_dir / rundir.BASELINE_VOCAB).read_text(encoding="utf-8"))
         p = meta["vectorizer"]
-        vec = TfidfVectorizer(analyzer=p["analyzer"], ngram_range=(p["ngram_min"], p["ngram_max"]), lowercase=p["lowercase"],
-                              sublinear_tf=p["sublinear_tf"], vocabulary=vocab, dtype=np.float32)
+        vec = TfidfVectorizer(
+            analyzer=p["analyzer"],
+            ngram_range=(p["ngram_min"], p["ngram_max"]),
+            lowercase=p["lowercase"],
+            sublinear_tf=p["sublinear_tf"],
+            vocabulary=vocab,
+            dtype=np.float32,
+        )
         vec.idf_ = tensors["idf"]
         return cls(vec, tensors["coef"], tensors["intercept"], meta, model_dir)
 

@@ -114,14 +114,22 @@ class ScoreSpec:
             raise ScoringError("invalid scoring option(s): " + "; ".join(problems))
 
 
-def load_scorer(model_dir: str | Path, backend: str = "torch", bf16: Any = "auto", num_threads: int | None = None,
-                batch_size: int = 64, onnx_variant: str = "int8"):
+def load_scorer(
+    model_dir: str | Path,
+    backend: str = "torch",
+    bf16: Any = "auto",
+    num_threads: int | None = None,
+    batch_size: int = 64,
+    onnx_variant: str = "int8",
+):
     """A classifier for the chosen backend (torch | onnx), loaded once per process (or once per Ray actor)."""
     if backend == "onnx":
         if not (find_model_dir(model_dir) / rundir.ONNX_DIR / FILES[onnx_variant]).exists():
             log.warning("no ONNX export in %s yet: exporting now (once; scripts/export.py does the same)", model_dir)
             export_onnx(model_dir, quantize=onnx_variant == "int8")
-        return OnnxClassifier.from_pretrained(model_dir, variant=onnx_variant, batch_size=batch_size, num_threads=num_threads)
+        return OnnxClassifier.from_pretrained(
+            model_dir, variant=onnx_variant, batch_size=batch_size, num_threads=num_threads
+        )
     if backend != "torch":
         raise ScoringError(f"backend={backend!r}: choose torch or onnx")
     return load_classifier(model_dir, batch_size=batch_size, bf16=bf16, num_threads=num_threads)
@@ -145,8 +153,13 @@ class RunPaths:
 def run_paths(output: str | Path, rejects: str | Path | None = None) -> RunPaths:
     output = Path(output)
     sibling = lambda suffix: output.with_name(output.name + suffix)  # noqa: E731
-    return RunPaths(output, Path(rejects) if rejects else sibling(".rejects.jsonl"), sibling(".summary.json"),
-                    sibling(".parts"), sibling(".lock"))
+    return RunPaths(
+        output,
+        Path(rejects) if rejects else sibling(".rejects.jsonl"),
+        sibling(".summary.json"),
+        sibling(".parts"),
+        sibling(".lock"),
+    )
 
 
 def _same_file(a: str | Path, b: str | Path) -> bool:
@@ -191,8 +204,10 @@ def expand_inputs(inputs: Sequence[str], paths: RunPaths | None = None) -> list[
             own = [m for m in matches if _own_role(m, paths)]
             if own and not is_glob:
                 role = _own_role(own[0], paths)
-                raise ScoringError(f"input {item} is also this run's {role} file ({getattr(paths, role)}): writing it "
-                                   f"would destroy the input; choose another {role} path")
+                raise ScoringError(
+                    f"input {item} is also this run's {role} file ({getattr(paths, role)}): writing it "
+                    f"would destroy the input; choose another {role} path"
+                )
             if own:
                 log.info("glob %r: leaving out this run's own files %s", item, own)
             matches = [m for m in matches if m not in own]
@@ -235,10 +250,14 @@ def check_paths(inputs: Sequence[str], paths: RunPaths) -> None:
         if p != "-":
             for what, q in named.items():
                 if _same_file(p, q):
-                    raise ScoringError(f"{what} {q} is the input file {p} (also when linked): choose another {what} path")
+                    raise ScoringError(
+                        f"{what} {q} is the input file {p} (also when linked): choose another {what} path"
+                    )
     if _same_file(paths.rejects, paths.output) or _same_file(paths.rejects, paths.summary):
         raise ScoringError(f"rejects={paths.rejects} is the output or summary file: choose another rejects path")
-    if _same_file(paths.rejects, paths.lock) or os.path.realpath(paths.rejects).startswith(os.path.realpath(paths.parts) + os.sep):
+    if _same_file(paths.rejects, paths.lock) or os.path.realpath(paths.rejects).startswith(
+        os.path.realpath(paths.parts) + os.sep
+    ):
         raise ScoringError(f"rejects={paths.rejects} is one of the run's working files: choose another rejects path")
 
 
@@ -259,7 +278,9 @@ def output_lock(paths: RunPaths) -> Iterator[None]:
     """Hold `<output>.lock` (flock, released by the kernel even on kill -9) for the whole run; refuse a second writer."""
     while True:
         try:
-            fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o666)
+            fd = os.open(
+                paths.lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o666
+            )
         except OSError as err:
             raise ScoringError(f"cannot create the lock file {paths.lock}: {err.strerror or err}") from err
         try:
@@ -267,9 +288,11 @@ def output_lock(paths: RunPaths) -> Iterator[None]:
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
             os.close(fd)
-            raise ScoringError(f"another run is writing {paths.output} (lock {paths.lock} is held"
-                               f"{' by process ' + holder if holder else ''}); wait for it to finish or choose another "
-                               f"output") from None
+            raise ScoringError(
+                f"another run is writing {paths.output} (lock {paths.lock} is held"
+                f"{' by process ' + holder if holder else ''}); wait for it to finish or choose another "
+                f"output"
+            ) from None
         try:  # the previous holder may have removed the file between our open and flock: then lock the new one
             if os.path.samestat(os.fstat(fd), os.stat(paths.lock, follow_symlinks=False)):
                 break
@@ -384,8 +407,12 @@ def read_chunks(path: str, chunk_rows: int, with_digest: bool = False) -> Iterat
         raise InputFileError(path, str(err), err.line) from err
     except MemoryError:
         raise
-    except Exception as err:  # only reading runs in this block: any failure here is this file's (pyarrow has many types)
-        raise InputFileError(path, f"{type(err).__name__}: {err}", None if last_line is None else last_line + 1) from err
+    except (
+        Exception
+    ) as err:  # only reading runs in this block: any failure here is this file's (pyarrow has many types)
+        raise InputFileError(
+            path, f"{type(err).__name__}: {err}", None if last_line is None else last_line + 1
+        ) from err
 
 
 def estimate_rows(inputs: Sequence[str]) -> int | None:
@@ -450,8 +477,9 @@ def _row_id(row: dict, spec: ScoreSpec, source: str, index: int) -> str:
     return str(value) if value is not None and value != "" else f"{_printable(source)}:{index}"
 
 
-def score_chunk(clf, rows: list[dict], spec: ScoreSpec, source: str, start_index: int = 0,
-                indices: Sequence[int] | None = None) -> tuple[list[dict], list[dict]]:
+def score_chunk(
+    clf, rows: list[dict], spec: ScoreSpec, source: str, start_index: int = 0, indices: Sequence[int] | None = None
+) -> tuple[list[dict], list[dict]]:
     """Score the valid rows of a chunk; return (output records, reject records).
 
     Rows without an id get `<input path>:<row index in the file>`; the index is `start_index + k`, or `indices[k]`.
@@ -463,7 +491,9 @@ def score_chunk(clf, rows: list[dict], spec: ScoreSpec, source: str, start_index
         if reason is None and _SURROGATE.search(rid):
             reason = "id is not valid Unicode (a lone surrogate \\u escape)"
         if reason:
-            rejects.append({"id": _printable(rid), "source": _printable(source), "line": row.get("_line"), "reason": reason})
+            rejects.append(
+                {"id": _printable(rid), "source": _printable(source), "line": row.get("_line"), "reason": reason}
+            )
         else:
             good.append((rid, row[spec.text_column]))
     out: list[dict] = []
@@ -583,16 +613,25 @@ class _Run:
         state = self.parts / "_run.json"
         if state.exists():
             if json.loads(state.read_text(encoding="utf-8")).get("key") != self.key:
-                raise ScoringError(f"{self.parts} holds an unfinished run with other inputs, model or options; "
-                                   f"delete it or choose another output")
+                raise ScoringError(
+                    f"{self.parts} holds an unfinished run with other inputs, model or options; "
+                    f"delete it or choose another output"
+                )
             return
         leftovers = sorted(p.name for p in self.parts.iterdir() if not p.name.startswith("."))
         if leftovers:
-            raise ScoringError(f"{self.parts} holds files but no _run.json ({leftovers[:3]}...): not a run this "
-                               f"version can resume; delete it or choose another output")
+            raise ScoringError(
+                f"{self.parts} holds files but no _run.json ({leftovers[:3]}...): not a run this "
+                f"version can resume; delete it or choose another output"
+            )
         # ASCII JSON: an input path may hold undecodable bytes (surrogate escapes), which UTF-8 cannot store
-        write_text(state, json.dumps({"key": self.key, "inputs": self.inputs, "model_id": self.clf.model_id,
-                                      "spec": asdict(self.spec)}, indent=2))
+        write_text(
+            state,
+            json.dumps(
+                {"key": self.key, "inputs": self.inputs, "model_id": self.clf.model_id, "spec": asdict(self.spec)},
+                indent=2,
+            ),
+        )
 
     # -- chunks
 
@@ -604,10 +643,14 @@ class _Run:
         c = json.loads(marker.read_text(encoding="utf-8"))
         if c.get("digest") != digest:
             hint = "pipe the same data again, or" if path == "-" else "the file changed since:"
-            raise ScoringError(f"input {path} differs from the one the unfinished run in {self.parts} read (chunk "
-                               f"{shard} has other content); {hint} delete {self.parts} to start over")
-        if (_parquet_rows(self.parts / f"out-{shard}.parquet") != c["scored"]
-                or _parquet_rows(self.parts / f"rej-{shard}.parquet") != c["rejected"]):
+            raise ScoringError(
+                f"input {path} differs from the one the unfinished run in {self.parts} read (chunk "
+                f"{shard} has other content); {hint} delete {self.parts} to start over"
+            )
+        if (
+            _parquet_rows(self.parts / f"out-{shard}.parquet") != c["scored"]
+            or _parquet_rows(self.parts / f"rej-{shard}.parquet") != c["rejected"]
+        ):
             return None
         return c
 
@@ -650,18 +693,36 @@ class _Run:
     def commit(self, seconds: float) -> dict[str, Any]:
         """Merge into temp files, check the row accounting, then rename output, rejects and summary into place."""
         p, counts = self.paths, self.counts
-        with atomic_write(p.summary) as s_fh, atomic_write(p.rejects) as r_fh, \
-                atomic_write(p.output, binary=self.fmt == "parquet", newline="" if self.fmt == "csv" else None) as o_fh:
+        with (
+            atomic_write(p.summary) as s_fh,
+            atomic_write(p.rejects) as r_fh,
+            atomic_write(p.output, binary=self.fmt == "parquet", newline="" if self.fmt == "csv" else None) as o_fh,
+        ):
             n_out = _merge_output(self.parts, self.shards, o_fh, self.fmt, self.schema)
             n_rej = _merge_rejects(self.parts, self.shards, r_fh)
-            if not (n_out == counts["scored_rows"] and n_rej == counts["rejected_rows"]
-                    and counts["input_rows"] == n_out + n_rej):
-                raise ScoringError(f"row accounting failed: {counts['input_rows']} input rows != {n_out} output + "
-                                   f"{n_rej} rejected; nothing was replaced, {self.parts} is kept")
-            summary = {**counts, "output_rows": n_out, "rejects_file_rows": n_rej, "output": str(p.output),
-                       "rejects": str(p.rejects), "model_id": self.clf.model_id, "seconds": round(seconds, 2),
-                       "rows_per_second": round(counts["scored_chunks"] and counts["input_rows"] / max(seconds, 1e-9), 1),
-                       "accounting_ok": True, "bad_files": self.bad_files, "ok": not self.bad_files, "run_key": self.key}
+            if not (
+                n_out == counts["scored_rows"]
+                and n_rej == counts["rejected_rows"]
+                and counts["input_rows"] == n_out + n_rej
+            ):
+                raise ScoringError(
+                    f"row accounting failed: {counts['input_rows']} input rows != {n_out} output + "
+                    f"{n_rej} rejected; nothing was replaced, {self.parts} is kept"
+                )
+            summary = {
+                **counts,
+                "output_rows": n_out,
+                "rejects_file_rows": n_rej,
+                "output": str(p.output),
+                "rejects": str(p.rejects),
+                "model_id": self.clf.model_id,
+                "seconds": round(seconds, 2),
+                "rows_per_second": round(counts["scored_chunks"] and counts["input_rows"] / max(seconds, 1e-9), 1),
+                "accounting_ok": True,
+                "bad_files": self.bad_files,
+                "ok": not self.bad_files,
+                "run_key": self.key,
+            }
             s_fh.write(json.dumps(summary, indent=2))  # ASCII: paths may hold surrogate escapes
             p.summary.unlink(missing_ok=True)  # a summary only ever stands next to the files it describes
         return summary  # the three files are renamed on leaving the block: output, rejects, then summary
@@ -682,8 +743,10 @@ class _Run:
         if not done.exists():
             return None
         if json.loads(done.read_text(encoding="utf-8")).get("key") != self.key:
-            raise ScoringError(f"{self.parts} holds the leftovers of a finished run with other inputs, model or "
-                               f"options; delete it or choose another output")
+            raise ScoringError(
+                f"{self.parts} holds the leftovers of a finished run with other inputs, model or "
+                f"options; delete it or choose another output"
+            )
         summary = json.loads(self.paths.summary.read_text(encoding="utf-8"))
         if summary.get("run_key") != self.key:
             raise ScoringError(f"{self.paths.summary} does not belong to the run in {self.parts}; delete both")
@@ -700,17 +763,21 @@ def _output_format(output: Path, spec: ScoreSpec) -> str:
 
 def _fail_on_bad_files(summary: dict[str, Any]) -> dict[str, Any]:
     if summary.get("bad_files"):
-        where = "; ".join(f"{b['file']}{':' + str(b['line']) if b.get('line') else ''}: {b['error']}"
-                          for b in summary["bad_files"])
-        err = ScoringError(f"{len(summary['bad_files'])} input file(s) could not be read and were skipped ({where}); "
-                           f"every other file was scored into {summary['output']}; see {summary['output']}.summary.json")
+        where = "; ".join(
+            f"{b['file']}{':' + str(b['line']) if b.get('line') else ''}: {b['error']}" for b in summary["bad_files"]
+        )
+        err = ScoringError(
+            f"{len(summary['bad_files'])} input file(s) could not be read and were skipped ({where}); "
+            f"every other file was scored into {summary['output']}; see {summary['output']}.summary.json"
+        )
         err.summary = summary
         raise err
     return summary
 
 
-def score_files(clf, inputs: Sequence[str], output: str | Path, spec: ScoreSpec | None = None,
-                rejects: str | Path | None = None) -> dict[str, Any]:
+def score_files(
+    clf, inputs: Sequence[str], output: str | Path, spec: ScoreSpec | None = None, rejects: str | Path | None = None
+) -> dict[str, Any]:
     """Score every row of `inputs` into `output` (+ rejects), resumably. Returns the summary dict.
 
     Raises ScoringError for bad options or paths (before anything is scored), when another run holds the output,
@@ -732,8 +799,15 @@ def score_files(clf, inputs: Sequence[str], output: str | Path, spec: ScoreSpec 
         run.open_state()
         t0 = time.time()
         total = None if spec.quiet else estimate_rows(inputs)
-        with tqdm(total=total, unit="rows", disable=spec.quiet, desc="scoring", dynamic_ncols=True, mininterval=1.0,
-                  unit_scale=True) as bar:
+        with tqdm(
+            total=total,
+            unit="rows",
+            disable=spec.quiet,
+            desc="scoring",
+            dynamic_ncols=True,
+            mininterval=1.0,
+            unit_scale=True,
+        ) as bar:
             for f_idx, path in enumerate(inputs):
                 run.score_file(f_idx, path, bar)
         summary = run.commit(time.time() - t0)

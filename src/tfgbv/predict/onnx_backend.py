@@ -20,12 +20,23 @@ from tfgbv.predict.transformer import Classifier, predict_windows
 log = logging.getLogger(__name__)
 
 FILES = {"fp32": rundir.ONNX_FP32, "int8": rundir.ONNX_INT8}
-DEFAULT_CHECK_TEXTS = ["Ту як зани аблаҳ ҳастӣ", "Шабона ба хонаат меоем", "Телефон доверия кризисного центра",
-                       "Её адрес: ул. Садовая 14, кв. 3", "Имрӯз бозор то соати 6 кушода аст", "Позор семьи, где её братья?"]
+DEFAULT_CHECK_TEXTS = [
+    "Ту як зани аблаҳ ҳастӣ",
+    "Шабона ба хонаат меоем",
+    "Телефон доверия кризисного центра",
+    "Её адрес: ул. Садовая 14, кв. 3",
+    "Имрӯз бозор то соати 6 кушода аст",
+    "Позор семьи, где её братья?",
+]
 
 
-def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None, quantize: bool = True,
-                check_texts: str | Sequence[str] | None = None, opset: int = 17) -> dict[str, Any]:
+def export_onnx(
+    model_dir: str | Path,
+    out_dir: str | Path | None = None,
+    quantize: bool = True,
+    check_texts: str | Sequence[str] | None = None,
+    opset: int = 17,
+) -> dict[str, Any]:
     """Write model.onnx (+ model.int8.onnx) next to the model (default <model_dir>/onnx/) and an agreement report."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -45,9 +56,20 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None, quanti
             return self.m(input_ids=input_ids, attention_mask=attention_mask).logits
 
     tmp = out / (FILES["fp32"] + ".tmp")
-    torch.onnx.export(Wrapper(model), (dummy["input_ids"], dummy["attention_mask"]), str(tmp), input_names=["input_ids", "attention_mask"],
-                      output_names=["logits"], dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
-                                                             "logits": {0: "batch"}}, opset_version=opset, dynamo=False)
+    torch.onnx.export(
+        Wrapper(model),
+        (dummy["input_ids"], dummy["attention_mask"]),
+        str(tmp),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["logits"],
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "seq"},
+            "attention_mask": {0: "batch", 1: "seq"},
+            "logits": {0: "batch"},
+        },
+        opset_version=opset,
+        dynamo=False,
+    )
     os.replace(tmp, out / FILES["fp32"])
     variants = ["fp32"]
     if quantize:
@@ -62,9 +84,12 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None, quanti
     for v in variants:
         clf = OnnxClassifier.from_pretrained(model_dir, variant=v, onnx_dir=out)
         p = clf.predict_proba(texts)
-        report["variants"][v] = {"file": FILES[v], "bytes": (out / FILES[v]).stat().st_size,
-                                 "max_abs_prob_diff": float(np.abs(p - ref).max()),
-                                 "label_agreement": float(((p >= clf.thresholds) == ref_labels).mean())}
+        report["variants"][v] = {
+            "file": FILES[v],
+            "bytes": (out / FILES[v]).stat().st_size,
+            "max_abs_prob_diff": float(np.abs(p - ref).max()),
+            "label_agreement": float(((p >= clf.thresholds) == ref_labels).mean()),
+        }
     (out / "agreement.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     return report
 
@@ -81,15 +106,25 @@ def _check_texts(spec: str | Sequence[str] | None) -> list[str]:
 class OnnxClassifier(Classifier):
     """Classifier whose forward pass runs in ONNX Runtime (CPU)."""
 
-    def __init__(self, tokenizer, session, meta: dict[str, Any], model_dir: str | Path, variant: str, batch_size: int = 64):
+    def __init__(
+        self, tokenizer, session, meta: dict[str, Any], model_dir: str | Path, variant: str, batch_size: int = 64
+    ):
         super().__init__(tokenizer, None, meta, model_dir, batch_size=batch_size, bf16=False)
         self.session = session
         self.variant = variant
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, variant: str = "int8", onnx_dir: str | Path | None = None, batch_size: int = 64,
-                        num_threads: int | None = None, **_: Any) -> "OnnxClassifier":
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        variant: str = "int8",
+        onnx_dir: str | Path | None = None,
+        batch_size: int = 64,
+        num_threads: int | None = None,
+        **_: Any,
+    ) -> "OnnxClassifier":
         import onnxruntime as ort
+
         model_dir = find_model_dir(path)
         onnx_path = Path(onnx_dir or model_dir / rundir.ONNX_DIR) / FILES[variant]
         if not onnx_path.exists():
@@ -98,7 +133,9 @@ class OnnxClassifier(Classifier):
         if num_threads:
             opts.intra_op_num_threads = num_threads
         session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-        return cls(AutoTokenizer.from_pretrained(model_dir), session, read_meta(model_dir), model_dir, variant, batch_size)
+        return cls(
+            AutoTokenizer.from_pretrained(model_dir), session, read_meta(model_dir), model_dir, variant, batch_size
+        )
 
     @property
     def model_id(self) -> str:
@@ -108,4 +145,7 @@ class OnnxClassifier(Classifier):
         def forward(input_ids: np.ndarray, attention: np.ndarray) -> np.ndarray:
             return self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention})[0]
 
-        return predict_windows(forward, self.tokenizer, texts, self.prep, len(self.labels), self.batch_size) * self.logit_scale
+        return (
+            predict_windows(forward, self.tokenizer, texts, self.prep, len(self.labels), self.batch_size)
+            * self.logit_scale
+        )

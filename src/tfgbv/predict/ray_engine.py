@@ -67,9 +67,13 @@ def _row_datasource_class():
         def _read_stream(self, f, path: str) -> Iterator[Any]:
             index = 0
             for rows in chunks_from_handle(f, FORMATS[Path(path).suffix.lower()], self.chunk_rows):
-                yield pa.table({"_row": pa.array([pickle.dumps(r, protocol=5) for r in rows], pa.binary()),
-                                "_path": pa.array([path] * len(rows), pa.string()),
-                                "_index": pa.array(range(index, index + len(rows)), pa.int64())})
+                yield pa.table(
+                    {
+                        "_row": pa.array([pickle.dumps(r, protocol=5) for r in rows], pa.binary()),
+                        "_path": pa.array([path] * len(rows), pa.string()),
+                        "_index": pa.array(range(index, index + len(rows)), pa.int64()),
+                    }
+                )
                 index += len(rows)
 
     return RowDatasource
@@ -79,8 +83,16 @@ class _Scorer:
     """Ray actor: loads the classifier once, then scores batches. Every input row yields one output row; rejected rows
     carry `_reject_reason` (and null scores), so one pass feeds both the output and the rejects."""
 
-    def __init__(self, model_dir: str, spec_dict: dict, backend: str, bf16: Any, batch_size: int, num_threads: int,
-                 sources: dict[str, str]):
+    def __init__(
+        self,
+        model_dir: str,
+        spec_dict: dict,
+        backend: str,
+        bf16: Any,
+        batch_size: int,
+        num_threads: int,
+        sources: dict[str, str],
+    ):
         self.spec = ScoreSpec(**spec_dict)
         self.sources = sources  # Ray's normalised path -> the path as the user gave it (used in rejects and ids)
         self.clf = load_scorer(model_dir, backend, bf16=bf16, num_threads=num_threads, batch_size=batch_size)
@@ -125,14 +137,31 @@ def _init_ray(address: str | None, num_actors: int, num_cpus_per_actor: float, q
     # Locally: one logical CPU per actor plus one for the read and write tasks, which otherwise wait forever for a
     # CPU held by an idle actor (logical CPUs only; the actors set their own torch thread counts).
     num_cpus = None if address else int(num_actors * num_cpus_per_actor) + 1
-    ray.init(address=address, num_cpus=num_cpus, include_dashboard=False, log_to_driver=not quiet,
-             ignore_reinit_error=True, configure_logging=not quiet, logging_level=logging.WARNING)
+    ray.init(
+        address=address,
+        num_cpus=num_cpus,
+        include_dashboard=False,
+        log_to_driver=not quiet,
+        ignore_reinit_error=True,
+        configure_logging=not quiet,
+        logging_level=logging.WARNING,
+    )
     return True
 
 
-def score_with_ray(model_dir: str | Path, inputs: Sequence[str], output: str | Path, spec: ScoreSpec | None = None,
-                   num_actors: int = 2, address: str | None = None, batch_size: int = 256, num_cpus_per_actor: float = 1,
-                   backend: str = "torch", bf16: Any = "auto", rejects: str | Path | None = None) -> dict[str, Any]:
+def score_with_ray(
+    model_dir: str | Path,
+    inputs: Sequence[str],
+    output: str | Path,
+    spec: ScoreSpec | None = None,
+    num_actors: int = 2,
+    address: str | None = None,
+    batch_size: int = 256,
+    num_cpus_per_actor: float = 1,
+    backend: str = "torch",
+    bf16: Any = "auto",
+    rejects: str | Path | None = None,
+) -> dict[str, Any]:
     """Score `inputs` with a Ray Data actor pool; writes `output` (Parquet), the rejects JSONL and a summary JSON.
 
     `batch_size` is the number of rows per Ray batch sent to an actor; the model's own batch is `spec.batch_size`.
@@ -151,7 +180,9 @@ def score_with_ray(model_dir: str | Path, inputs: Sequence[str], output: str | P
     check_paths(paths, run)
     prepare_output_dirs(run)
     with output_lock(run):  # one writer per output, as in the local engine
-        return _score_locked(model_dir, paths, run, spec, num_actors, address, batch_size, num_cpus_per_actor, backend, bf16)
+        return _score_locked(
+            model_dir, paths, run, spec, num_actors, address, batch_size, num_cpus_per_actor, backend, bf16
+        )
 
 
 def _score_locked(model_dir, paths, run, spec, num_actors, address, batch_size, num_cpus_per_actor, backend, bf16):
@@ -172,10 +203,21 @@ def _score_locked(model_dir, paths, run, spec, num_actors, address, batch_size, 
         ctx.enable_progress_bars = not spec.quiet
         read = ray.data.read_datasource(_row_datasource_class()([os.path.abspath(p) for p in paths]))
         scored = read.map_batches(
-            _Scorer, fn_constructor_args=(model_dir, dict(spec.__dict__), backend, bf16, spec.batch_size,
-                                          max(1, int(num_cpus_per_actor)), sources),
-            batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=num_actors), num_cpus=num_cpus_per_actor,
-            batch_format="numpy")
+            _Scorer,
+            fn_constructor_args=(
+                model_dir,
+                dict(spec.__dict__),
+                backend,
+                bf16,
+                spec.batch_size,
+                max(1, int(num_cpus_per_actor)),
+                sources,
+            ),
+            batch_size=batch_size,
+            compute=ray.data.ActorPoolStrategy(size=num_actors),
+            num_cpus=num_cpus_per_actor,
+            batch_format="numpy",
+        )
         scored.write_parquet(str(work))
         n_input = read.count()  # a second, cheap read pass: the accounting below checks against it
     finally:
@@ -185,9 +227,18 @@ def _score_locked(model_dir, paths, run, spec, num_actors, address, batch_size, 
     n_out, n_rej = _split(work, output, rejects, schema, n_input)
     shutil.rmtree(work, ignore_errors=True)
     seconds = time.time() - t0
-    summary = {"engine": "ray", "actors": num_actors, "input_rows": n_input, "output_rows": n_out, "rejected_rows": n_rej,
-               "accounting_ok": n_input == n_out + n_rej, "seconds": round(seconds, 2),
-               "rows_per_second": round(n_input / max(seconds, 1e-9), 1), "output": str(output), "rejects": str(rejects)}
+    summary = {
+        "engine": "ray",
+        "actors": num_actors,
+        "input_rows": n_input,
+        "output_rows": n_out,
+        "rejected_rows": n_rej,
+        "accounting_ok": n_input == n_out + n_rej,
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(n_input / max(seconds, 1e-9), 1),
+        "output": str(output),
+        "rejects": str(rejects),
+    }
     write_json(run.summary, summary)
     return summary
 
@@ -207,10 +258,22 @@ def _split(work: Path, output: Path, rejects: Path, schema, n_input: int) -> tup
                         writer.write_table(pa.Table.from_batches([good]).select(schema.names).cast(schema))
                     n_out += good.num_rows
                     for r in batch.filter(pc.invert(ok)).to_pylist():
-                        fh.write(json.dumps({"id": r["id"], "source": r["_source"], "line": r["_line"],
-                                             "reason": r["_reject_reason"]}, ensure_ascii=False) + "\n")
+                        fh.write(
+                            json.dumps(
+                                {
+                                    "id": r["id"],
+                                    "source": r["_source"],
+                                    "line": r["_line"],
+                                    "reason": r["_reject_reason"],
+                                },
+                                ensure_ascii=False,
+                            )
+                            + "\n"
+                        )
                         n_rej += 1
         if n_input != n_out + n_rej:
-            raise ScoringError(f"row accounting failed: {n_input} input rows != {n_out} output + {n_rej} rejected; "
-                               f"nothing was replaced")
+            raise ScoringError(
+                f"row accounting failed: {n_input} input rows != {n_out} output + {n_rej} rejected; "
+                f"nothing was replaced"
+            )
     return n_out, n_rej

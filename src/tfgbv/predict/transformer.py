@@ -28,8 +28,15 @@ WINDOW_STRIDE = 32  # tokens shared by consecutive windows of an over-long text 
 def encode(tokenizer, texts: Sequence[str], max_length: int):
     """Token ids per window and, for each window, the index of its text."""
     stride = min(WINDOW_STRIDE, max(0, max_length // 4))  # tokenizers require stride < window minus special tokens
-    enc = tokenizer(list(texts), truncation=True, max_length=max_length, stride=stride,
-                    return_overflowing_tokens=True, return_attention_mask=False, return_token_type_ids=False)
+    enc = tokenizer(
+        list(texts),
+        truncation=True,
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_attention_mask=False,
+        return_token_type_ids=False,
+    )
     owner = enc.get("overflow_to_sample_mapping")
     if owner is None:  # slow tokenizers do not report overflow: one window per text
         owner = list(range(len(texts)))
@@ -56,13 +63,13 @@ def predict_windows(forward, tokenizer, texts: Sequence[str], prep, n_labels: in
     window_logits = np.empty((len(ids), n_labels), dtype=np.float32)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         longest = max(len(ids[i]) for i in idx)
         input_ids = np.full((len(idx), longest), pad_id, dtype=np.int64)
         attention = np.zeros((len(idx), longest), dtype=np.int64)
         for row, i in enumerate(idx):
-            input_ids[row, :len(ids[i])] = ids[i]
-            attention[row, :len(ids[i])] = 1
+            input_ids[row, : len(ids[i])] = ids[i]
+            attention[row, : len(ids[i])] = 1
         window_logits[idx] = forward(input_ids, attention)
     logits = np.full((len(texts), n_labels), -np.inf, dtype=np.float32)
     np.maximum.at(logits, np.asarray(owner), window_logits)
@@ -76,13 +83,17 @@ def torch_forward(model, bf16: bool = False):
 
     def forward(input_ids: np.ndarray, attention: np.ndarray) -> np.ndarray:
         with torch.inference_mode(), _autocast(bf16):
-            out = model(input_ids=torch.from_numpy(input_ids).to(device), attention_mask=torch.from_numpy(attention).to(device))
+            out = model(
+                input_ids=torch.from_numpy(input_ids).to(device), attention_mask=torch.from_numpy(attention).to(device)
+            )
         return out.logits.float().cpu().numpy()
 
     return forward
 
 
-def predict_logits(model, tokenizer, texts: Sequence[str], prep, batch_size: int = 64, bf16: bool = False) -> np.ndarray:
+def predict_logits(
+    model, tokenizer, texts: Sequence[str], prep, batch_size: int = 64, bf16: bool = False
+) -> np.ndarray:
     """[N, L] logits of a PyTorch model (see predict_windows)."""
     return predict_windows(torch_forward(model, bf16), tokenizer, texts, prep, model.config.num_labels, batch_size)
 
@@ -98,8 +109,16 @@ class Classifier:
 
     max_chars: int = MAX_TEXT_CHARS
 
-    def __init__(self, tokenizer, model, meta: dict[str, Any], model_dir: str | Path, batch_size: int = 64,
-                 bf16: bool | str = False, num_threads: int | None = None):
+    def __init__(
+        self,
+        tokenizer,
+        model,
+        meta: dict[str, Any],
+        model_dir: str | Path,
+        batch_size: int = 64,
+        bf16: bool | str = False,
+        num_threads: int | None = None,
+    ):
         if num_threads:
             torch.set_num_threads(num_threads)
         self.tokenizer, self.model, self.meta = tokenizer, model, meta
@@ -138,12 +157,12 @@ class Classifier:
     def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
         """[N, L] uncalibrated logits (max over windows)."""
         texts = checked_texts(texts, self.max_chars)
-        return predict_logits(self.model, self.tokenizer, texts, self.prep, self.batch_size, self.bf16) * self.logit_scale
+        return (
+            predict_logits(self.model, self.tokenizer, texts, self.prep, self.batch_size, self.bf16) * self.logit_scale
+        )
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return calibrated_proba(self, texts)
 
     def predict(self, texts: Sequence[str] | str) -> list[dict[str, Any]] | dict[str, Any]:
         return labelled_predictions(self, texts)
-
-

@@ -58,7 +58,9 @@ class BenchSpec:
     """Sizes and switches (Hydra config `bench.yaml`)."""
 
     model_dir: str | None = None  # a trained run / model dir; None = e5-small with a fresh (untrained) head
-    texts: list[str] = field(default_factory=lambda: ["data/seed/*.jsonl", "data/seed/parts/*.jsonl"])  # globs; the first that matches is used
+    texts: list[str] = field(
+        default_factory=lambda: ["data/seed/*.jsonl", "data/seed/parts/*.jsonl"]
+    )  # globs; the first that matches is used
     n_texts: int = 5000  # corpus texts repeated up to this many
     backends: list[str] = field(default_factory=lambda: list(BACKENDS))
     warmup_texts: int = 1000  # scored once, untimed, by every backend first (kernels for each batch shape get built)
@@ -124,8 +126,12 @@ def load_texts(globs: Sequence[str], n: int, root: Path) -> tuple[list[str], str
     """`n` texts from the first glob that matches (repeated if fewer); returns (texts, description)."""
     for pattern in globs:
         files = sorted(glob.glob(str(root / pattern)))
-        texts = [json.loads(line)["text"] for f in files for line in Path(f).read_text(encoding="utf-8").splitlines()
-                 if line.strip()]
+        texts = [
+            json.loads(line)["text"]
+            for f in files
+            for line in Path(f).read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
         texts = [t for t in texts if isinstance(t, str) and t.strip()]
         if texts:
             reps = -(-n // len(texts))
@@ -148,9 +154,11 @@ def tokens_scored(tokenizer, prep, texts: Sequence[str]) -> int:
 def agreement(probs: np.ndarray, ref: np.ndarray, thresholds: np.ndarray) -> dict[str, float]:
     """Label agreement (all texts x labels) and max abs probability difference against a reference."""
     same = (probs >= thresholds) == (ref >= thresholds)
-    return {"label_agreement": round(float(same.mean()), 5),
-            "label_agreement_per_label": {lab: round(float(same[:, j].mean()), 5) for j, lab in enumerate(LABELS)},
-            "max_abs_prob_diff": round(float(np.abs(probs - ref).max()), 5)}
+    return {
+        "label_agreement": round(float(same.mean()), 5),
+        "label_agreement_per_label": {lab: round(float(same[:, j].mean()), 5) for j, lab in enumerate(LABELS)},
+        "max_abs_prob_diff": round(float(np.abs(probs - ref).max()), 5),
+    }
 
 
 # ----------------------------------------------------------------------------- model
@@ -165,18 +173,26 @@ def prepare_model(spec: BenchSpec, model_spec, root: Path) -> tuple[Path, str]:
     if not (out / rundir.WEIGHTS).exists():
         torch.manual_seed(0)
         tokenizer, model = build_model(model_spec, cache_dir=cache)
-        meta = {"kind": "transformer", "labels": list(LABELS), "thresholds": {lab: 0.5 for lab in LABELS},
-                "temperatures": {lab: 1.0 for lab in LABELS}, **spec_to_meta(model_spec), "trained_on": []}
+        meta = {
+            "kind": "transformer",
+            "labels": list(LABELS),
+            "thresholds": {lab: 0.5 for lab in LABELS},
+            "temperatures": {lab: 1.0 for lab in LABELS},
+            **spec_to_meta(model_spec),
+            "trained_on": [],
+        }
         save_model_dir(model, tokenizer, out, meta)
-    return out, (f"{model_spec.short_name} ({model_spec.name_or_path}) converted offline, with a fresh untrained "
-                 f"classification head (throughput does not depend on the head; agreement is measured on its scores)")
+    return out, (
+        f"{model_spec.short_name} ({model_spec.name_or_path}) converted offline, with a fresh untrained "
+        f"classification head (throughput does not depend on the head; agreement is measured on its scores)"
+    )
 
 
 # ----------------------------------------------------------------------------- inference
 
 
 def _time(fn: Callable[[list[str]], np.ndarray], texts: list[str], warmup: int) -> tuple[np.ndarray, float, float]:
-    fn(texts[:max(1, warmup)])
+    fn(texts[: max(1, warmup)])
     with PeakRss() as rss:
         t = time.perf_counter()
         probs = fn(texts)
@@ -186,14 +202,23 @@ def _time(fn: Callable[[list[str]], np.ndarray], texts: list[str], warmup: int) 
 
 def pipeline_predict(model, tokenizer, batch_size: int, temperatures: np.ndarray) -> Callable[[list[str]], np.ndarray]:
     """The naive baseline: `transformers.pipeline` (fp32, batches in input order, padding to the batch's longest)."""
-    pipe = pipeline("text-classification", model=model, tokenizer=tokenizer, batch_size=batch_size, device=-1,
-                    top_k=None, function_to_apply="sigmoid")
+    pipe = pipeline(
+        "text-classification",
+        model=model,
+        tokenizer=tokenizer,
+        batch_size=batch_size,
+        device=-1,
+        top_k=None,
+        function_to_apply="sigmoid",
+    )
     id2label = model.config.id2label
 
     def predict(texts: list[str]) -> np.ndarray:
         out = pipe(list(texts), truncation=True)
-        probs = np.array([[{d["label"]: d["score"] for d in row}[id2label[j]] for j in range(len(id2label))] for row in out],
-                         dtype=np.float64)
+        probs = np.array(
+            [[{d["label"]: d["score"] for d in row}[id2label[j]] for j in range(len(id2label))] for row in out],
+            dtype=np.float64,
+        )
         # Same calibration as ours so that agreement compares like with like (the pipeline knows no temperatures).
         logits = np.log(np.clip(probs, 1e-12, 1)) - np.log(np.clip(1 - probs, 1e-12, 1))
         return apply_temperature(logits, temperatures)
@@ -217,7 +242,9 @@ def bench_inference(spec: BenchSpec, model_dir: Path, texts: list[str], peaks: d
         row: dict[str, Any] = {}
         if name == "pipeline_fp32":
             # A folded model's pipeline output is calibrated already: only unfolded temperatures remain to apply.
-            fn = pipeline_predict(clf.model, clf.tokenizer, spec.baseline_batch_size, clf.temperatures / clf.logit_scale)
+            fn = pipeline_predict(
+                clf.model, clf.tokenizer, spec.baseline_batch_size, clf.temperatures / clf.logit_scale
+            )
         elif name in ("torch_fp32", "torch_bf16"):
             clf.bf16 = name == "torch_bf16"
             fn = clf.predict_proba
@@ -227,15 +254,23 @@ def bench_inference(spec: BenchSpec, model_dir: Path, texts: list[str], peaks: d
                 t = time.perf_counter()
                 row_export = export_onnx(model_dir, onnx_dir, quantize=True, check_texts=texts[:200])
                 export_report = {"seconds": round(time.perf_counter() - t, 1), **row_export}
-            fn = OnnxClassifier.from_pretrained(model_dir, variant=variant, onnx_dir=onnx_dir, batch_size=spec.batch_size,
-                                                num_threads=threads).predict_proba
+            fn = OnnxClassifier.from_pretrained(
+                model_dir, variant=variant, onnx_dir=onnx_dir, batch_size=spec.batch_size, num_threads=threads
+            ).predict_proba
         else:
             raise ValueError(f"unknown backend {name!r}; known: {list(BACKENDS)}")
         probs, seconds, rss = _time(fn, texts, spec.warmup_texts)
         peak = peaks["bf16"] if name == "torch_bf16" else peaks["fp32"]
-        row.update({"texts_per_s": round(len(texts) / seconds, 1), "seconds": round(seconds, 2), "peak_rss_mib": rss,
-                    "achieved_gflops": round(flops_per_token * n_tokens / seconds / 1e9, 1),
-                    "peak_gflops_ref": peak, "peak_ref": "bf16" if name == "torch_bf16" else "fp32"})
+        row.update(
+            {
+                "texts_per_s": round(len(texts) / seconds, 1),
+                "seconds": round(seconds, 2),
+                "peak_rss_mib": rss,
+                "achieved_gflops": round(flops_per_token * n_tokens / seconds / 1e9, 1),
+                "peak_gflops_ref": peak,
+                "peak_ref": "bf16" if name == "torch_bf16" else "fp32",
+            }
+        )
         row["efficiency"] = round(row["achieved_gflops"] / peak, 3)
         if name == "torch_fp32":
             ref = probs
@@ -246,8 +281,14 @@ def bench_inference(spec: BenchSpec, model_dir: Path, texts: list[str], peaks: d
     for name in order:
         if base:
             results[name]["ratio_to_baseline"] = round(results[name]["texts_per_s"] / base, 2)
-    return {"backends": results, "onnx_export": export_report, "tokens_scored": n_tokens, "tokens_per_text": round(n_tokens / len(texts), 1),
-            "non_embedding_params": flops_per_token // 2, "threads": threads}
+    return {
+        "backends": results,
+        "onnx_export": export_report,
+        "tokens_scored": n_tokens,
+        "tokens_per_text": round(n_tokens / len(texts), 1),
+        "non_embedding_params": flops_per_token // 2,
+        "threads": threads,
+    }
 
 
 def recommend(backends: dict[str, Any], min_agreement: float) -> str:
@@ -260,11 +301,22 @@ def recommend(backends: dict[str, Any], min_agreement: float) -> str:
 
 
 def _train_records(root: Path, n: int) -> list[dict]:
-    rows = [json.loads(line) for line in (root / "data" / "seed" / "train.jsonl").read_text(encoding="utf-8").splitlines()
-            if line.strip()] if (root / "data" / "seed" / "train.jsonl").exists() else []
+    rows = (
+        [
+            json.loads(line)
+            for line in (root / "data" / "seed" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+        if (root / "data" / "seed" / "train.jsonl").exists()
+        else []
+    )
     if not rows:
-        rows = [json.loads(line) for f in sorted(glob.glob(str(root / "data" / "seed" / "parts" / "*.jsonl")))
-                for line in Path(f).read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = [
+            json.loads(line)
+            for f in sorted(glob.glob(str(root / "data" / "seed" / "parts" / "*.jsonl")))
+            for line in Path(f).read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
     return (rows * (-(-n // max(1, len(rows)))))[:n]
 
 
@@ -288,10 +340,25 @@ def bench_training(spec: BenchSpec, model_spec, root: Path, records: list[dict] 
     masked BCE) vs a plain Trainer with the HF example defaults (pad to 128, no grouping, fp32, all weights trained)."""
     steps, batch = spec.train_steps + spec.train_warmup_steps + 1, spec.train_batch_size
     # What `make train` trains on (a seeded sample of the configured data's training rows), else the bundled corpus.
-    records = random.Random(0).sample(records, min(len(records), steps * batch)) if records else _train_records(root, steps * batch)
-    common = dict(max_steps=steps, per_device_train_batch_size=batch, learning_rate=5e-5, report_to="none",
-                  save_strategy="no", eval_strategy="no", logging_strategy="no", disable_tqdm=True, use_cpu=True,
-                  dataloader_num_workers=0, dataloader_pin_memory=False, seed=0)
+    records = (
+        random.Random(0).sample(records, min(len(records), steps * batch))
+        if records
+        else _train_records(root, steps * batch)
+    )
+    common = dict(
+        max_steps=steps,
+        per_device_train_batch_size=batch,
+        learning_rate=5e-5,
+        report_to="none",
+        save_strategy="no",
+        eval_strategy="no",
+        logging_strategy="no",
+        disable_tqdm=True,
+        use_cpu=True,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=False,
+        seed=0,
+    )
     out: dict[str, Any] = {"steps_timed": spec.train_steps, "batch_size": batch}
     tmp = Path(spec.cache_dir or "/tmp") / "bench-train-tmp"
 
@@ -303,28 +370,48 @@ def bench_training(spec: BenchSpec, model_spec, root: Path, records: list[dict] 
     timer = _steps_per_s_callback(spec.train_warmup_steps)
     args = TrainingArguments(output_dir=str(tmp / "ours"), bf16=use_bf16, remove_unused_columns=False, **common)
     with PeakRss() as rss:
-        MaskedBCETrainer(model=model, args=args, train_dataset=ds, data_collator=DataCollatorWithPadding(tokenizer),
-                              callbacks=[timer], length_batches=True).train()
-    out["ours"] = {"samples_per_s": round(timer.samples_per_s(batch), 2), "bf16": use_bf16, "group_by_length": True,
-                   "padding": "dynamic (per batch)", "frozen_word_embedding": model_spec.freeze_embeddings,
-                   "max_length": model_spec.text.max_length, "peak_rss_mib": rss.mib}
+        MaskedBCETrainer(
+            model=model,
+            args=args,
+            train_dataset=ds,
+            data_collator=DataCollatorWithPadding(tokenizer),
+            callbacks=[timer],
+            length_batches=True,
+        ).train()
+    out["ours"] = {
+        "samples_per_s": round(timer.samples_per_s(batch), 2),
+        "bf16": use_bf16,
+        "group_by_length": True,
+        "padding": "dynamic (per batch)",
+        "frozen_word_embedding": model_spec.freeze_embeddings,
+        "max_length": model_spec.text.max_length,
+        "peak_rss_mib": rss.mib,
+    }
     del model
 
     # Plain Trainer, Hugging Face example defaults.
     path = resolve_pretrained_path(model_spec, spec.cache_dir)
     torch.manual_seed(0)
-    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=len(LABELS),
-                                                               problem_type="multi_label_classification")
+    model = AutoModelForSequenceClassification.from_pretrained(
+        path, num_labels=len(LABELS), problem_type="multi_label_classification"
+    )
     enc = tokenizer([r["text"] for r in records], padding="max_length", truncation=True, max_length=128)
     labels = [[float(max(0, r.get(lab, 0) if r.get(lab) is not None else 0)) for lab in LABELS] for r in records]
-    plain_ds = datasets.Dataset.from_dict({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
-                                           "labels": labels})
+    plain_ds = datasets.Dataset.from_dict(
+        {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "labels": labels}
+    )
     timer = _steps_per_s_callback(spec.train_warmup_steps)
     args = TrainingArguments(output_dir=str(tmp / "plain"), **common)
     with PeakRss() as rss:
         Trainer(model=model, args=args, train_dataset=plain_ds, callbacks=[timer]).train()
-    out["plain_trainer"] = {"samples_per_s": round(timer.samples_per_s(batch), 2), "bf16": False, "group_by_length": False,
-                            "padding": "max_length=128", "frozen_word_embedding": False, "peak_rss_mib": rss.mib}
+    out["plain_trainer"] = {
+        "samples_per_s": round(timer.samples_per_s(batch), 2),
+        "bf16": False,
+        "group_by_length": False,
+        "padding": "max_length=128",
+        "frozen_word_embedding": False,
+        "peak_rss_mib": rss.mib,
+    }
     out["speedup"] = round(out["ours"]["samples_per_s"] / out["plain_trainer"]["samples_per_s"], 2)
     return out
 
@@ -339,11 +426,19 @@ def bench_ray(spec: BenchSpec, model_dir: Path, texts: list[str]) -> dict[str, A
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.jsonl"
         with src.open("w", encoding="utf-8") as fh:
-            for i, t in enumerate((texts * (-(-spec.ray_texts // len(texts))))[:spec.ray_texts]):
+            for i, t in enumerate((texts * (-(-spec.ray_texts // len(texts))))[: spec.ray_texts]):
                 fh.write(json.dumps({"id": str(i), "text": t}, ensure_ascii=False) + "\n")
         for n in spec.ray_actors:
-            s = score_with_ray(str(model_dir), [str(src)], Path(tmp) / f"o{n}.parquet", ScoreSpec(quiet=True, batch_size=spec.batch_size),
-                               num_actors=n, batch_size=256, num_cpus_per_actor=1, bf16="auto")
+            s = score_with_ray(
+                str(model_dir),
+                [str(src)],
+                Path(tmp) / f"o{n}.parquet",
+                ScoreSpec(quiet=True, batch_size=spec.batch_size),
+                num_actors=n,
+                batch_size=256,
+                num_cpus_per_actor=1,
+                bf16="auto",
+            )
             out[f"actors_{n}"] = {"rows_per_s": s["rows_per_second"], "seconds": s["seconds"]}
     if len(spec.ray_actors) >= 2:
         a, b = spec.ray_actors[0], spec.ray_actors[-1]
@@ -363,61 +458,92 @@ def machine_info() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "logical_cores": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "platform": platform.platform(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-            "bf16_supported": bf16_supported(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "cpu": cpu,
+        "logical_cores": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "bf16_supported": bf16_supported(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def render(res: dict[str, Any]) -> str:
     m, inf = res["machine"], res["inference"]
-    lines = ["# Speed benchmark", "",
-             f"Generated by `{res['command']}` on {res['date']}; do not edit by hand. Every number was measured in one "
-             "process, in one run, on the machine below.", "",
-             f"- Machine: {m['cpu']}, {m['logical_cores']} logical cores, {m['memory_gib']} GiB RAM, torch {m['torch']}, "
-             f"{inf['threads']} threads, bf16 {'supported' if m['bf16_supported'] else 'not supported'}; load average at "
-             f"start {m['load_average_at_start']} (other jobs on a shared machine lower every figure).",
-             f"- Model: {res['model']}; {inf['non_embedding_params'] / 1e6:.1f} M parameters outside the embeddings.",
-             f"- Texts: {res['texts']}; {inf['tokens_per_text']} tokens per text on average ({inf['tokens_scored']} in all).",
-             f"- Matrix-multiply peak (torch.matmul {res['matmul']['size']}^2): fp32 {res['matmul']['fp32_gflops']} GFLOP/s, "
-             f"bf16 {res['matmul']['bf16_gflops']} GFLOP/s.", "",
-             "## Inference", "",
-             "| backend | texts/s | x baseline | peak RSS (MiB) | label agreement vs torch fp32 | max abs prob diff | "
-             "GFLOP/s | efficiency vs matmul peak |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Speed benchmark",
+        "",
+        f"Generated by `{res['command']}` on {res['date']}; do not edit by hand. Every number was measured in one "
+        "process, in one run, on the machine below.",
+        "",
+        f"- Machine: {m['cpu']}, {m['logical_cores']} logical cores, {m['memory_gib']} GiB RAM, torch {m['torch']}, "
+        f"{inf['threads']} threads, bf16 {'supported' if m['bf16_supported'] else 'not supported'}; load average at "
+        f"start {m['load_average_at_start']} (other jobs on a shared machine lower every figure).",
+        f"- Model: {res['model']}; {inf['non_embedding_params'] / 1e6:.1f} M parameters outside the embeddings.",
+        f"- Texts: {res['texts']}; {inf['tokens_per_text']} tokens per text on average ({inf['tokens_scored']} in all).",
+        f"- Matrix-multiply peak (torch.matmul {res['matmul']['size']}^2): fp32 {res['matmul']['fp32_gflops']} GFLOP/s, "
+        f"bf16 {res['matmul']['bf16_gflops']} GFLOP/s.",
+        "",
+        "## Inference",
+        "",
+        "| backend | texts/s | x baseline | peak RSS (MiB) | label agreement vs torch fp32 | max abs prob diff | "
+        "GFLOP/s | efficiency vs matmul peak |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, r in inf["backends"].items():
-        lines.append(f"| {name} | {r['texts_per_s']} | {r.get('ratio_to_baseline', 'n/a')} | {r['peak_rss_mib']} | "
-                     f"{r['label_agreement']:.4f} | {r['max_abs_prob_diff']:.4f} | {r['achieved_gflops']} | "
-                     f"{r['efficiency']:.1%} of {r['peak_ref']}{' (int8 peak not measured)' if 'int8' in name else ''} |")
-    lines += ["", f"Default backend chosen by this measurement: **{res['recommended']}** (fastest with label agreement "
-              f">= {res['min_agreement']:.1%}); set in `configs/predict.yaml`.",
-              "", "pipeline_fp32 is the naive `transformers.pipeline(\"text-classification\", batch_size=32)` a user "
-              "would write (input order, no length sorting, fp32). Our backends sort by length, pad per batch and run "
-              "under `torch.inference_mode` (ONNX: ONNX Runtime CPU, int8 = dynamic quantisation of the weights). "
-              f"Each backend first scores {res['spec']['warmup_texts']} of the texts untimed (warm-up). "
-              "FLOPs per text = 2 x non-embedding parameters x tokens scored (padding is not useful work, so it "
-              "lowers the efficiency). Peak RSS is the whole process (model + texts + earlier backends' leftovers), "
-              "sampled during each backend's run."]
+        lines.append(
+            f"| {name} | {r['texts_per_s']} | {r.get('ratio_to_baseline', 'n/a')} | {r['peak_rss_mib']} | "
+            f"{r['label_agreement']:.4f} | {r['max_abs_prob_diff']:.4f} | {r['achieved_gflops']} | "
+            f"{r['efficiency']:.1%} of {r['peak_ref']}{' (int8 peak not measured)' if 'int8' in name else ''} |"
+        )
+    lines += [
+        "",
+        f"Default backend chosen by this measurement: **{res['recommended']}** (fastest with label agreement "
+        f">= {res['min_agreement']:.1%}); set in `configs/predict.yaml`.",
+        "",
+        'pipeline_fp32 is the naive `transformers.pipeline("text-classification", batch_size=32)` a user '
+        "would write (input order, no length sorting, fp32). Our backends sort by length, pad per batch and run "
+        "under `torch.inference_mode` (ONNX: ONNX Runtime CPU, int8 = dynamic quantisation of the weights). "
+        f"Each backend first scores {res['spec']['warmup_texts']} of the texts untimed (warm-up). "
+        "FLOPs per text = 2 x non-embedding parameters x tokens scored (padding is not useful work, so it "
+        "lowers the efficiency). Peak RSS is the whole process (model + texts + earlier backends' leftovers), "
+        "sampled during each backend's run.",
+    ]
     if "training" in res:
         t = res["training"]
-        lines += ["", "## Training step", "",
-                  "| setup | samples/s | bf16 | padding | length grouping | frozen word embedding | peak RSS (MiB) |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Training step",
+            "",
+            "| setup | samples/s | bf16 | padding | length grouping | frozen word embedding | peak RSS (MiB) |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for name in ("ours", "plain_trainer"):
             r = t[name]
-            lines.append(f"| {name} | {r['samples_per_s']} | {r['bf16']} | {r['padding']} | {r['group_by_length']} | "
-                         f"{r['frozen_word_embedding']} | {r['peak_rss_mib']} |")
-        lines += ["", f"Speed-up: **{t['speedup']}x** ({t['steps_timed']} timed steps of {t['batch_size']} bundled-corpus "
-                  "texts each, after warm-up steps). The plain Trainer uses the Hugging Face example defaults: pad to "
-                  "128, random order, fp32, every weight trained."]
+            lines.append(
+                f"| {name} | {r['samples_per_s']} | {r['bf16']} | {r['padding']} | {r['group_by_length']} | "
+                f"{r['frozen_word_embedding']} | {r['peak_rss_mib']} |"
+            )
+        lines += [
+            "",
+            f"Speed-up: **{t['speedup']}x** ({t['steps_timed']} timed steps of {t['batch_size']} bundled-corpus "
+            "texts each, after warm-up steps). The plain Trainer uses the Hugging Face example defaults: pad to "
+            "128, random order, fp32, every weight trained.",
+        ]
     if "ray" in res:
         r = res["ray"]
         lines += ["", "## Ray engine", "", "| actors | rows/s (end to end) | seconds |", "|---|---|---|"]
         for n in res["ray_actors"]:
             lines.append(f"| {n} | {r[f'actors_{n}']['rows_per_s']} | {r[f'actors_{n}']['seconds']} |")
         if "scaling" in r:
-            lines += ["", f"{r['rows']} rows; scaling from {res['ray_actors'][0]} to {res['ray_actors'][-1]} actors: "
-                      f"{r['scaling']}x. End to end includes starting Ray and loading one model per actor; each actor "
-                      "uses one torch thread."]
+            lines += [
+                "",
+                f"{r['rows']} rows; scaling from {res['ray_actors'][0]} to {res['ray_actors'][-1]} actors: "
+                f"{r['scaling']}x. End to end includes starting Ray and loading one model per actor; each actor "
+                "uses one torch thread.",
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -434,19 +560,31 @@ def _portable(spec: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.replace(home, "~", 1) if isinstance(v, str) and v.startswith(home) else v) for k, v in spec.items()}
 
 
-def run_bench(spec: BenchSpec, model_spec, root: str | Path = ".", train_records: list[dict] | None = None) -> dict[str, Any]:
+def run_bench(
+    spec: BenchSpec, model_spec, root: str | Path = ".", train_records: list[dict] | None = None
+) -> dict[str, Any]:
     """Run every measurement and write `out_json` and `out_md` (paths relative to `root`)."""
     root = Path(root)
     if spec.num_threads:
         torch.set_num_threads(spec.num_threads)
-    res: dict[str, Any] = {"command": spec.command, "date": datetime.date.today().isoformat(), "machine": machine_info(),
-                           "spec": _portable(asdict(spec)), "min_agreement": spec.min_agreement, "ray_actors": spec.ray_actors}
-    res["matmul"] = {"size": spec.matmul_size, "fp32_gflops": matmul_peak_gflops("fp32", spec.matmul_size),
-                     "bf16_gflops": matmul_peak_gflops("bf16", spec.matmul_size)}
+    res: dict[str, Any] = {
+        "command": spec.command,
+        "date": datetime.date.today().isoformat(),
+        "machine": machine_info(),
+        "spec": _portable(asdict(spec)),
+        "min_agreement": spec.min_agreement,
+        "ray_actors": spec.ray_actors,
+    }
+    res["matmul"] = {
+        "size": spec.matmul_size,
+        "fp32_gflops": matmul_peak_gflops("fp32", spec.matmul_size),
+        "bf16_gflops": matmul_peak_gflops("bf16", spec.matmul_size),
+    }
     model_dir, res["model"] = prepare_model(spec, model_spec, root)
     texts, res["texts"] = load_texts(spec.texts, spec.n_texts, root)
-    res["inference"] = bench_inference(spec, model_dir, texts,
-                                       {"fp32": res["matmul"]["fp32_gflops"], "bf16": res["matmul"]["bf16_gflops"]})
+    res["inference"] = bench_inference(
+        spec, model_dir, texts, {"fp32": res["matmul"]["fp32_gflops"], "bf16": res["matmul"]["bf16_gflops"]}
+    )
     res["recommended"] = recommend(res["inference"]["backends"], spec.min_agreement)
     if spec.train_steps > 0:
         res["training"] = bench_training(spec, model_spec, root, train_records)

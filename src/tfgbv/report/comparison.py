@@ -27,8 +27,10 @@ class ComparisonError(ValueError):
 def _eval_dir(path: str | Path) -> Path:
     path = rundir.evaluation_of(path)  # a run directory: its own evaluation
     if not (path / rundir.METRICS).exists():
-        raise ComparisonError(f"{path}: no {rundir.METRICS} (give an evaluation directory such as <run>/{rundir.EVAL_DIR} "
-                              f"or <run>/{rundir.OTHER_EVAL_PREFIX}seed)")
+        raise ComparisonError(
+            f"{path}: no {rundir.METRICS} (give an evaluation directory such as <run>/{rundir.EVAL_DIR} "
+            f"or <run>/{rundir.OTHER_EVAL_PREFIX}seed)"
+        )
     return path
 
 
@@ -49,7 +51,9 @@ def _failures(eval_dir: Path) -> dict[str, str]:
                     rec = json.loads(line)
                     out[rec["id"]] = rec["functionality"]
                 except (json.JSONDecodeError, KeyError, TypeError) as e:
-                    raise ComparisonError(f"{path}:{n}: not a failure record with 'id' and 'functionality' ({e})") from None
+                    raise ComparisonError(
+                        f"{path}:{n}: not a failure record with 'id' and 'functionality' ({e})"
+                    ) from None
     return out
 
 
@@ -63,25 +67,36 @@ def mcnemar_exact(a_only: int, b_only: int) -> float:
 def paired_pass_rates(total: int, fail_a: set[str], fail_b: set[str]) -> dict[str, Any]:
     """Pass rates of A and B on the same `total` cases, the discordant counts and the exact McNemar p-value."""
     a_only, b_only = len(fail_a - fail_b), len(fail_b - fail_a)
-    return {"cases": total, "accuracy_a": 1 - len(fail_a) / total if total else None,
-            "accuracy_b": 1 - len(fail_b) / total if total else None,
-            "fail_only_a": a_only, "fail_only_b": b_only, "p_value": mcnemar_exact(a_only, b_only)}
+    return {
+        "cases": total,
+        "accuracy_a": 1 - len(fail_a) / total if total else None,
+        "accuracy_b": 1 - len(fail_b) / total if total else None,
+        "fail_only_a": a_only,
+        "fail_only_b": b_only,
+        "p_value": mcnemar_exact(a_only, b_only),
+    }
 
 
 def compare_functional(dir_a: Path, dir_b: Path, fa: dict, fb: dict) -> dict[str, Any]:
     table_a, table_b = fa["functionalities"], fb["functionalities"]
     if {k: v["cases"] for k, v in table_a.items()} != {k: v["cases"] for k, v in table_b.items()}:
-        raise ComparisonError(f"{dir_a} and {dir_b} ran different functional suites (functionalities or case counts differ)")
+        raise ComparisonError(
+            f"{dir_a} and {dir_b} ran different functional suites (functionalities or case counts differ)"
+        )
     hard = {name for name, e in table_a.items() if e["hard_negative"]}
     failures_a, failures_b = _failures(dir_a), _failures(dir_b)
 
     def scope(names: set[str]) -> dict[str, Any]:
         total = sum(table_a[n]["cases"] for n in names)
-        return paired_pass_rates(total, {i for i, f in failures_a.items() if f in names},
-                                 {i for i, f in failures_b.items() if f in names})
+        return paired_pass_rates(
+            total, {i for i, f in failures_a.items() if f in names}, {i for i, f in failures_b.items() if f in names}
+        )
 
-    return {"all": scope(set(table_a)), "hard_negatives": scope(hard),
-            "by_functionality": {name: {**scope({name}), "hard_negative": name in hard} for name in sorted(table_a)}}
+    return {
+        "all": scope(set(table_a)),
+        "hard_negatives": scope(hard),
+        "by_functionality": {name: {**scope({name}), "hard_negative": name in hard} for name in sorted(table_a)},
+    }
 
 
 def compare_evaluations(a: str | Path, b: str | Path) -> dict[str, Any]:
@@ -90,38 +105,73 @@ def compare_evaluations(a: str | Path, b: str | Path) -> dict[str, Any]:
     ev_a, ev_b = _load(dir_a), _load(dir_b)
     for key in ("data", "split", "rows"):
         if ev_a.get(key) != ev_b.get(key):
-            raise ComparisonError(f"{dir_a} and {dir_b} evaluated different data: {key} {ev_a.get(key)!r} vs {ev_b.get(key)!r}")
+            raise ComparisonError(
+                f"{dir_a} and {dir_b} evaluated different data: {key} {ev_a.get(key)!r} vs {ev_b.get(key)!r}"
+            )
     labels = {}
     for lab in LABELS:
         ea, eb = ev_a["metrics"]["labels"].get(lab, {}), ev_b["metrics"]["labels"].get(lab, {})
         if ea.get("f1") is None or eb.get("f1") is None:
             continue
-        labels[lab] = {m: {"a": ea.get(m), "b": eb.get(m), "ci_a": (ea.get("ci") or {}).get(m), "ci_b": (eb.get("ci") or {}).get(m),
-                           "delta": None if ea.get(m) is None or eb.get(m) is None else eb[m] - ea[m]} for m in LABEL_METRICS}
+        labels[lab] = {
+            m: {
+                "a": ea.get(m),
+                "b": eb.get(m),
+                "ci_a": (ea.get("ci") or {}).get(m),
+                "ci_b": (eb.get("ci") or {}).get(m),
+                "delta": None if ea.get(m) is None or eb.get(m) is None else eb[m] - ea[m],
+            }
+            for m in LABEL_METRICS
+        }
     fa, fb = ev_a.get("functional"), ev_b.get("functional")
     functional = compare_functional(dir_a, dir_b, fa, fb) if fa and fb else None
-    return {"a": {"eval_dir": str(dir_a), "model_id": ev_a["model_id"]}, "b": {"eval_dir": str(dir_b), "model_id": ev_b["model_id"]},
-            "data": ev_a.get("data"), "split": ev_a.get("split"), "rows": ev_a.get("rows"), "labels": labels,
-            "macro_f1": {"a": ev_a["metrics"]["overall"].get("macro_f1"), "b": ev_b["metrics"]["overall"].get("macro_f1")},
-            "functional": functional}
+    return {
+        "a": {"eval_dir": str(dir_a), "model_id": ev_a["model_id"]},
+        "b": {"eval_dir": str(dir_b), "model_id": ev_b["model_id"]},
+        "data": ev_a.get("data"),
+        "split": ev_a.get("split"),
+        "rows": ev_a.get("rows"),
+        "labels": labels,
+        "macro_f1": {"a": ev_a["metrics"]["overall"].get("macro_f1"), "b": ev_b["metrics"]["overall"].get("macro_f1")},
+        "functional": functional,
+    }
 
 
 def render_comparison(result: dict[str, Any]) -> str:
-    lines = ["# Comparison", "", f"A: `{result['a']['model_id']}` ({result['a']['eval_dir']})",
-             f"B: `{result['b']['model_id']}` ({result['b']['eval_dir']})", "",
-             f"Data `{result['data']}`, split `{result['split']}`, {result['rows']} rows. Brackets: each model's own 95% bootstrap CI.",
-             "", "| label | F1 A | F1 B | B − A | ROC-AUC A | ROC-AUC B |", "|---|---|---|---|---|---|"]
+    lines = [
+        "# Comparison",
+        "",
+        f"A: `{result['a']['model_id']}` ({result['a']['eval_dir']})",
+        f"B: `{result['b']['model_id']}` ({result['b']['eval_dir']})",
+        "",
+        f"Data `{result['data']}`, split `{result['split']}`, {result['rows']} rows. Brackets: each model's own 95% bootstrap CI.",
+        "",
+        "| label | F1 A | F1 B | B − A | ROC-AUC A | ROC-AUC B |",
+        "|---|---|---|---|---|---|",
+    ]
     for lab, m in result["labels"].items():
         d = m["f1"]["delta"]
-        lines.append(f"| {lab} | {with_interval(m['f1']['a'], m['f1']['ci_a'])} | {with_interval(m['f1']['b'], m['f1']['ci_b'])} | "
-                     f"{'n/a' if d is None else f'{d:+.3f}'} | {number(m['roc_auc']['a'])} | {number(m['roc_auc']['b'])} |")
+        lines.append(
+            f"| {lab} | {with_interval(m['f1']['a'], m['f1']['ci_a'])} | {with_interval(m['f1']['b'], m['f1']['ci_b'])} | "
+            f"{'n/a' if d is None else f'{d:+.3f}'} | {number(m['roc_auc']['a'])} | {number(m['roc_auc']['b'])} |"
+        )
     fr = result["functional"]
     if fr:
-        lines += ["", "Functional suite, paired on the same cases (exact McNemar test on the cases where A and B disagree):", "",
-                  "| scope | cases | accuracy A | accuracy B | fail only A | fail only B | p |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "Functional suite, paired on the same cases (exact McNemar test on the cases where A and B disagree):",
+            "",
+            "| scope | cases | accuracy A | accuracy B | fail only A | fail only B | p |",
+            "|---|---|---|---|---|---|---|",
+        ]
         rows = [("all cases", fr["all"]), ("hard negatives", fr["hard_negatives"])]
-        rows += [(f"{name}{' (hard negative)' if e['hard_negative'] else ''}", e) for name, e in fr["by_functionality"].items()]
+        rows += [
+            (f"{name}{' (hard negative)' if e['hard_negative'] else ''}", e)
+            for name, e in fr["by_functionality"].items()
+        ]
         for name, e in rows:
-            lines.append(f"| {name} | {e['cases']} | {number(e['accuracy_a'])} | {number(e['accuracy_b'])} | {e['fail_only_a']} | "
-                         f"{e['fail_only_b']} | {e['p_value']:.3g} |")
+            lines.append(
+                f"| {name} | {e['cases']} | {number(e['accuracy_a'])} | {number(e['accuracy_b'])} | {e['fail_only_a']} | "
+                f"{e['fail_only_b']} | {e['p_value']:.3g} |"
+            )
     return "\n".join(lines) + "\n"

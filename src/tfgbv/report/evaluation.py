@@ -94,7 +94,9 @@ def overall_metrics(y: np.ndarray, prob: np.ndarray, thresholds: Sequence[float]
     """
     labels = list(LABELS)
     report = classification_report(y, prob, list(thresholds), labels)
-    keys = [("labels", lab, m) for lab in labels for m in ("f1", "roc_auc", "pr_auc")] + [("overall", None, m) for m in ("micro_f1", "macro_f1")]
+    keys = [("labels", lab, m) for lab in labels for m in ("f1", "roc_auc", "pr_auc")] + [
+        ("overall", None, m) for m in ("micro_f1", "macro_f1")
+    ]
     samples: dict[tuple, list[float]] = {k: [] for k in keys}
     rng = np.random.default_rng(spec.bootstrap_seed)
     n = len(y)
@@ -113,22 +115,33 @@ def overall_metrics(y: np.ndarray, prob: np.ndarray, thresholds: Sequence[float]
         return [float(np.quantile(vals, alpha / 2)), float(np.quantile(vals, 1 - alpha / 2)), len(vals)]
 
     for lab in labels:
-        report["labels"][lab]["ci"] = {m: interval(samples[("labels", lab, m)]) for m in ("f1", "roc_auc", "pr_auc")
-                                       if report["labels"][lab].get(m) is not None}
-    report["overall"]["ci"] = {m: interval(samples[("overall", None, m)]) for m in ("micro_f1", "macro_f1")
-                               if report["overall"].get(m) is not None}
+        report["labels"][lab]["ci"] = {
+            m: interval(samples[("labels", lab, m)])
+            for m in ("f1", "roc_auc", "pr_auc")
+            if report["labels"][lab].get(m) is not None
+        }
+    report["overall"]["ci"] = {
+        m: interval(samples[("overall", None, m)])
+        for m in ("micro_f1", "macro_f1")
+        if report["overall"].get(m) is not None
+    }
     return report
 
 
 def slice_values(records: Sequence[dict], field_name: str) -> list[str | None]:
     if field_name == "obfuscated":
-        return [None if r.get("obfuscation") is None else ("plain" if r.get("obfuscation") in ("none", "", None) else "obfuscated")
-                for r in records]
+        return [
+            None
+            if r.get("obfuscation") is None
+            else ("plain" if r.get("obfuscation") in ("none", "", None) else "obfuscated")
+            for r in records
+        ]
     return [None if r.get(field_name) is None else str(r.get(field_name)) for r in records]
 
 
-def slice_metrics(records: Sequence[dict], y: np.ndarray, prob: np.ndarray, thresholds: Sequence[float],
-                  spec: EvalSpec) -> dict[str, Any]:
+def slice_metrics(
+    records: Sequence[dict], y: np.ndarray, prob: np.ndarray, thresholds: Sequence[float], spec: EvalSpec
+) -> dict[str, Any]:
     """Per slice field and value: rows, positives per label, per-label F1 / ROC-AUC, macro F1; small slices marked."""
     out: dict[str, Any] = {}
     for field_name in SLICE_FIELDS:
@@ -144,12 +157,20 @@ def slice_metrics(records: Sequence[dict], y: np.ndarray, prob: np.ndarray, thre
             positives = {lab: int((y[idx, j] >= 0.5).sum()) for j, lab in enumerate(LABELS)}
             too_small = len(idx) < spec.min_slice_rows
             table[value] = {
-                "rows": int(len(idx)), "positives": positives, "too_small": too_small,
+                "rows": int(len(idx)),
+                "positives": positives,
+                "too_small": too_small,
                 "note": f"fewer than {spec.min_slice_rows} rows: too small to judge" if too_small else None,
                 "macro_f1": rep["overall"].get("macro_f1"),
-                "labels": {lab: {"f1": rep["labels"][lab].get("f1"), "roc_auc": rep["labels"][lab].get("roc_auc"),
-                                 "support": rep["labels"][lab].get("support"),
-                                 "small_support": positives[lab] < spec.min_slice_positives} for lab in LABELS},
+                "labels": {
+                    lab: {
+                        "f1": rep["labels"][lab].get("f1"),
+                        "roc_auc": rep["labels"][lab].get("roc_auc"),
+                        "support": rep["labels"][lab].get("support"),
+                        "small_support": positives[lab] < spec.min_slice_positives,
+                    }
+                    for lab in LABELS
+                },
             }
         out[field_name] = table
     return out
@@ -215,7 +236,9 @@ def functional_results(cases: Sequence[dict], prob: np.ndarray, thresholds: Sequ
     pred = prob >= thr
     exp = labels_matrix(cases) >= 0.5
     ok = (pred == exp).all(axis=1)
-    by_func: dict[str, dict] = defaultdict(lambda: {"cases": 0, "passed": 0, "by_lang": Counter(), "by_lang_total": Counter()})
+    by_func: dict[str, dict] = defaultdict(
+        lambda: {"cases": 0, "passed": 0, "by_lang": Counter(), "by_lang_total": Counter()}
+    )
     failures = []
     for i, case in enumerate(cases):
         f = by_func[case["functionality"]]
@@ -224,25 +247,42 @@ def functional_results(cases: Sequence[dict], prob: np.ndarray, thresholds: Sequ
         f["by_lang_total"][case["lang"]] += 1
         f["by_lang"][case["lang"]] += int(ok[i])
         if not ok[i]:
-            failures.append({"id": case["id"], "functionality": case["functionality"], "lang": case["lang"],
-                             "text": mask_pii(case["text"]), "expected": [lab for j, lab in enumerate(LABELS) if exp[i, j]],
-                             "predicted": [lab for j, lab in enumerate(LABELS) if pred[i, j]]})
+            failures.append(
+                {
+                    "id": case["id"],
+                    "functionality": case["functionality"],
+                    "lang": case["lang"],
+                    "text": mask_pii(case["text"]),
+                    "expected": [lab for j, lab in enumerate(LABELS) if exp[i, j]],
+                    "predicted": [lab for j, lab in enumerate(LABELS) if pred[i, j]],
+                }
+            )
     table = {}
     for name, f in sorted(by_func.items()):
         hard = any(c.get("hard_negative") for c in cases if c["functionality"] == name)
-        table[name] = {"cases": f["cases"], "accuracy": f["passed"] / f["cases"], "hard_negative": hard,
-                       "by_lang": {lang: f["by_lang"][lang] / n for lang, n in sorted(f["by_lang_total"].items())}}
+        table[name] = {
+            "cases": f["cases"],
+            "accuracy": f["passed"] / f["cases"],
+            "hard_negative": hard,
+            "by_lang": {lang: f["by_lang"][lang] / n for lang, n in sorted(f["by_lang_total"].items())},
+        }
     hard_idx = [i for i, c in enumerate(cases) if c.get("hard_negative")]
     # Wilson 95% intervals: whether adding data "lowered" hard-negative accuracy is judged against them.
-    return {"cases": len(cases), "accuracy": float(ok.mean()) if len(cases) else None,
-            "accuracy_ci": proportion_ci(int(ok.sum()), len(cases)),
-            "hard_negatives": len(hard_idx),
-            "hard_negative_accuracy": float(ok[hard_idx].mean()) if hard_idx else None,
-            "hard_negative_ci": proportion_ci(int(ok[hard_idx].sum()), len(hard_idx)),
-            "functionalities": table, "failures": failures}
+    return {
+        "cases": len(cases),
+        "accuracy": float(ok.mean()) if len(cases) else None,
+        "accuracy_ci": proportion_ci(int(ok.sum()), len(cases)),
+        "hard_negatives": len(hard_idx),
+        "hard_negative_accuracy": float(ok[hard_idx].mean()) if hard_idx else None,
+        "hard_negative_ci": proportion_ci(int(ok[hard_idx].sum()), len(hard_idx)),
+        "functionalities": table,
+        "failures": failures,
+    }
 
 
-def error_analysis(records: Sequence[dict], y: np.ndarray, prob: np.ndarray, thresholds: Sequence[float], k: int) -> dict[str, Any]:
+def error_analysis(
+    records: Sequence[dict], y: np.ndarray, prob: np.ndarray, thresholds: Sequence[float], k: int
+) -> dict[str, Any]:
     """Highest-scoring false positives and lowest-scoring false negatives per label; texts PII-masked."""
     out = {}
     for j, lab in enumerate(LABELS):
@@ -254,7 +294,12 @@ def error_analysis(records: Sequence[dict], y: np.ndarray, prob: np.ndarray, thr
 
         def row(i):
             r = records[i]
-            return {"id": r["id"], "score": round(float(prob[i, j]), 4), "lang": r.get("lang"), "text": mask_pii(r["text"])}
+            return {
+                "id": r["id"],
+                "score": round(float(prob[i, j]), 4),
+                "lang": r.get("lang"),
+                "text": mask_pii(r["text"]),
+            }
 
         out[lab] = {"false_positives": [row(i) for i in fp], "false_negatives": [row(i) for i in fn]}
     return out
@@ -372,8 +417,14 @@ def pair_ranking(records: Sequence[Mapping[str, Any]], y: np.ndarray, prob: np.n
     return {"pairs": total, "toxic_higher": wins, "rate": wins / total, "ci": proportion_ci(wins, total)}
 
 
-def style_shift(clf, records: Sequence[Mapping[str, Any]], y: np.ndarray, prob: np.ndarray,
-                thresholds: Sequence[float], sources: Sequence[str]) -> dict[str, Any] | None:
+def style_shift(
+    clf,
+    records: Sequence[Mapping[str, Any]],
+    y: np.ndarray,
+    prob: np.ndarray,
+    thresholds: Sequence[float],
+    sources: Sequence[str],
+) -> dict[str, Any] | None:
     """The same rows typed lower-case without punctuation: how many labels flip, and F1 on the restyled text."""
     idx = [i for i, r in enumerate(records) if r.get("source") in set(sources)]
     if not idx:
@@ -385,14 +436,21 @@ def style_shift(clf, records: Sequence[Mapping[str, Any]], y: np.ndarray, prob: 
     rep_before = classification_report(sy, prob[idx], list(thresholds), list(LABELS))
     rep_after = classification_report(sy, restyled, list(thresholds), list(LABELS))
     changed = int((before != after).any(axis=1).sum())
-    return {"sources": list(sources), "rows": len(idx), "rows_with_a_label_changed": changed,
-            "changed_rate": changed / len(idx), "changed_ci": proportion_ci(changed, len(idx)),
-            "macro_f1_as_written": rep_before["overall"]["macro_f1"], "macro_f1_restyled": rep_after["overall"]["macro_f1"],
-            "f1_restyled": {lab: rep_after["labels"][lab]["f1"] for lab in LABELS}}
+    return {
+        "sources": list(sources),
+        "rows": len(idx),
+        "rows_with_a_label_changed": changed,
+        "changed_rate": changed / len(idx),
+        "changed_ci": proportion_ci(changed, len(idx)),
+        "macro_f1_as_written": rep_before["overall"]["macro_f1"],
+        "macro_f1_restyled": rep_after["overall"]["macro_f1"],
+        "f1_restyled": {lab: rep_after["labels"][lab]["f1"] for lab in LABELS},
+    }
 
 
-def per_source_metrics(records: Sequence[Mapping[str, Any]], y: np.ndarray, prob: np.ndarray,
-                       thresholds: Sequence[float], spec: EvalSpec) -> dict[str, Any]:
+def per_source_metrics(
+    records: Sequence[Mapping[str, Any]], y: np.ndarray, prob: np.ndarray, thresholds: Sequence[float], spec: EvalSpec
+) -> dict[str, Any]:
     """Per source: per-label metrics with bootstrap CIs (labels the source annotates), flag rates, minimal pairs.
 
     Sources measure different things (a public test split, held-out Tajik prose, positive-only spans), so a
@@ -417,45 +475,80 @@ def per_source_metrics(records: Sequence[Mapping[str, Any]], y: np.ndarray, prob
 
 def render_per_source(per_source: Mapping[str, Any]) -> list[str]:
     """Markdown table of `per_source_metrics`: the same rows as the model card and README (one renderer)."""
-    return ["## Per source (real text first: each source's own held-out rows)", "", *per_source_rows(dict(per_source)), ""]
+    return [
+        "## Per source (real text first: each source's own held-out rows)",
+        "",
+        *per_source_rows(dict(per_source)),
+        "",
+    ]
 
 
 def render_report(result: dict[str, Any]) -> str:
     """Markdown report of a metrics.json produced by evaluate_run."""
-    lines = [f"# Evaluation report: {result['model_id']}", "",
-             f"Data: `{result['data']}`, split `{result['split']}`, {result['rows']} rows. "
-             f"Thresholds tuned on dev; probabilities temperature-scaled. "
-             f"Brackets: {int(result['spec']['ci_level'] * 100)}% bootstrap CI ({result['spec']['bootstrap_resamples']} resamples, "
-             f"seed {result['spec']['bootstrap_seed']}).", ""]
+    lines = [
+        f"# Evaluation report: {result['model_id']}",
+        "",
+        f"Data: `{result['data']}`, split `{result['split']}`, {result['rows']} rows. "
+        f"Thresholds tuned on dev; probabilities temperature-scaled. "
+        f"Brackets: {int(result['spec']['ci_level'] * 100)}% bootstrap CI ({result['spec']['bootstrap_resamples']} resamples, "
+        f"seed {result['spec']['bootstrap_seed']}).",
+        "",
+    ]
     m = result["metrics"]
-    lines += ["## Per label", "", "| label | n | support | threshold | precision | recall | F1 | ROC-AUC | PR-AUC |",
-              "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "## Per label",
+        "",
+        "| label | n | support | threshold | precision | recall | F1 | ROC-AUC | PR-AUC |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for lab in LABELS:
         e = m["labels"][lab]
-        lines.append(f"| {lab} | {e.get('n', 0)} | {e.get('support', 0)} | {result['thresholds'][lab]:.2f} | {number(e.get('precision'))} | "
-                     f"{number(e.get('recall'))} | {number(e.get('f1'))}{ci_of(e, 'f1', brackets=True)} | {number(e.get('roc_auc'))}{ci_of(e, 'roc_auc', brackets=True)} | "
-                     f"{number(e.get('pr_auc'))}{ci_of(e, 'pr_auc', brackets=True)} |")
+        lines.append(
+            f"| {lab} | {e.get('n', 0)} | {e.get('support', 0)} | {result['thresholds'][lab]:.2f} | {number(e.get('precision'))} | "
+            f"{number(e.get('recall'))} | {number(e.get('f1'))}{ci_of(e, 'f1', brackets=True)} | {number(e.get('roc_auc'))}{ci_of(e, 'roc_auc', brackets=True)} | "
+            f"{number(e.get('pr_auc'))}{ci_of(e, 'pr_auc', brackets=True)} |"
+        )
     o = m["overall"]
-    lines += ["", f"Micro F1 {number(o.get('micro_f1'))}{ci_of(o, 'micro_f1', brackets=True)}; macro F1 {number(o.get('macro_f1'))}{ci_of(o, 'macro_f1', brackets=True)}.", ""]
+    lines += [
+        "",
+        f"Micro F1 {number(o.get('micro_f1'))}{ci_of(o, 'micro_f1', brackets=True)}; macro F1 {number(o.get('macro_f1'))}{ci_of(o, 'macro_f1', brackets=True)}.",
+        "",
+    ]
     if result.get("per_source"):
         lines += render_per_source(result["per_source"])
     ss = result.get("style_shift")
     if ss:
-        lines += ["## Style shift", "", f"The {ss['rows']} test rows of {', '.join(ss['sources'])} typed in lower case without "
-                  f"punctuation: {ss['rows_with_a_label_changed']} ({number(ss['changed_rate'])}) change at least one label; "
-                  f"macro F1 {number(ss['macro_f1_as_written'])} as written, {number(ss['macro_f1_restyled'])} restyled.", ""]
+        lines += [
+            "## Style shift",
+            "",
+            f"The {ss['rows']} test rows of {', '.join(ss['sources'])} typed in lower case without "
+            f"punctuation: {ss['rows_with_a_label_changed']} ({number(ss['changed_rate'])}) change at least one label; "
+            f"macro F1 {number(ss['macro_f1_as_written'])} as written, {number(ss['macro_f1_restyled'])} restyled.",
+            "",
+        ]
     lines += ["## Slices", ""]
     for field_name, table in result["slices"].items():
         if "n/a" in table:
             lines.append(f"- **{field_name}**: n/a ({table['n/a']})")
             continue
-        lines += [f"### by {field_name}", "", "| value | rows | macro F1 | " + " | ".join(f"F1 {lab}" for lab in LABELS) + " | note |",
-                  "|---|---|---|" + "---|" * len(LABELS) + "---|"]
+        lines += [
+            f"### by {field_name}",
+            "",
+            "| value | rows | macro F1 | " + " | ".join(f"F1 {lab}" for lab in LABELS) + " | note |",
+            "|---|---|---|" + "---|" * len(LABELS) + "---|",
+        ]
         for value, e in table.items():
-            cells = " | ".join(number(e["labels"][lab]["f1"]) + ("*" if e["labels"][lab]["small_support"] else "") for lab in LABELS)
+            cells = " | ".join(
+                number(e["labels"][lab]["f1"]) + ("*" if e["labels"][lab]["small_support"] else "") for lab in LABELS
+            )
             lines.append(f"| {value} | {e['rows']} | {number(e['macro_f1'])} | {cells} | {e['note'] or ''} |")
         lines.append("")
-    lines += ["`*` fewer than 5 positives for that label in the slice.", "", "## Unintended bias (Borkan et al. 2019)", ""]
+    lines += [
+        "`*` fewer than 5 positives for that label in the slice.",
+        "",
+        "## Unintended bias (Borkan et al. 2019)",
+        "",
+    ]
     bias = result["bias"]
     if "n/a" in bias:
         lines.append(f"n/a: {bias['n/a']}")
@@ -464,11 +557,19 @@ def render_report(result: dict[str, Any]) -> str:
             lines.append(f"- {lab}: n/a ({entry['n/a']})")
             continue
         gm = entry["generalized_mean_p-5"]
-        lines += [f"### {lab}", "", f"Generalized mean (p = -5): subgroup AUC {number(gm['subgroup_auc'])}, BPSN {number(gm['bpsn_auc'])}, "
-                  f"BNSP {number(gm['bnsp_auc'])}.", "", "| subgroup | rows | positives | subgroup AUC | BPSN AUC | BNSP AUC |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            f"### {lab}",
+            "",
+            f"Generalized mean (p = -5): subgroup AUC {number(gm['subgroup_auc'])}, BPSN {number(gm['bpsn_auc'])}, "
+            f"BNSP {number(gm['bnsp_auc'])}.",
+            "",
+            "| subgroup | rows | positives | subgroup AUC | BPSN AUC | BNSP AUC |",
+            "|---|---|---|---|---|---|",
+        ]
         for name, t in entry["subgroups"].items():
-            lines.append(f"| {name} | {t['rows']} | {t['positives']} | {number(t.get('subgroup_auc'))} | {number(t.get('bpsn_auc'))} | {number(t.get('bnsp_auc'))} |")
+            lines.append(
+                f"| {name} | {t['rows']} | {t['positives']} | {number(t.get('subgroup_auc'))} | {number(t.get('bpsn_auc'))} | {number(t.get('bnsp_auc'))} |"
+            )
         lines.append("")
     lines += ["## Calibration", "", "| label | temperature | ECE before | ECE after |", "|---|---|---|---|"]
     for lab, e in result["calibration"].items():
@@ -479,14 +580,26 @@ def render_report(result: dict[str, Any]) -> str:
     lines.append("")
     fr = result.get("functional")
     if fr:
-        lines += ["## Functional test suite", "", f"{fr['cases']} cases; all-label accuracy {number(fr['accuracy'])}"
-                  f"{interval(fr.get('accuracy_ci'), brackets=True)}; hard negatives {number(fr['hard_negative_accuracy'])}"
-                  f"{interval(fr.get('hard_negative_ci'), brackets=True)} (Wilson 95% intervals).", "",
-                  "| functionality | hard negative | cases | accuracy | by language |", "|---|---|---|---|---|"]
+        lines += [
+            "## Functional test suite",
+            "",
+            f"{fr['cases']} cases; all-label accuracy {number(fr['accuracy'])}"
+            f"{interval(fr.get('accuracy_ci'), brackets=True)}; hard negatives {number(fr['hard_negative_accuracy'])}"
+            f"{interval(fr.get('hard_negative_ci'), brackets=True)} (Wilson 95% intervals).",
+            "",
+            "| functionality | hard negative | cases | accuracy | by language |",
+            "|---|---|---|---|---|",
+        ]
         for name, e in fr["functionalities"].items():
             by_lang = ", ".join(f"{k} {v:.2f}" for k, v in e["by_lang"].items())
-            lines.append(f"| {name} | {'yes' if e['hard_negative'] else ''} | {e['cases']} | {e['accuracy']:.3f} | {by_lang} |")
-        lines += ["", f"Failing cases: {len(fr['failures'])} (listed in `{rundir.FUNCTIONAL_FAILURES}`, PII masked).", ""]
+            lines.append(
+                f"| {name} | {'yes' if e['hard_negative'] else ''} | {e['cases']} | {e['accuracy']:.3f} | {by_lang} |"
+            )
+        lines += [
+            "",
+            f"Failing cases: {len(fr['failures'])} (listed in `{rundir.FUNCTIONAL_FAILURES}`, PII masked).",
+            "",
+        ]
     lines += ["## Error analysis (PII masked)", ""]
     for lab, e in result["errors"].items():
         lines.append(f"### {lab}")
@@ -513,8 +626,15 @@ def load_cases(path: str | Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def evaluate_run(run_dir: str | Path, data: LoadedData, out_dir: str | Path, spec: EvalSpec | None = None,
-                 functional_path: str | Path | None = None, data_name: str = "data", classifier=None) -> dict[str, Any]:
+def evaluate_run(
+    run_dir: str | Path,
+    data: LoadedData,
+    out_dir: str | Path,
+    spec: EvalSpec | None = None,
+    functional_path: str | Path | None = None,
+    data_name: str = "data",
+    classifier=None,
+) -> dict[str, Any]:
     """Score `data[spec.split]` with the run and write metrics.json, report.md and plots into out_dir. Returns the metrics."""
     spec = spec or EvalSpec()
     base = check_run_dir(run_dir)
@@ -522,7 +642,9 @@ def evaluate_run(run_dir: str | Path, data: LoadedData, out_dir: str | Path, spe
     clf = classifier or load_classifier(base, batch_size=spec.batch_size)
     records = data.splits.get(spec.split) or []
     if not records:
-        raise ValueError(f"data '{data_name}' has no rows in split '{spec.split}'; choose evaluation.split=train|dev|test")
+        raise ValueError(
+            f"data '{data_name}' has no rows in split '{spec.split}'; choose evaluation.split=train|dev|test"
+        )
     y = labels_matrix(records)
     logits = clf.predict_logits([r["text"] for r in records])
     temps = clf.temperatures.tolist()
@@ -530,10 +652,19 @@ def evaluate_run(run_dir: str | Path, data: LoadedData, out_dir: str | Path, spe
     thresholds = clf.thresholds.tolist()
     not_annotated = [lab for j, lab in enumerate(LABELS) if (y[:, j] >= 0).sum() == 0]
     result: dict[str, Any] = {
-        "model_id": clf.model_id, "run_dir": str(base), "data": data_name, "split": spec.split, "rows": len(records),
-        "labels_not_annotated": not_annotated, "thresholds": dict(zip(LABELS, thresholds)),
-        "spec": {"bootstrap_resamples": spec.bootstrap_resamples, "bootstrap_seed": spec.bootstrap_seed, "ci_level": spec.ci_level,
-                 "min_slice_rows": spec.min_slice_rows},
+        "model_id": clf.model_id,
+        "run_dir": str(base),
+        "data": data_name,
+        "split": spec.split,
+        "rows": len(records),
+        "labels_not_annotated": not_annotated,
+        "thresholds": dict(zip(LABELS, thresholds)),
+        "spec": {
+            "bootstrap_resamples": spec.bootstrap_resamples,
+            "bootstrap_seed": spec.bootstrap_seed,
+            "ci_level": spec.ci_level,
+            "min_slice_rows": spec.min_slice_rows,
+        },
         "metrics": overall_metrics(y, prob, thresholds, spec),
         "per_source": per_source_metrics(records, y, prob, thresholds, spec),
         "style_shift": style_shift(clf, records, y, prob, thresholds, spec.style_check_sources),

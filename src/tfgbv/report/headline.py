@@ -61,16 +61,26 @@ def spread(values: Sequence[dict[str, float | None]]) -> dict[str, dict[str, Any
         if not vals:
             continue
         mean = statistics.fmean(vals)
-        out[key] = {"what": what, "target": target, "higher_is_better": higher, "values": vals, "mean": mean,
-                    "sd": statistics.stdev(vals) if len(vals) > 1 else None, "min": min(vals), "max": max(vals),
-                    "met": mean >= target if higher else mean <= target}
+        out[key] = {
+            "what": what,
+            "target": target,
+            "higher_is_better": higher,
+            "values": vals,
+            "mean": mean,
+            "sd": statistics.stdev(vals) if len(vals) > 1 else None,
+            "min": min(vals),
+            "max": max(vals),
+            "met": mean >= target if higher else mean <= target,
+        }
     return out
 
 
 def render_spread(summary: Mapping[str, Any], runs: Sequence[str]) -> list[str]:
     """Markdown table of `spread` (one column per run)."""
-    lines = ["| target | goal | mean | SD | " + " | ".join(f"run {i + 1}" for i in range(len(runs))) + " | met |",
-             "|---|---|---|---|" + "---|" * len(runs) + "---|"]
+    lines = [
+        "| target | goal | mean | SD | " + " | ".join(f"run {i + 1}" for i in range(len(runs))) + " | met |",
+        "|---|---|---|---|" + "---|" * len(runs) + "---|",
+    ]
     for key, e in summary.items():
         goal = ("≥ " if e["higher_is_better"] else "≤ ") + f"{e['target']:g}"
         sd = f"{e['sd']:.3f}" if e["sd"] is not None else "–"

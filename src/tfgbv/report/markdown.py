@@ -13,7 +13,7 @@ def number(x: Any, nd: int = 3) -> str:
 
 
 def interval(ci: Sequence[float | None] | None, brackets: bool = False) -> str:
-    """" (lo–hi)" (or " [lo, hi]"), or "" when there is no interval."""
+    """ " (lo–hi)" (or " [lo, hi]"), or "" when there is no interval."""
     if not ci or ci[0] is None or ci[1] is None:
         return ""
     return f" [{ci[0]:.3f}, {ci[1]:.3f}]" if brackets else f" ({ci[0]:.3f}–{ci[1]:.3f})"

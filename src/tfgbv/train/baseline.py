@@ -21,14 +21,27 @@ from tfgbv.train.run_writer import decisions_meta, finish_run, split_reports, st
 
 
 def _baseline_meta(spec: BaselineSpec, decisions: Decisions) -> dict[str, Any]:
-    return {"kind": "tfidf_lr", "source": "tfidf_lr", "name_or_path": "tfidf_lr", "short_name": spec.short_name,
-            "pooling": None, "labels": list(LABELS), **decisions_meta(decisions),
-            "text": {"prefix": "", "deobfuscate": spec.deobfuscate, "char_fallback": {}, "max_length": 0},
-            "vectorizer": asdict(spec)}
+    return {
+        "kind": "tfidf_lr",
+        "source": "tfidf_lr",
+        "name_or_path": "tfidf_lr",
+        "short_name": spec.short_name,
+        "pooling": None,
+        "labels": list(LABELS),
+        **decisions_meta(decisions),
+        "text": {"prefix": "", "deobfuscate": spec.deobfuscate, "char_fallback": {}, "max_length": 0},
+        "vectorizer": asdict(spec),
+    }
 
 
-def train_baseline(data: LoadedData, spec: BaselineSpec, run_dir: str | Path, seed: int = 42,
-                   resolved_config: dict | None = None, score_test: bool = True) -> dict[str, Any]:
+def train_baseline(
+    data: LoadedData,
+    spec: BaselineSpec,
+    run_dir: str | Path,
+    seed: int = 42,
+    resolved_config: dict | None = None,
+    score_test: bool = True,
+) -> dict[str, Any]:
     """Fit, calibrate and tune thresholds on dev, write a run directory like `train.transformer.train` does."""
     run_dir = start_run(run_dir, data, resolved_config)
     model_dir = rundir.model_dir(run_dir)
@@ -39,8 +52,10 @@ def train_baseline(data: LoadedData, spec: BaselineSpec, run_dir: str | Path, se
     vec, coef, intercept = fit_baseline([prep(r["text"]) for r in epoch_recs], labels_matrix(epoch_recs), spec, seed)
     seconds = time.time() - t0
     vocab = {k: int(v) for k, v in vec.vocabulary_.items()}
-    save_file({"coef": coef, "intercept": intercept, "idf": vec.idf_.astype(np.float32)},
-              str(model_dir / rundir.BASELINE_WEIGHTS))
+    save_file(
+        {"coef": coef, "intercept": intercept, "idf": vec.idf_.astype(np.float32)},
+        str(model_dir / rundir.BASELINE_WEIGHTS),
+    )
     write_json(model_dir / rundir.BASELINE_VOCAB, vocab)
     write_json(model_dir / rundir.META_FILE, _baseline_meta(spec, Decisions.default(len(LABELS))))
     clf = BaselineClassifier.from_pretrained(model_dir)
@@ -50,9 +65,14 @@ def train_baseline(data: LoadedData, spec: BaselineSpec, run_dir: str | Path, se
     write_json(model_dir / rundir.META_FILE, _baseline_meta(spec, decisions))
     write_decisions(run_dir, decisions)
     clf = BaselineClassifier.from_pretrained(model_dir)
-    metrics: dict[str, Any] = {"train": {"seconds": round(seconds, 1), "rows": len(data.splits["train"]),
-                                         "features": len(vocab)}}
+    metrics: dict[str, Any] = {
+        "train": {"seconds": round(seconds, 1), "rows": len(data.splits["train"]), "features": len(vocab)}
+    }
     metrics.update(split_reports(data, clf.predict_proba, decisions, dev_prob, score_test))
     finish_run(run_dir, metrics)
-    return {"run_dir": str(run_dir), "model_dir": str(model_dir), "metrics": metrics,
-            "thresholds": dict(zip(LABELS, decisions.thresholds))}
+    return {
+        "run_dir": str(run_dir),
+        "model_dir": str(model_dir),
+        "metrics": metrics,
+        "thresholds": dict(zip(LABELS, decisions.thresholds)),
+    }

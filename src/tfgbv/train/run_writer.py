@@ -34,23 +34,39 @@ def start_run(run_dir: str | Path, data: LoadedData, resolved_config: dict | Non
 
 def decisions_meta(decisions: Decisions) -> dict[str, Any]:
     """The decisions as tfgbv_config.json stores them (by label name)."""
-    return {"thresholds": dict(zip(LABELS, decisions.thresholds)), "temperatures": dict(zip(LABELS, decisions.temperatures))}
+    return {
+        "thresholds": dict(zip(LABELS, decisions.thresholds)),
+        "temperatures": dict(zip(LABELS, decisions.temperatures)),
+    }
 
 
 def write_decisions(run_dir: str | Path, decisions: Decisions) -> None:
     """thresholds.json and calibration.json: what a reader of the run needs to know about how labels are decided."""
     meta = decisions_meta(decisions)
-    write_json(Path(run_dir) / rundir.THRESHOLDS, {"thresholds": meta["thresholds"], "tuned_on": decisions.tuned_on,
-                                                   "grid": [decisions.grid[0], decisions.grid[-1]]})
+    write_json(
+        Path(run_dir) / rundir.THRESHOLDS,
+        {
+            "thresholds": meta["thresholds"],
+            "tuned_on": decisions.tuned_on,
+            "grid": [decisions.grid[0], decisions.grid[-1]],
+        },
+    )
     write_json(Path(run_dir) / rundir.CALIBRATION, {"method": CALIBRATION_METHOD, "temperatures": meta["temperatures"]})
 
 
-def split_reports(data: LoadedData, predict_proba: Callable[[Sequence[str]], np.ndarray], decisions: Decisions,
-                  dev_prob: np.ndarray | None, score_test: bool) -> dict[str, Any]:
+def split_reports(
+    data: LoadedData,
+    predict_proba: Callable[[Sequence[str]], np.ndarray],
+    decisions: Decisions,
+    dev_prob: np.ndarray | None,
+    score_test: bool,
+) -> dict[str, Any]:
     """Classification reports on dev (from the calibrated dev probabilities already computed) and, if asked, test."""
     out: dict[str, Any] = {}
     if dev_prob is not None:
-        out["dev"] = classification_report(labels_matrix(data.splits["dev"]), dev_prob, decisions.thresholds, list(LABELS))
+        out["dev"] = classification_report(
+            labels_matrix(data.splits["dev"]), dev_prob, decisions.thresholds, list(LABELS)
+        )
     test = data.splits.get("test") or []
     if test and score_test:
         prob = predict_proba([r["text"] for r in test])

@@ -69,7 +69,9 @@ def masked_bce_loss(logits: torch.Tensor, labels: torch.Tensor, pos_weight: torc
     """
     mask = (labels >= 0).to(logits.dtype)
     targets = labels.clamp(min=0).to(logits.dtype)
-    per_cell = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, pos_weight=pos_weight, reduction="none")
+    per_cell = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, targets, pos_weight=pos_weight, reduction="none"
+    )
     denom = mask.sum()
     if denom == 0:
         return (logits * 0).sum()  # keeps the graph; a batch with nothing annotated teaches nothing
@@ -92,8 +94,9 @@ def compute_pos_weight(y: np.ndarray, cap: float = 10.0) -> list[float]:
 
 def make_dataset(records: Sequence[dict], tokenizer, prep, max_length: int):
     """Tokenise once with batched `datasets.map`; keep a length column for length-grouped batches."""
-    ds = datasets.Dataset.from_dict({"text": [prep(r["text"]) for r in records],
-                                     "labels": labels_matrix(records).tolist()})
+    ds = datasets.Dataset.from_dict(
+        {"text": [prep(r["text"]) for r in records], "labels": labels_matrix(records).tolist()}
+    )
 
     def _tok(batch):
         enc = tokenizer(batch["text"], truncation=True, max_length=max_length)
@@ -131,9 +134,11 @@ class ShuffledLengthBatches(torch.utils.data.Sampler):
         size = self.mega * self.batch_size
         full, tail = [], []
         for start in range(0, len(perm), size):
-            chunk = sorted(perm[start:start + size], key=lambda i: self.lengths[i], reverse=True)
+            chunk = sorted(perm[start : start + size], key=lambda i: self.lengths[i], reverse=True)
             for b in range(0, len(chunk), self.batch_size):
-                (full if len(chunk[b:b + self.batch_size]) == self.batch_size else tail).append(chunk[b:b + self.batch_size])
+                (full if len(chunk[b : b + self.batch_size]) == self.batch_size else tail).append(
+                    chunk[b : b + self.batch_size]
+                )
         order = torch.randperm(len(full), generator=gen).tolist()
         # The one partial batch goes last so every other slice of batch_size indices stays one sorted batch.
         return [full[i] for i in order] + tail
@@ -180,8 +185,14 @@ def split_head_param_groups(optimizer: torch.optim.Optimizer, model: torch.nn.Mo
 class MaskedBCETrainer(Trainer):
     """Trainer whose loss ignores labels that a source did not annotate (value -1)."""
 
-    def __init__(self, *args, pos_weight: list[float] | None = None, head_learning_rate: float | None = None,
-                 length_batches: bool = False, **kwargs):
+    def __init__(
+        self,
+        *args,
+        pos_weight: list[float] | None = None,
+        head_learning_rate: float | None = None,
+        length_batches: bool = False,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self._pos_weight = torch.tensor(pos_weight, dtype=torch.float32) if pos_weight else None
         self._head_lr = head_learning_rate
@@ -216,26 +227,45 @@ class MaskedBCETrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
 
-
 # ----------------------------------------------------------------------------- the run, in steps
 
 
-def training_arguments(spec: TrainSpec, output_dir: Path, seed: int, use_bf16: bool, has_eval: bool) -> TrainingArguments:
+def training_arguments(
+    spec: TrainSpec, output_dir: Path, seed: int, use_bf16: bool, has_eval: bool
+) -> TrainingArguments:
     """Hugging Face TrainingArguments for `spec`; checkpoints (and best-model selection) only when dev is evaluated."""
     strategy = spec.eval_strategy if has_eval else "no"
     return TrainingArguments(
-        output_dir=str(output_dir), learning_rate=spec.learning_rate, num_train_epochs=spec.num_train_epochs,
-        max_steps=spec.max_steps, per_device_train_batch_size=spec.per_device_train_batch_size,
+        output_dir=str(output_dir),
+        learning_rate=spec.learning_rate,
+        num_train_epochs=spec.num_train_epochs,
+        max_steps=spec.max_steps,
+        per_device_train_batch_size=spec.per_device_train_batch_size,
         per_device_eval_batch_size=spec.per_device_eval_batch_size,
-        gradient_accumulation_steps=spec.gradient_accumulation_steps, weight_decay=spec.weight_decay,
-        warmup_steps=spec.warmup_ratio, lr_scheduler_type=spec.lr_scheduler_type,
-        max_grad_norm=spec.max_grad_norm, bf16=use_bf16, use_cpu=spec.use_cpu or not torch.cuda.is_available(),
+        gradient_accumulation_steps=spec.gradient_accumulation_steps,
+        weight_decay=spec.weight_decay,
+        warmup_steps=spec.warmup_ratio,
+        lr_scheduler_type=spec.lr_scheduler_type,
+        max_grad_norm=spec.max_grad_norm,
+        bf16=use_bf16,
+        use_cpu=spec.use_cpu or not torch.cuda.is_available(),
         train_sampling_strategy="random",  # group_by_length: ShuffledLengthBatches, set on the trainer
-        eval_strategy=strategy, eval_steps=spec.eval_steps, save_strategy=strategy, save_steps=spec.eval_steps,
-        save_total_limit=1, save_only_model=True, load_best_model_at_end=has_eval,
-        metric_for_best_model="macro_f1" if has_eval else None, greater_is_better=True,
-        logging_steps=spec.logging_steps, report_to="none", seed=seed, data_seed=seed,
-        dataloader_num_workers=0, dataloader_pin_memory=False, remove_unused_columns=False,
+        eval_strategy=strategy,
+        eval_steps=spec.eval_steps,
+        save_strategy=strategy,
+        save_steps=spec.eval_steps,
+        save_total_limit=1,
+        save_only_model=True,
+        load_best_model_at_end=has_eval,
+        metric_for_best_model="macro_f1" if has_eval else None,
+        greater_is_better=True,
+        logging_steps=spec.logging_steps,
+        report_to="none",
+        seed=seed,
+        data_seed=seed,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=False,
+        remove_unused_columns=False,
         disable_tqdm=not progress_bar_wanted(),
     )
 
@@ -268,26 +298,49 @@ def fine_tune(model, tokenizer, data: LoadedData, prep, spec: TrainSpec, run_dir
     use_bf16 = bf16_supported() if spec.bf16 == "auto" else bool(spec.bf16)
     has_eval = dev_ds is not None and spec.eval_strategy != "no"
     ckpt_dir = run_dir / rundir.CHECKPOINTS
-    callbacks = [EarlyStoppingCallback(early_stopping_patience=spec.early_stopping_patience)] \
-        if has_eval and spec.early_stopping_patience else []
-    trainer = MaskedBCETrainer(model=model, args=training_arguments(spec, ckpt_dir, seed, use_bf16, has_eval),
-                               train_dataset=train_ds, eval_dataset=dev_ds,
-                               data_collator=DataCollatorWithPadding(tokenizer),  # pads each batch to its longest
-                               compute_metrics=dev_macro_f1 if has_eval else None, callbacks=callbacks,
-                               pos_weight=pos_weight, head_learning_rate=spec.head_learning_rate,
-                               length_batches=spec.group_by_length)
+    callbacks = (
+        [EarlyStoppingCallback(early_stopping_patience=spec.early_stopping_patience)]
+        if has_eval and spec.early_stopping_patience
+        else []
+    )
+    trainer = MaskedBCETrainer(
+        model=model,
+        args=training_arguments(spec, ckpt_dir, seed, use_bf16, has_eval),
+        train_dataset=train_ds,
+        eval_dataset=dev_ds,
+        data_collator=DataCollatorWithPadding(tokenizer),  # pads each batch to its longest
+        compute_metrics=dev_macro_f1 if has_eval else None,
+        callbacks=callbacks,
+        pos_weight=pos_weight,
+        head_learning_rate=spec.head_learning_rate,
+        length_batches=spec.group_by_length,
+    )
     t0 = time.time()
     result = trainer.train()
-    info = {"seconds": round(time.time() - t0, 1), "steps": result.global_step, "train_loss": float(result.training_loss),
-            "rows": len(data.splits["train"]), "rows_per_epoch": len(epoch_recs), "bf16": use_bf16,
-            "pos_weight": pos_weight}
+    info = {
+        "seconds": round(time.time() - t0, 1),
+        "steps": result.global_step,
+        "train_loss": float(result.training_loss),
+        "rows": len(data.splits["train"]),
+        "rows_per_epoch": len(epoch_recs),
+        "bf16": use_bf16,
+        "pos_weight": pos_weight,
+    }
     if not spec.keep_checkpoints:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     return trainer.model.eval(), info, trainer.state.log_history
 
 
-def train(data: LoadedData, model_spec: ModelSpec, train_spec: TrainSpec, run_dir: str | Path, seed: int = 42,
-          resolved_config: dict | None = None, cache_dir: str | Path | None = None, score_test: bool = True) -> dict[str, Any]:
+def train(
+    data: LoadedData,
+    model_spec: ModelSpec,
+    train_spec: TrainSpec,
+    run_dir: str | Path,
+    seed: int = 42,
+    resolved_config: dict | None = None,
+    cache_dir: str | Path | None = None,
+    score_test: bool = True,
+) -> dict[str, Any]:
     """Fine-tune, then calibrate and tune thresholds on dev only, and write the run directory; returns a summary.
 
     `score_test=False` leaves the test split to the evaluation that follows (it scores it anyway, with CIs and slices).
@@ -309,14 +362,28 @@ def train(data: LoadedData, model_spec: ModelSpec, train_spec: TrainSpec, run_di
         return predict_logits(model, tokenizer, list(texts), prep, batch)
 
     dev_recs = data.splits["dev"]
-    decisions, dev_prob = fit_decisions(predict([r["text"] for r in dev_recs]) if dev_recs else None,
-                                        labels_matrix(dev_recs), len(LABELS), train_spec.calibrate, train_spec.threshold_grid)
-    meta = {"kind": "transformer", "labels": list(LABELS), **decisions_meta(decisions), **spec_to_meta(model_spec),
-            "trained_on": data.files and sorted({f["source"] for f in data.files})}
+    decisions, dev_prob = fit_decisions(
+        predict([r["text"] for r in dev_recs]) if dev_recs else None,
+        labels_matrix(dev_recs),
+        len(LABELS),
+        train_spec.calibrate,
+        train_spec.threshold_grid,
+    )
+    meta = {
+        "kind": "transformer",
+        "labels": list(LABELS),
+        **decisions_meta(decisions),
+        **spec_to_meta(model_spec),
+        "trained_on": data.files and sorted({f["source"] for f in data.files}),
+    }
     model_dir = save_model_dir(model, tokenizer, rundir.model_dir(run_dir), meta)
     write_decisions(run_dir, decisions)
-    metrics = {"train": train_info, **split_reports(data, lambda t: apply_temperature(predict(t), decisions.temperatures),
-                                                    decisions, dev_prob, score_test)}
+    metrics = {
+        "train": train_info,
+        **split_reports(
+            data, lambda t: apply_temperature(predict(t), decisions.temperatures), decisions, dev_prob, score_test
+        ),
+    }
     finish_run(run_dir, metrics, history)
     log.info("run written to %s (%.0f s)", run_dir, train_info["seconds"])
     return {"run_dir": str(run_dir), "model_dir": str(model_dir), "metrics": metrics, "thresholds": meta["thresholds"]}

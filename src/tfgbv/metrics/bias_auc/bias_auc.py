@@ -1,9 +1,9 @@
 """Unintended-bias AUCs for one subgroup: subgroup, BPSN and BNSP AUC (local evaluate module)."""
 
 import datasets
-import evaluate
 import numpy as np
 
+import evaluate
 from tfgbv.metrics import bias_aucs
 
 _CITATION = """@inproceedings{borkan2019nuanced, title={Nuanced Metrics for Measuring Unintended Bias with Real Data for Text
@@ -15,11 +15,18 @@ class BiasAuc(evaluate.Metric):
     def _info(self):
         return evaluate.MetricInfo(
             description="Subgroup AUC, BPSN AUC (background positive, subgroup negative) and BNSP AUC (background negative, "
-                        "subgroup positive) for a binary label.",
-            citation=_CITATION, inputs_description="predictions: probabilities; references: 1/0 (-1 rows are ignored); "
-                               "subgroup: booleans per row (in the subgroup or not). Each AUC is None when its set has one class.",
-            features=datasets.Features({"predictions": datasets.Value("float64"), "references": datasets.Value("int32"),
-                                        "subgroup": datasets.Value("bool")}))
+            "subgroup positive) for a binary label.",
+            citation=_CITATION,
+            inputs_description="predictions: probabilities; references: 1/0 (-1 rows are ignored); "
+            "subgroup: booleans per row (in the subgroup or not). Each AUC is None when its set has one class.",
+            features=datasets.Features(
+                {
+                    "predictions": datasets.Value("float64"),
+                    "references": datasets.Value("int32"),
+                    "subgroup": datasets.Value("bool"),
+                }
+            ),
+        )
 
     def _compute(self, predictions, references, subgroup):
         return bias_aucs(np.asarray(references), np.asarray(predictions), np.asarray(subgroup, dtype=bool))
