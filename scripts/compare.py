@@ -1,4 +1,7 @@
-"""Compare two evaluations of the same data (Hydra entry point). Example: python scripts/compare.py a=runs/latest b=<run>/eval-seed"""
+"""Compare two evaluations of the same data (Hydra entry point).
+
+Example: python scripts/compare.py a=runs/latest b=<run>/eval-seed
+"""
 
 from tfgbv.cli.run import compare
 

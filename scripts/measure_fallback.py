@@ -88,7 +88,8 @@ def main() -> None:
     ]
     for name, r in results.items():
         lines.append(
-            f"| {name} | {r['unk_rate']:.4f} | {r['texts_with_unk']:.3f} | {r['tokens_per_word']:.2f} | {r['cosine_to_keyboard_typed']:.3f} |"
+            f"| {name} | {r['unk_rate']:.4f} | {r['texts_with_unk']:.3f} | {r['tokens_per_word']:.2f} | "
+            f"{r['cosine_to_keyboard_typed']:.3f} |"
         )
     (ROOT / "docs" / "tajik_fallback.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))

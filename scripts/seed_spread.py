@@ -45,8 +45,9 @@ def main(argv: list[str]) -> int:
         "# The default model over seeds",
         "",
         f"`make train` configuration, {len(runs)} runs differing only in `seed` "
-        f"({', '.join(str(d['seed']) for d in described)}); each figure from the run's `{rundir.EVAL_DIR}/{rundir.METRICS}` "
-        "(`tfgbv.report.headline`). A difference between two configurations smaller than the SD here is noise.",
+        f"({', '.join(str(d['seed']) for d in described)}); each figure from the run's "
+        f"`{rundir.EVAL_DIR}/{rundir.METRICS}` (`tfgbv.report.headline`). A difference between two configurations "
+        "smaller than the SD here is noise.",
         "",
         *render_spread(summary, [d["run"] for d in described]),
         "",

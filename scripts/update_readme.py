@@ -38,8 +38,9 @@ def render(run: Path) -> str:
             f"from {len(sources)} sources, {train.get('steps')} steps; {budget} on this 2-core CPU), scored on each "
             "source's own held-out test rows at dev-tuned thresholds. **Real text first**; the bundled synthetic test "
             "split is the last row. Shares carry Wilson 95% intervals, F1 bootstrap 95% intervals. Full report: "
-            f"[docs/example_eval/{rundir.REPORT}](docs/example_eval/{rundir.REPORT}); card: [{rundir.CARD}]({rundir.CARD}); "
-            "sources, mappings and licences: [docs/data_sources.md](docs/data_sources.md).",
+            f"[docs/example_eval/{rundir.REPORT}](docs/example_eval/{rundir.REPORT}); card: "
+            f"[{rundir.CARD}]({rundir.CARD}); sources, mappings and licences: "
+            "[docs/data_sources.md](docs/data_sources.md).",
             "",
         ]
         if ev.get("per_source"):
@@ -56,9 +57,9 @@ def render(run: Path) -> str:
         if fr:
             lines += [
                 "",
-                f"Functional suite (hand-written templates): {fr['cases']} cases, all-label accuracy {number(fr['accuracy'])}"
-                f"{interval(fr.get('accuracy_ci'))}, hard negatives {number(fr['hard_negative_accuracy'])}"
-                f"{interval(fr.get('hard_negative_ci'))}.",
+                f"Functional suite (hand-written templates): {fr['cases']} cases, all-label accuracy "
+                f"{number(fr['accuracy'])}{interval(fr.get('accuracy_ci'))}, hard negatives "
+                f"{number(fr['hard_negative_accuracy'])}{interval(fr.get('hard_negative_ci'))}.",
             ]
         ss = ev.get("style_shift")
         if ss:
@@ -70,8 +71,8 @@ def render(run: Path) -> str:
     # Older default runs were also scored on public sets as other data (eval-X/); shown when present.
     scores = external_scores(art["external"])
     external = [
-        f"| {name} | {lab} | {number(e.get('precision'))} | {number(e.get('recall'))} | {number(e['f1'])}{ci_of(e, 'f1')} | "
-        f"{number(e.get('roc_auc'))} |"
+        f"| {name} | {lab} | {number(e.get('precision'))} | {number(e.get('recall'))} | "
+        f"{number(e['f1'])}{ci_of(e, 'f1')} | {number(e.get('roc_auc'))} |"
         for name, lab, e in scores
     ]
     if external:
@@ -103,7 +104,8 @@ def render(run: Path) -> str:
             for model, row in models.items():
                 for lab, e in row["labels"].items():
                     lines.append(
-                        f"| {dataset} | {lab} | {model} | {number(e['f1']['value'])} | {number(e['roc_auc']['value'])} |"
+                        f"| {dataset} | {lab} | {model} | {number(e['f1']['value'])} | "
+                        f"{number(e['roc_auc']['value'])} |"
                     )
         functional = [
             f"{model} trained on {dataset}: {number(row['functional']['hard_negative_accuracy'])}"
@@ -133,8 +135,8 @@ def render(run: Path) -> str:
         lines += [
             "",
             "**Tajik tokenizer coverage** ([docs/tajik_fallback.md](docs/tajik_fallback.md)): without a fallback "
-            f"{r['none']['texts_with_unk'] * 100:.1f}% of Tajik texts contain an unknown token (ҷ Ҷ Ӣ Ӯ are missing from the "
-            "e5 vocabulary); the configured keyboard fallback (ҷ→ч, Ӣ→ӣ, Ӯ→ӯ) brings that to "
+            f"{r['none']['texts_with_unk'] * 100:.1f}% of Tajik texts contain an unknown token (ҷ Ҷ Ӣ Ӯ are missing "
+            "from the e5 vocabulary); the configured keyboard fallback (ҷ→ч, Ӣ→ӣ, Ӯ→ӯ) brings that to "
             f"{list(r.values())[1]['texts_with_unk'] * 100:.1f}%.",
         ]
     lines += ["", END]

@@ -181,8 +181,8 @@ def _venv_with_dev_dependencies(root: Path) -> Path:
 
 
 def _clean_env(tmp: Path) -> dict[str, str]:
-    """No PYTHONPATH (it could point at the checkout) and no tfgbv path variables (tfgbv.cli.main sets TFGBV_ROOT in this
-    process when imported from the checkout)."""
+    """No PYTHONPATH (it could point at the checkout) and no tfgbv path variables (tfgbv.cli.main sets TFGBV_ROOT in
+    this process when imported from the checkout)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("TFGBV_")}
     env.update(
         HF_HUB_OFFLINE="1",

@@ -76,7 +76,8 @@ def trained_data_name(run_dir: str | Path) -> str | None:
 
 
 def eval_dir(run_dir: str | Path, data_name: str | None = None) -> Path:
-    """Where an evaluation on `data_name` goes: eval/ for the data the run was trained on (or None), else eval-<data>/."""
+    """Where an evaluation on `data_name` goes: eval/ for the data the run was trained on (or None), else
+    eval-<data>/."""
     run_dir = Path(run_dir)
     if data_name is None or data_name == trained_data_name(run_dir):
         return run_dir / EVAL_DIR

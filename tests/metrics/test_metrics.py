@@ -1,6 +1,8 @@
-"""Metrics: hand-worked cases, agreement with scikit-learn, -1 masking, undefined cases, bootstrap, temperature, bias AUCs.
+"""Metrics: hand-worked cases, agreement with scikit-learn, -1 masking, undefined cases, bootstrap, temperature, bias
+AUCs.
 
-Offline and fast: the evaluate modules are loaded from src/tfgbv/metrics/<name>/ by path (conftest sets HF_HUB_OFFLINE=1).
+Offline and fast: the evaluate modules are loaded from src/tfgbv/metrics/<name>/ by path (conftest sets
+HF_HUB_OFFLINE=1).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The saved model/ folder in plain transformers: same calibrated scores as Classifier, no random weights, no remote code."""
+"""The saved model/ folder in plain transformers: same calibrated scores as Classifier, no random weights, no remote
+code."""
 
 from __future__ import annotations
 

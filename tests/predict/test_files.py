@@ -155,7 +155,8 @@ def test_memory_stays_bounded_on_a_large_input(tmp_path, tiny_run):
     for n in (4_000, 80_000):
         src = _write_jsonl(tmp_path / f"in{n}.jsonl", n)
         code = (
-            "import resource,sys;from tfgbv.predict.transformer import Classifier;from tfgbv.predict.files import ScoreSpec,score_files;"
+            "import resource,sys;from tfgbv.predict.transformer import Classifier;"
+            "from tfgbv.predict.files import ScoreSpec,score_files;"
             f"c=Classifier.from_pretrained({str(tiny_run)!r},batch_size=256,num_threads=1);"
             f"score_files(c,[{str(src)!r}],{str(tmp_path / f'o{n}.parquet')!r},ScoreSpec(chunk_rows=2000,quiet=True));"
             # VmHWM: this process's own peak. ru_maxrss would also count the pytest parent's RSS at fork time

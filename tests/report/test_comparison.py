@@ -73,7 +73,7 @@ def test_paired_pass_rates_count_only_discordant_cases():
 
 
 def test_hard_negative_scope_uses_the_hard_functionalities(tmp_path):
-    a = _eval(tmp_path / "a" / "eval", "A", 0.8, [("h1", "counter_speech"), ("i1", "insult_direct")])
+    _eval(tmp_path / "a" / "eval", "A", 0.8, [("h1", "counter_speech"), ("i1", "insult_direct")])
     b = _eval(tmp_path / "b" / "eval-seed", "B", 0.7, [(f"h{i}", "counter_speech") for i in range(2, 12)])
     out = compare_evaluations(tmp_path / "a", b)  # a run directory stands for its own eval/
     hard = out["functional"]["hard_negatives"]

@@ -15,7 +15,8 @@ from tfgbv.data.corpus import validate_corpus, write_statement_counts
 from tfgbv.io import write_text
 from tfgbv.locations import data_dir, shared_datasets_dir
 
-VALIDATE_HELP = """Validate the bundled corpus and functional suite: schema (file:line: field), duplicates within/across splits,
+VALIDATE_HELP = """\
+Validate the bundled corpus and functional suite: schema (file:line: field), duplicates within/across splits,
 corpus requirements, and that DATA_STATEMENT.md's counts match the files. Exits 1 on any problem; never edits data
 unless asked to.
 

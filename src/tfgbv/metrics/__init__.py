@@ -1,7 +1,7 @@
 """Metrics for masked multi-label classification, as plain functions and as local `evaluate` modules.
 
-`evaluate.load("f1")` needs the Hugging Face hub; `load_metric(name)` loads `src/tfgbv/metrics/<name>/` by path, offline.
-y_true uses -1 for "not annotated": such cells are excluded from every metric, never counted as negatives.
+`evaluate.load("f1")` needs the Hugging Face hub; `load_metric(name)` loads `src/tfgbv/metrics/<name>/` by path,
+offline. y_true uses -1 for "not annotated": such cells are excluded from every metric, never counted as negatives.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ def load_metric(name: str):
         raise ValueError(f"unknown metric {name!r}; available: {MODULES}")
     script = HERE / name / f"{name}.py"
     if not script.is_file():
-        # Happens when the package was installed without its package data (see pyproject [tool.setuptools.package-data]).
+        # Happens when the package was installed without its package data (see pyproject
+        # [tool.setuptools.package-data]).
         raise FileNotFoundError(
             f"metric script missing: {script}; was tfgbv installed with its metrics/*/*.py package data?"
         )
@@ -56,7 +57,8 @@ def _check_2d(y_true: np.ndarray, y_prob: np.ndarray, n_labels: int, where: str)
 
 
 def _annotated_1d(y_true: np.ndarray, prob: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mask of annotated rows, 0/1 truth of those rows, their probabilities); -1 (missing) rows are dropped, never 0."""
+    """(mask of annotated rows, 0/1 truth of those rows, their probabilities); -1 (missing) rows are dropped, never
+    0."""
     y = np.asarray(y_true, dtype=float).ravel()
     p = np.asarray(prob, dtype=float).ravel()
     if y.shape != p.shape:
@@ -111,7 +113,8 @@ def _binary(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, Any]:
 def classification_report(
     y_true: np.ndarray, y_prob: np.ndarray, thresholds: Sequence[float], labels: Sequence[str]
 ) -> dict[str, Any]:
-    """Per label: precision, recall, f1, roc_auc, pr_auc, support, n; overall micro/macro P/R/F1 over annotated cells."""
+    """Per label: precision, recall, f1, roc_auc, pr_auc, support, n; overall micro/macro P/R/F1 over annotated
+    cells."""
     if len(thresholds) != len(labels):
         raise ValueError(f"classification_report: {len(thresholds)} thresholds for {len(labels)} labels")
     y_true, y_prob = _check_2d(y_true, y_prob, len(labels), "classification_report")

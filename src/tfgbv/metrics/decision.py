@@ -19,7 +19,8 @@ THRESHOLD_GRID = tuple(round(float(x), 2) for x in np.arange(0.05, 0.96, 0.01))
 
 @dataclass
 class Decisions:
-    """What turns a model's logits into labels: one temperature and one threshold per label, and where they came from."""
+    """What turns a model's logits into labels: one temperature and one threshold per label, and where they came
+    from."""
 
     temperatures: list[float]
     thresholds: list[float]

@@ -191,9 +191,10 @@ def _offline_hint(name: str, err: Exception) -> ModelLoadError:
         else "the Hugging Face hub could not be reached or has no safetensors weights"
     )
     return ModelLoadError(
-        f"could not load model {name!r}: {why} and it is not in the local cache ({type(err).__name__}: {str(err)[:300]}).\n"
-        f"Fix: on a machine with internet run `huggingface-cli download {name}` (safetensors weights are required), copy the "
-        f"directory here and pass model.name_or_path=/path/to/dir model.source=local; or use the offline default model=e5-small."
+        f"could not load model {name!r}: {why} and it is not in the local cache ({type(err).__name__}: "
+        f"{str(err)[:300]}).\nFix: on a machine with internet run `huggingface-cli download {name}` (safetensors "
+        "weights are required), copy the directory here and pass model.name_or_path=/path/to/dir model.source=local; "
+        "or use the offline default model=e5-small."
     )
 
 
@@ -264,7 +265,8 @@ def freeze_lower_layers(model, n: int) -> None:
 
 def _finish(model, spec: ModelSpec, new_parameters: Sequence[str]):
     # Parameters the checkpoint did not have (the head, and e5's pooler: e5 ships none) start random; training gives
-    # them the head's learning rate (tfgbv.train.transformer.split_head_param_groups). Kept on the model, not in its config.
+    # them the head's learning rate (tfgbv.train.transformer.split_head_param_groups). Kept on the model, not in its
+    # config.
     model.tfgbv_new_parameters = tuple(sorted(new_parameters))
     model.config.tfgbv_pooling = spec.pooling
     if spec.pooling == "mean":
@@ -281,8 +283,8 @@ def _finish(model, spec: ModelSpec, new_parameters: Sequence[str]):
 def save_model_dir(model, tokenizer, out_dir: str | Path, meta: dict[str, Any]) -> Path:
     """save_pretrained (safetensors) + tokenizer + tfgbv_config.json (labels, thresholds, temperatures, preprocessing).
 
-    Written so plain transformers scores like `Classifier` (see tfgbv.models.hf_format): temperatures folded into the output
-    layer, text normalisation and character fallback in the tokenizer's normaliser, mean pooling refused by
+    Written so plain transformers scores like `Classifier` (see tfgbv.models.hf_format): temperatures folded into the
+    output layer, text normalisation and character fallback in the tokenizer's normaliser, mean pooling refused by
     transformers. `model` and `tokenizer` are not changed.
     """
     out_dir = Path(out_dir)
@@ -356,8 +358,8 @@ def _download_from_hub(repo_id: str, revision: str | None) -> Path:
         )
         raise ModelLoadError(
             f"{repo_id!r} is not a local directory, and fetching it as a Hub model repo failed: {why} "
-            f"({type(err).__name__}: {str(err)[:200]}).\nFix: pass the path of a run or model directory, or on a machine "
-            f"with internet run `hf download {repo_id}` (or unset HF_HUB_OFFLINE) so it is cached."
+            f"({type(err).__name__}: {str(err)[:200]}).\nFix: pass the path of a run or model directory, or on a "
+            f"machine with internet run `hf download {repo_id}` (or unset HF_HUB_OFFLINE) so it is cached."
         ) from err
 
 

@@ -46,7 +46,8 @@ class SavedFormatError(ValueError):
 
 
 def output_layer_name(model: torch.nn.Module) -> str:
-    """Name of the head's final Linear layer (one row per label): `classifier` (BERT) or `classifier.out_proj` (XLM-R)."""
+    """Name of the head's final Linear layer (one row per label): `classifier` (BERT) or `classifier.out_proj`
+    (XLM-R)."""
     n_labels = model.config.num_labels
     names = [
         name
@@ -82,7 +83,8 @@ def folded_state_dict(model: torch.nn.Module, temperatures: Sequence[float]) -> 
 
 
 def mark_mean_pool_config(config_path: Path) -> None:
-    """Rewrite a saved config.json so transformers refuses it (unknown model type) instead of loading a random pooler."""
+    """Rewrite a saved config.json so transformers refuses it (unknown model type) instead of loading a random
+    pooler."""
     raw = json.loads(config_path.read_text(encoding="utf-8"))
     raw["model_type"] = MEAN_POOL_MODEL_TYPE
     raw["architectures"] = [MEAN_POOL_ARCHITECTURE]
@@ -137,7 +139,8 @@ def _single_char_class(rx: re.Pattern[str]) -> str:
 
 
 def _replacements(mapping: Mapping[str, str], what: str) -> list:
-    """One `Replace` per entry; applying them in turn equals one simultaneous translation only if no output is an input."""
+    """One `Replace` per entry; applying them in turn equals one simultaneous translation only if no output is an
+    input."""
     chained = sorted(k for k in mapping if any(k in v for v in mapping.values()))
     if chained:
         raise SavedFormatError(
@@ -170,8 +173,8 @@ def text_normalizers(char_fallback: Mapping[str, str] | None = None) -> list:
 def add_text_normalizer(tokenizer_json: Path, char_fallback: Mapping[str, str] | None = None) -> None:
     """Prepend `text_normalizers` to the normaliser of a saved tokenizer.json (in place).
 
-    The Python side (tfgbv.predict.transformer) still prepares texts itself; every step here is idempotent, so running them
-    again on prepared text changes nothing and a consumer that sends raw text gets the same tokens.
+    The Python side (tfgbv.predict.transformer) still prepares texts itself; every step here is idempotent, so running
+    them again on prepared text changes nothing and a consumer that sends raw text gets the same tokens.
     """
     tok = Tokenizer.from_file(str(tokenizer_json))
     steps = text_normalizers(char_fallback)

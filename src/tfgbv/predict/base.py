@@ -58,7 +58,8 @@ def checked_texts(texts: Any, max_chars: int = MAX_TEXT_CHARS) -> list[str]:
 
 
 def calibrated_proba(clf, texts: Sequence[str]) -> np.ndarray:
-    """[N, L] probabilities sigmoid(logit / T) with the run's per-label temperatures (any classifier with predict_logits)."""
+    """[N, L] probabilities sigmoid(logit / T) with the run's per-label temperatures (any classifier with
+    predict_logits)."""
     texts = checked_texts(texts, getattr(clf, "max_chars", MAX_TEXT_CHARS))
     return apply_temperature(clf.predict_logits(texts), clf.temperatures)
 

@@ -275,7 +275,8 @@ def prepare_output_dirs(paths: RunPaths) -> None:
 
 @contextlib.contextmanager
 def output_lock(paths: RunPaths) -> Iterator[None]:
-    """Hold `<output>.lock` (flock, released by the kernel even on kill -9) for the whole run; refuse a second writer."""
+    """Hold `<output>.lock` (flock, released by the kernel even on kill -9) for the whole run; refuse a second
+    writer."""
     while True:
         try:
             fd = os.open(

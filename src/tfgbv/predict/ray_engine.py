@@ -3,8 +3,8 @@ and Ray Data writes the scored rows as Parquet; the driver then streams those fi
 and rejects file as the local engine (same schema, same reject reasons, same ids, same row order).
 
 Reading goes through a Ray `FileBasedDatasource` that calls the local engine's chunked readers
-(`tfgbv.predict.files.chunks_from_handle`), so a malformed line, undecodable bytes or a non-text value becomes a reject row
-exactly as in the local engine instead of failing a read task. Files are read in parallel, one read task per file.
+(`tfgbv.predict.files.chunks_from_handle`), so a malformed line, undecodable bytes or a non-text value becomes a reject
+row exactly as in the local engine instead of failing a read task. Files are read in parallel, one read task per file.
 
 Local by default (`ray.init(num_cpus=...)`, no dashboard, no network); `address="auto"`, `ray://HOST:10001` or the
 RAY_ADDRESS environment variable attach to a cluster (inputs and output must then be on storage every node sees).

@@ -129,8 +129,8 @@ class Classifier:
         self.thresholds = np.array([meta["thresholds"][lab] for lab in self.labels], dtype=np.float32)
         temps = meta.get("temperatures") or {}
         self.temperatures = np.array([temps.get(lab, 1.0) for lab in self.labels], dtype=np.float32)
-        # Folded models output logit / T already (tfgbv.models.hf_format); multiplying back gives the uncalibrated logit.
-        # Run dirs saved before folding existed have no flag and output the uncalibrated logit themselves.
+        # Folded models output logit / T already (tfgbv.models.hf_format); multiplying back gives the uncalibrated
+        # logit. Run dirs saved before folding existed have no flag and output the uncalibrated logit themselves.
         folded = bool(meta.get("temperatures_folded", False))
         self.logit_scale = self.temperatures.copy() if folded else np.ones_like(self.temperatures)
         self.prep = text_prep_from_meta(meta)

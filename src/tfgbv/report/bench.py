@@ -482,9 +482,10 @@ def render(res: dict[str, Any]) -> str:
         f"{inf['threads']} threads, bf16 {'supported' if m['bf16_supported'] else 'not supported'}; load average at "
         f"start {m['load_average_at_start']} (other jobs on a shared machine lower every figure).",
         f"- Model: {res['model']}; {inf['non_embedding_params'] / 1e6:.1f} M parameters outside the embeddings.",
-        f"- Texts: {res['texts']}; {inf['tokens_per_text']} tokens per text on average ({inf['tokens_scored']} in all).",
-        f"- Matrix-multiply peak (torch.matmul {res['matmul']['size']}^2): fp32 {res['matmul']['fp32_gflops']} GFLOP/s, "
-        f"bf16 {res['matmul']['bf16_gflops']} GFLOP/s.",
+        f"- Texts: {res['texts']}; {inf['tokens_per_text']} tokens per text on average "
+        f"({inf['tokens_scored']} in all).",
+        f"- Matrix-multiply peak (torch.matmul {res['matmul']['size']}^2): fp32 {res['matmul']['fp32_gflops']} "
+        f"GFLOP/s, bf16 {res['matmul']['bf16_gflops']} GFLOP/s.",
         "",
         "## Inference",
         "",

@@ -144,7 +144,8 @@ def render_comparison(result: dict[str, Any]) -> str:
         f"A: `{result['a']['model_id']}` ({result['a']['eval_dir']})",
         f"B: `{result['b']['model_id']}` ({result['b']['eval_dir']})",
         "",
-        f"Data `{result['data']}`, split `{result['split']}`, {result['rows']} rows. Brackets: each model's own 95% bootstrap CI.",
+        f"Data `{result['data']}`, split `{result['split']}`, {result['rows']} rows. Brackets: each model's own 95% "
+        "bootstrap CI.",
         "",
         "| label | F1 A | F1 B | B − A | ROC-AUC A | ROC-AUC B |",
         "|---|---|---|---|---|---|",
@@ -152,8 +153,9 @@ def render_comparison(result: dict[str, Any]) -> str:
     for lab, m in result["labels"].items():
         d = m["f1"]["delta"]
         lines.append(
-            f"| {lab} | {with_interval(m['f1']['a'], m['f1']['ci_a'])} | {with_interval(m['f1']['b'], m['f1']['ci_b'])} | "
-            f"{'n/a' if d is None else f'{d:+.3f}'} | {number(m['roc_auc']['a'])} | {number(m['roc_auc']['b'])} |"
+            f"| {lab} | {with_interval(m['f1']['a'], m['f1']['ci_a'])} | "
+            f"{with_interval(m['f1']['b'], m['f1']['ci_b'])} | {'n/a' if d is None else f'{d:+.3f}'} | "
+            f"{number(m['roc_auc']['a'])} | {number(m['roc_auc']['b'])} |"
         )
     fr = result["functional"]
     if fr:
@@ -171,7 +173,7 @@ def render_comparison(result: dict[str, Any]) -> str:
         ]
         for name, e in rows:
             lines.append(
-                f"| {name} | {e['cases']} | {number(e['accuracy_a'])} | {number(e['accuracy_b'])} | {e['fail_only_a']} | "
-                f"{e['fail_only_b']} | {e['p_value']:.3g} |"
+                f"| {name} | {e['cases']} | {number(e['accuracy_a'])} | {number(e['accuracy_b'])} | "
+                f"{e['fail_only_a']} | {e['fail_only_b']} | {e['p_value']:.3g} |"
             )
     return "\n".join(lines) + "\n"

@@ -56,8 +56,9 @@ class EvalSpec:
     plots: bool = True
     subgroup_field: str = "target"
     ignore_subgroups: list[str] = field(default_factory=lambda: ["none"])
-    # Sources whose test rows are scored again typed in lower case without punctuation (tfgbv.data.augment): if the labels
-    # change, the model reads style, not content. The bundled corpus is written carefully, so the shortcut shows there.
+    # Sources whose test rows are scored again typed in lower case without punctuation (tfgbv.data.augment): if the
+    # labels change, the model reads style, not content. The bundled corpus is written carefully, so the shortcut shows
+    # there.
     style_check_sources: list[str] = field(default_factory=lambda: ["seed"])
     # Bootstrap resamples for the per-source CIs (one report per resample and source: 13 sources x 1000 resamples took
     # minutes of make train's budget); the pooled metrics keep `bootstrap_resamples`.
@@ -88,7 +89,8 @@ def _na(reason: str) -> dict[str, Any]:
 
 
 def overall_metrics(y: np.ndarray, prob: np.ndarray, thresholds: Sequence[float], spec: EvalSpec) -> dict[str, Any]:
-    """classification_report plus seeded percentile-bootstrap CIs for per-label F1 / ROC-AUC / PR-AUC and micro/macro F1.
+    """classification_report plus seeded percentile-bootstrap CIs for per-label F1 / ROC-AUC / PR-AUC and micro/macro
+    F1.
 
     One report per resample yields every metric at once; resamples where a metric is undefined are skipped for it.
     """
@@ -488,10 +490,9 @@ def render_report(result: dict[str, Any]) -> str:
     lines = [
         f"# Evaluation report: {result['model_id']}",
         "",
-        f"Data: `{result['data']}`, split `{result['split']}`, {result['rows']} rows. "
-        f"Thresholds tuned on dev; probabilities temperature-scaled. "
-        f"Brackets: {int(result['spec']['ci_level'] * 100)}% bootstrap CI ({result['spec']['bootstrap_resamples']} resamples, "
-        f"seed {result['spec']['bootstrap_seed']}).",
+        f"Data: `{result['data']}`, split `{result['split']}`, {result['rows']} rows. Thresholds tuned on dev; "
+        f"probabilities temperature-scaled. Brackets: {int(result['spec']['ci_level'] * 100)}% bootstrap CI "
+        f"({result['spec']['bootstrap_resamples']} resamples, seed {result['spec']['bootstrap_seed']}).",
         "",
     ]
     m = result["metrics"]
@@ -504,14 +505,17 @@ def render_report(result: dict[str, Any]) -> str:
     for lab in LABELS:
         e = m["labels"][lab]
         lines.append(
-            f"| {lab} | {e.get('n', 0)} | {e.get('support', 0)} | {result['thresholds'][lab]:.2f} | {number(e.get('precision'))} | "
-            f"{number(e.get('recall'))} | {number(e.get('f1'))}{ci_of(e, 'f1', brackets=True)} | {number(e.get('roc_auc'))}{ci_of(e, 'roc_auc', brackets=True)} | "
+            f"| {lab} | {e.get('n', 0)} | {e.get('support', 0)} | {result['thresholds'][lab]:.2f} | "
+            f"{number(e.get('precision'))} | {number(e.get('recall'))} | "
+            f"{number(e.get('f1'))}{ci_of(e, 'f1', brackets=True)} | "
+            f"{number(e.get('roc_auc'))}{ci_of(e, 'roc_auc', brackets=True)} | "
             f"{number(e.get('pr_auc'))}{ci_of(e, 'pr_auc', brackets=True)} |"
         )
     o = m["overall"]
     lines += [
         "",
-        f"Micro F1 {number(o.get('micro_f1'))}{ci_of(o, 'micro_f1', brackets=True)}; macro F1 {number(o.get('macro_f1'))}{ci_of(o, 'macro_f1', brackets=True)}.",
+        f"Micro F1 {number(o.get('micro_f1'))}{ci_of(o, 'micro_f1', brackets=True)}; macro F1 "
+        f"{number(o.get('macro_f1'))}{ci_of(o, 'macro_f1', brackets=True)}.",
         "",
     ]
     if result.get("per_source"):
@@ -568,7 +572,8 @@ def render_report(result: dict[str, Any]) -> str:
         ]
         for name, t in entry["subgroups"].items():
             lines.append(
-                f"| {name} | {t['rows']} | {t['positives']} | {number(t.get('subgroup_auc'))} | {number(t.get('bpsn_auc'))} | {number(t.get('bnsp_auc'))} |"
+                f"| {name} | {t['rows']} | {t['positives']} | {number(t.get('subgroup_auc'))} | "
+                f"{number(t.get('bpsn_auc'))} | {number(t.get('bnsp_auc'))} |"
             )
         lines.append("")
     lines += ["## Calibration", "", "| label | temperature | ECE before | ECE after |", "|---|---|---|---|"]
@@ -635,7 +640,8 @@ def evaluate_run(
     data_name: str = "data",
     classifier=None,
 ) -> dict[str, Any]:
-    """Score `data[spec.split]` with the run and write metrics.json, report.md and plots into out_dir. Returns the metrics."""
+    """Score `data[spec.split]` with the run and write metrics.json, report.md and plots into out_dir. Returns the
+    metrics."""
     spec = spec or EvalSpec()
     base = check_run_dir(run_dir)
     out_dir = Path(out_dir)

@@ -30,8 +30,8 @@ BASE_MODEL_NOTES = {
     ),
     "tiny": (
         None,
-        "randomly initialised tiny BERT with a WordPiece tokenizer trained on the training texts (tests and smoke runs only: "
-        "not a usable classifier)",
+        "randomly initialised tiny BERT with a WordPiece tokenizer trained on the training texts (tests and smoke runs "
+        "only: not a usable classifier)",
     ),
     "hub": (None, "loaded with `from_pretrained` from the Hugging Face hub (safetensors only)"),
     "local": (None, "loaded with `from_pretrained` from a local directory (safetensors only)"),
@@ -183,11 +183,12 @@ def _section_model_details(art: dict, model_id: str) -> list[str]:
         "",
         f"- **Identifier**: `{model_id}` (hash of the weights, thresholds and temperatures).",
         f"- **Base model**: {base or meta.get('name_or_path')} — {note}.",
-        f"- **Architecture**: {_ARCH.get(meta.get('pooling'), 'n/a')}, 4 sigmoid outputs; max {meta['text']['max_length']} tokens per window "
-        f"(longer texts: overlapping windows, max over windows); text prefix `{meta['text']['prefix']!r}`; "
-        f"character fallback {meta['text'].get('char_fallback') or 'none'}.",
-        f"- **Software**: tfgbv {art['env'].get('versions', {}).get('tfgbv', 'n/a')}, transformers {art['env'].get('versions', {}).get('transformers', 'n/a')}, "
-        f"torch {art['env'].get('versions', {}).get('torch', 'n/a')}.",
+        f"- **Architecture**: {_ARCH.get(meta.get('pooling'), 'n/a')}, 4 sigmoid outputs; max "
+        f"{meta['text']['max_length']} tokens per window (longer texts: overlapping windows, max over windows); text "
+        f"prefix `{meta['text']['prefix']!r}`; character fallback {meta['text'].get('char_fallback') or 'none'}.",
+        f"- **Software**: tfgbv {art['env'].get('versions', {}).get('tfgbv', 'n/a')}, transformers "
+        f"{art['env'].get('versions', {}).get('transformers', 'n/a')}, torch "
+        f"{art['env'].get('versions', {}).get('torch', 'n/a')}.",
         "",
         "| label | meaning | decision threshold (tuned on dev) | temperature |",
         "|---|---|---|---|",
@@ -296,8 +297,9 @@ def _section_training_data(art: dict) -> list[str]:
         "",
         "Licences of the training sources: "
         + ", ".join(f"`{n}` {t['license']}" for n, t in terms.items())
-        + f"; this card declares the most restrictive, `{most_restrictive_license([t['license'] for t in terms.values()])}`. "
-        "Check the terms of each source before publishing or using the model.",
+        + "; this card declares the most restrictive, "
+        f"`{most_restrictive_license([t['license'] for t in terms.values()])}`. Check the terms of each source before "
+        "publishing or using the model.",
     ]
     if "seed" in terms:
         lines += [
@@ -314,7 +316,8 @@ def _section_training_data(art: dict) -> list[str]:
 
 def per_source_rows(per_source: dict[str, Any]) -> list[str]:
     rows = [
-        "| source | rows | label: F1 (CI) / ROC-AUC | ordinary rows flagged | abusive rows flagged | toxic above its rewrite |",
+        "| source | rows | label: F1 (CI) / ROC-AUC | ordinary rows flagged | abusive rows flagged | "
+        "toxic above its rewrite |",
         "|---|---|---|---|---|---|",
     ]
     order = sorted(per_source, key=lambda n: (n == "seed", n))  # real sources first, the synthetic split last
@@ -353,7 +356,8 @@ def _section_results(art: dict) -> list[str]:
         "## Quantitative analyses",
         "",
         f"At the dev-tuned thresholds, with {int(spec['ci_level'] * 100)}% bootstrap confidence intervals "
-        f"({spec['bootstrap_resamples']} resamples, seed {spec['bootstrap_seed']}). Full report: `{rundir.EVAL_DIR}/{rundir.REPORT}`.",
+        f"({spec['bootstrap_resamples']} resamples, seed {spec['bootstrap_seed']}). Full report: "
+        f"`{rundir.EVAL_DIR}/{rundir.REPORT}`.",
         "",
     ]
     if ev.get("per_source"):
@@ -376,13 +380,15 @@ def _section_results(art: dict) -> list[str]:
     for lab in LABELS:
         e = m["labels"][lab]
         lines.append(
-            f"| {lab} | {e.get('support', 'n/a')} | {number(e.get('precision'))} | {number(e.get('recall'))} | {number(e.get('f1'))}{ci_of(e, 'f1')} | "
-            f"{number(e.get('roc_auc'))}{ci_of(e, 'roc_auc')} | {number(e.get('pr_auc'))}{ci_of(e, 'pr_auc')} |"
+            f"| {lab} | {e.get('support', 'n/a')} | {number(e.get('precision'))} | {number(e.get('recall'))} | "
+            f"{number(e.get('f1'))}{ci_of(e, 'f1')} | {number(e.get('roc_auc'))}{ci_of(e, 'roc_auc')} | "
+            f"{number(e.get('pr_auc'))}{ci_of(e, 'pr_auc')} |"
         )
     o = m["overall"]
     lines += [
         "",
-        f"Micro F1 {number(o.get('micro_f1'))}{ci_of(o, 'micro_f1')}, macro F1 {number(o.get('macro_f1'))}{ci_of(o, 'macro_f1')}.",
+        f"Micro F1 {number(o.get('micro_f1'))}{ci_of(o, 'micro_f1')}, macro F1 "
+        f"{number(o.get('macro_f1'))}{ci_of(o, 'macro_f1')}.",
         "",
     ]
     for field_name in ("lang", "obfuscated", "script"):
@@ -419,7 +425,8 @@ def _section_external(art: dict) -> list[str]:
         return []
     rows = [
         f"| {name} | {lab} | {e.get('n', 'n/a')} | {e.get('support', 'n/a')} | {number(e.get('precision'))} | "
-        f"{number(e.get('recall'))} | {number(e.get('f1'))}{ci_of(e, 'f1')} | {number(e.get('roc_auc'))}{ci_of(e, 'roc_auc')} |"
+        f"{number(e.get('recall'))} | {number(e.get('f1'))}{ci_of(e, 'f1')} | "
+        f"{number(e.get('roc_auc'))}{ci_of(e, 'roc_auc')} |"
         for name, lab, e in scores
     ]
     warning = (
@@ -435,9 +442,9 @@ def _section_external(art: dict) -> list[str]:
         "## Other evaluation data",
         "",
         "The same model, unchanged, scored on data it was not trained on (each `eval-<data>/` of the run, written by "
-        "`scripts/evaluate.py run_dir=<run> data=<data>`), at the thresholds tuned on its own dev split. Public datasets "
-        "map their labels onto ours as proxies (e.g. generic toxicity onto `insult`); see `docs/benchmarks.md` for "
-        "models trained on them.",
+        "`scripts/evaluate.py run_dir=<run> data=<data>`), at the thresholds tuned on its own dev split. Public "
+        "datasets map their labels onto ours as proxies (e.g. generic toxicity onto `insult`); see "
+        "`docs/benchmarks.md` for models trained on them.",
         "",
         "| data | label | rows | positives | precision | recall | F1 (CI) | ROC-AUC (CI) |",
         "|---|---|---|---|---|---|---|---|",
@@ -472,7 +479,8 @@ def _section_bias(art: dict) -> list[str]:
             subs = [(k, v["bpsn_auc"]) for k, v in entry["subgroups"].items() if v.get("bpsn_auc") is not None]
             worst = min(subs, key=lambda kv: kv[1]) if subs else ("n/a", None)
             lines.append(
-                f"| {lab} | {number(gm['subgroup_auc'])} | {number(gm['bpsn_auc'])} | {number(gm['bnsp_auc'])} | {worst[0]} ({number(worst[1])}) |"
+                f"| {lab} | {number(gm['subgroup_auc'])} | {number(gm['bpsn_auc'])} | {number(gm['bnsp_auc'])} | "
+                f"{worst[0]} ({number(worst[1])}) |"
             )
     fr = ev.get("functional")
     if fr:
@@ -496,17 +504,17 @@ def _section_limitations(art: dict) -> list[str]:
     real = [n for n in training_sources(art) if n != "seed"]
     corpus = (
         (
-            "- **Synthetic training corpus**: the bundled comments were written for the project, not collected; real comments "
-            "are more varied, more context-dependent and more obfuscated. Scores on the synthetic test split overstate real-world "
-            "performance. Evaluate on your own annotated sample before relying on the model."
+            "- **Synthetic training corpus**: the bundled comments were written for the project, not collected; real "
+            "comments are more varied, more context-dependent and more obfuscated. Scores on the synthetic test split "
+            "overstate real-world performance. Evaluate on your own annotated sample before relying on the model."
         )
         if not real
         else (
             "- **Real data is Russian, Tajik abuse is synthetic**: the real comments in training are Russian (and some "
-            "Ukrainian/Surzhyk) with proxy labels (generic toxicity as `insult`, sexism as `shaming`); real Tajik text in "
-            "training is news and speech prose used as negatives. Every Tajik abusive example and every doxxing example is "
-            "synthetic, so recall on real Tajik abuse is unmeasured. Evaluate on your own annotated sample before relying "
-            "on the model."
+            "Ukrainian/Surzhyk) with proxy labels (generic toxicity as `insult`, sexism as `shaming`); real Tajik text "
+            "in training is news and speech prose used as negatives. Every Tajik abusive example and every doxxing "
+            "example is synthetic, so recall on real Tajik abuse is unmeasured. Evaluate on your own annotated sample "
+            "before relying on the model."
         )
     )
     lines = [
@@ -514,8 +522,8 @@ def _section_limitations(art: dict) -> list[str]:
         "",
         corpus,
         "- **Single-comment view**: irony, quoted abuse and replies are judged without thread context.",
-        '- **Doxxing** detection relies on surface cues (addresses, numbers, "where she lives"); it cannot know whether a '
-        "detail is real, public or shared with consent.",
+        '- **Doxxing** detection relies on surface cues (addresses, numbers, "where she lives"); it cannot know '
+        "whether a detail is real, public or shared with consent.",
     ]
     cov = art.get("coverage")
     if cov:
@@ -547,7 +555,8 @@ def _section_limitations(art: dict) -> list[str]:
             lines.append(
                 "- **Calibration**: expected calibration error before → after temperature scaling: "
                 + "; ".join(f"{lab} {number(b)} → {number(a)}" for lab, b, a in eces)
-                + ". Temperatures were fitted on a small dev split; probabilities are estimates, not frequencies to report as such."
+                + ". Temperatures were fitted on a small dev split; probabilities are estimates, not frequencies to "
+                "report as such."
             )
     return lines + [""]
 
@@ -567,7 +576,8 @@ ETHICS = """## Ethical considerations
 
 
 def _not_in_tokenizer(meta: dict) -> list[str]:
-    """What tfgbv.predict.transformer.Classifier does that the saved tokenizer and head cannot (see tfgbv.models.hf_format)."""
+    """What tfgbv.predict.transformer.Classifier does that the saved tokenizer and head cannot (see
+    tfgbv.models.hf_format)."""
     text = meta["text"]
     out = []
     if text.get("deobfuscate"):
@@ -612,8 +622,9 @@ def _section_get_started(art: dict, run_dir: Path) -> list[str]:
         'clf.predict(["Ту бешарм ҳастӣ, шарми оилаат", "Телефон доверия кризисного центра работает круглосуточно"])',
         "```",
         "",
-        "Batch scoring of files: `python scripts/predict.py model_dir=runs/latest input=comments.csv output=scores.parquet` "
-        "(streaming, resumable, rejects file; see README). Flags are for human review, never for automatic action.",
+        "Batch scoring of files: `python scripts/predict.py model_dir=runs/latest input=comments.csv "
+        "output=scores.parquet` (streaming, resumable, rejects file; see README). Flags are for human review, never "
+        "for automatic action.",
         "",
     ]
     if meta.get("kind", "transformer") != "transformer":
@@ -679,10 +690,12 @@ def render_model_card(run_dir: str | Path):
     body = [
         f"# tfgbv classifier `{model_id}`",
         "",
-        "Multi-label classifier for technology-facilitated gender-based violence (TFGBV) in Tajik and Russian social-media "
-        "comments: " + ", ".join(f"`{lab}`" for lab in LABELS) + ". This card was generated from the run's files "
-        f"(`{rundir.METRICS}`, `{rundir.EVAL_DIR}/{rundir.METRICS}`, `{rundir.MANIFEST}`, `{rundir.COVERAGE}`); no number in "
-        "it was typed by hand.",
+        "Multi-label classifier for technology-facilitated gender-based violence (TFGBV) in Tajik and Russian "
+        "social-media comments: "
+        + ", ".join(f"`{lab}`" for lab in LABELS)
+        + ". This card was generated from the run's files "
+        f"(`{rundir.METRICS}`, `{rundir.EVAL_DIR}/{rundir.METRICS}`, `{rundir.MANIFEST}`, `{rundir.COVERAGE}`); no "
+        "number in it was typed by hand.",
         "",
     ]
     body += _section_model_details(art, model_id)

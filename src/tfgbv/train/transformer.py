@@ -1,4 +1,5 @@
-"""Fine-tuning: masked multi-label BCE on the Hugging Face Trainer, threshold tuning on dev, a self-describing run dir."""
+"""Fine-tuning: masked multi-label BCE on the Hugging Face Trainer, threshold tuning on dev, a self-describing run
+dir."""
 
 from __future__ import annotations
 
@@ -160,7 +161,8 @@ def head_parameter_names(model: torch.nn.Module) -> list[str]:
 
 
 def split_head_param_groups(optimizer: torch.optim.Optimizer, model: torch.nn.Module, head_lr: float) -> int:
-    """Move the freshly initialised parameters (head_parameter_names) into their own groups with learning rate `head_lr`.
+    """Move the freshly initialised parameters (head_parameter_names) into their own groups with learning rate
+    `head_lr`.
 
     The head starts from random weights while the encoder is pretrained: a larger step for the head alone lets a
     small encoder leave the all-negative start faster on imbalanced labels without disturbing the encoder.

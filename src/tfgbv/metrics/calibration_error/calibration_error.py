@@ -6,7 +6,8 @@ import numpy as np
 import evaluate
 from tfgbv.metrics import expected_calibration_error
 
-_CITATION = """@inproceedings{naeini2015obtaining, title={Obtaining well calibrated probabilities using Bayesian binning},
+_CITATION = """\
+@inproceedings{naeini2015obtaining, title={Obtaining well calibrated probabilities using Bayesian binning},
 author={Naeini, Mahdi Pakdaman and Cooper, Gregory and Hauskrecht, Milos}, booktitle={AAAI}, year={2015}}"""
 
 

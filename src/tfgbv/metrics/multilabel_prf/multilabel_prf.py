@@ -7,8 +7,10 @@ import evaluate
 from tfgbv.metrics import classification_report, default_labels
 
 _DESCRIPTION = "Per-label precision, recall and F1 at given thresholds; references of -1 (not annotated) are ignored."
-_CITATION = """@article{pedregosa2011scikit, title={Scikit-learn: Machine Learning in Python}, author={Pedregosa, F. and others},
-journal={JMLR}, volume={12}, pages={2825--2830}, year={2011}} (same definitions as sklearn.metrics.precision_recall_fscore_support)"""
+_CITATION = """\
+@article{pedregosa2011scikit, title={Scikit-learn: Machine Learning in Python}, author={Pedregosa, F. and others},
+journal={JMLR}, volume={12}, pages={2825--2830}, year={2011}} (same definitions as \
+sklearn.metrics.precision_recall_fscore_support)"""
 _KWARGS = """
 predictions: per-row lists of probabilities, one per label.
 references: per-row lists of 1 / 0 / -1 (missing).

@@ -11,7 +11,8 @@ class RocAucMasked(evaluate.Metric):
     def _info(self):
         return evaluate.MetricInfo(
             description="Per-label ROC-AUC (scikit-learn) over rows whose reference is not -1.",
-            citation="Pedregosa et al. 2011, Scikit-learn: Machine Learning in Python, JMLR 12 (sklearn.metrics.roc_auc_score)",
+            citation="Pedregosa et al. 2011, Scikit-learn: Machine Learning in Python, JMLR 12 "
+            "(sklearn.metrics.roc_auc_score)",
             inputs_description="predictions: per-row probabilities; references: per-row 1/0/-1; labels: names "
             "(default tfgbv.labels.LABELS for 4 columns). Returns None where only one class is present.",
             features=datasets.Features(
