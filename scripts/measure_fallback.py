@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tfgbv.models.coverage import tokenizer_coverage
+from tfgbv.models.coverage import E5_TAJIK_FALLBACK, tokenizer_coverage
 from tfgbv.models.e5 import ensure_e5_model
 from tfgbv.text import apply_char_map
 
 ROOT = Path(__file__).resolve().parents[1]
 CANDIDATES = {
     "none": {},
-    "keyboard (ҷ→ч, Ҷ→Ч, Ӣ→ӣ, Ӯ→ӯ)": {"ҷ": "ч", "Ҷ": "Ч", "Ӣ": "ӣ", "Ӯ": "ӯ"},
+    "keyboard (ҷ→ч, Ҷ→Ч, Ӣ→ӣ, Ӯ→ӯ)": E5_TAJIK_FALLBACK,  # what configs/model/e5-small.yaml uses
     "ҷ→ж (sound-alike)": {"ҷ": "ж", "Ҷ": "Ж", "Ӣ": "ӣ", "Ӯ": "ӯ"},
     "ҷ→дж (digraph)": {"ҷ": "дж", "Ҷ": "Дж", "Ӣ": "ӣ", "Ӯ": "ӯ"},
 }

@@ -40,7 +40,7 @@ def create_temp(path: Path) -> tuple[int, Path]:
     raise FileExistsError(f"could not create a temp file next to {path}")
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     """Make a rename durable (a crash right after it must not bring back the old file)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -72,7 +72,30 @@ def atomic_write(path: str | Path, binary: bool = False, newline: str | None = N
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """For writers that need a file name rather than a file object (ONNX export, quantisation): yields a unique,
+    not yet existing path next to `path`; on success the file there is fsynced and renamed over `path`, on error it is
+    removed. `suffix` keeps the extension a library may insist on."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = create_temp(path)
+    os.close(fd)
+    os.unlink(tmp)  # a unique name; the library creates the file itself
+    tmp = tmp.with_name(tmp.name + suffix)
+    try:
+        yield tmp
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:

@@ -122,3 +122,11 @@ def test_to_spec_rejects_unknown_keys_everywhere_naming_the_group():
     with pytest.raises(ConfigError, match=r"model.text: unknown option\(s\) \['prefx'\]"):
         to_spec(ModelSpec, {"text": {"prefx": "x"}}, "model")
     assert to_spec(ModelSpec, {"text": {"max_length": 32}}, "model").text.max_length == 32
+
+
+def test_e5_config_uses_the_measured_tajik_fallback():
+    """The character fallback is written once in code (tfgbv.models.coverage, where it was measured) and the e5-small
+    config must say the same thing."""
+    from tfgbv.models.coverage import E5_TAJIK_FALLBACK
+
+    assert dict(OmegaConf.load(CONFIGS / "model" / "e5-small.yaml").text.char_fallback) == E5_TAJIK_FALLBACK

@@ -14,8 +14,9 @@ import torch
 
 from tests.helpers import REPO
 from tfgbv.labels import LABELS
+from tfgbv.models.coverage import E5_TAJIK_FALLBACK
 
-FALLBACK = {"ҷ": "ч", "Ҷ": "Ч", "Ӣ": "ӣ", "Ӯ": "ӯ"}  # the e5-small config's fallback
+FALLBACK = E5_TAJIK_FALLBACK  # the e5-small config's fallback (tests/cli/test_config.py checks they agree)
 
 # Texts inside one window that deobfuscation leaves unchanged: Tajik letters the fallback maps, zero-width and other
 # invisible characters, NFD-decomposed letters, Tajik letters typed with combining marks or borrowed look-alikes,

@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from tfgbv.io import write_text
 from tfgbv.data.dedup import duplicate_report
 from tfgbv.labels import LABELS, LANGS
 
@@ -247,6 +248,4 @@ def write_statement_counts(statement_path: str | Path, stats: Mapping[str, Any])
     block = statement_block(text)
     if block is None:
         raise ValueError(f"{path}: add the lines {STATEMENT_BEGIN!r} and {STATEMENT_END!r} where the counts go")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text.replace(block, render_counts(stats)), encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, text.replace(block, render_counts(stats)))

@@ -28,6 +28,7 @@ from typing import Callable, Iterable, Sequence
 
 import yaml
 
+from tfgbv.io import fsync_dir, sha256_file, write_bytes
 from tfgbv.locations import config_dir
 
 CHUNK = 1 << 16
@@ -114,14 +115,6 @@ def _file(where: str, name: str, f: dict, entry: dict) -> FileEntry:
 # ----------------------------------------------------------------------------- state on disk
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def file_state(path: Path, entry: FileEntry) -> str:
     """present (SHA-256 matches), missing, or corrupt (a file is there with other content)."""
     if not path.is_file():
@@ -152,20 +145,6 @@ def _lock(fh) -> None:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise FetchError(f"{fh.name}: another tfgbv-data fetch is writing this file; wait for it to finish") from None
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); silently skipped where directories cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _request(url: str, offset: int, timeout: float):
@@ -233,23 +212,7 @@ def download(url: str, target: Path, sha256: str, size: int | None = None, *, ti
                          f"{sha256}; refused, nothing written to {target} (the upstream file changed, or the "
                          f"download was corrupted; the partial file was removed)")
     os.replace(part, target)
-    _fsync_dir(target.parent)
-
-
-def write_bytes_atomic(target: Path, data: bytes) -> None:
-    """Unique temp file in the same folder, fsync, rename: readers see the old file or the whole new one."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a dataset file is for every user of the folder
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 # ----------------------------------------------------------------------------- derived files
@@ -283,7 +246,7 @@ def derive(entry: FileEntry, folder: Path) -> None:
     if digest != entry.sha256:
         raise FetchError(f"{folder / entry.name}: built from {source} with SHA-256 {digest}, the registry expects "
                          f"{entry.sha256}; refused, nothing written")
-    write_bytes_atomic(folder / entry.name, data)
+    write_bytes(folder / entry.name, data)
 
 
 # ----------------------------------------------------------------------------- commands

@@ -30,6 +30,7 @@ from tokenizers import Regex, Tokenizer, normalizers
 from transformers import BertConfig
 
 from tfgbv import rundir, text
+from tfgbv.io import write_text
 
 # Saved instead of "bert" for mean-pooled models: AutoConfig (and so pipeline/AutoModel) raises on it, so nobody gets
 # BertForSequenceClassification with a random pooler. tfgbv.models.build loads it as BertConfig + the mean-pool class.
@@ -88,7 +89,7 @@ def mark_mean_pool_config(config_path: Path) -> None:
     raw = json.loads(config_path.read_text(encoding="utf-8"))
     raw["model_type"] = MEAN_POOL_MODEL_TYPE
     raw["architectures"] = [MEAN_POOL_ARCHITECTURE]
-    config_path.write_text(json.dumps(raw, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_text(config_path, json.dumps(raw, indent=2, sort_keys=True) + "\n")
 
 
 def read_mean_pool_config(model_dir: Path):
@@ -181,9 +182,7 @@ def add_text_normalizer(tokenizer_json: Path, char_fallback: Mapping[str, str] |
     if tok.normalizer is not None:
         steps.append(tok.normalizer)
     tok.normalizer = normalizers.Sequence(steps)
-    tmp = tokenizer_json.with_name(tokenizer_json.name + ".tmp")
-    tok.save(str(tmp))
-    tmp.replace(tokenizer_json)
+    write_text(tokenizer_json, tok.to_str(pretty=True))
 
 
 def format_meta(pooling: str, tokenizer_normalizer: bool) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -14,6 +13,7 @@ import torch
 from transformers import AutoTokenizer
 
 from tfgbv import rundir
+from tfgbv.io import atomic_path
 from tfgbv.models.build import find_model_dir, load_model_dir, read_meta
 from tfgbv.predict.transformer import Classifier, predict_windows
 
@@ -55,27 +55,25 @@ def export_onnx(
         def forward(self, input_ids, attention_mask):
             return self.m(input_ids=input_ids, attention_mask=attention_mask).logits
 
-    tmp = out / (FILES["fp32"] + ".tmp")
-    torch.onnx.export(
-        Wrapper(model),
-        (dummy["input_ids"], dummy["attention_mask"]),
-        str(tmp),
-        input_names=["input_ids", "attention_mask"],
-        output_names=["logits"],
-        dynamic_axes={
-            "input_ids": {0: "batch", 1: "seq"},
-            "attention_mask": {0: "batch", 1: "seq"},
-            "logits": {0: "batch"},
-        },
-        opset_version=opset,
-        dynamo=False,
-    )
-    os.replace(tmp, out / FILES["fp32"])
+    with atomic_path(out / FILES["fp32"], suffix=".onnx") as tmp:
+        torch.onnx.export(
+            Wrapper(model),
+            (dummy["input_ids"], dummy["attention_mask"]),
+            str(tmp),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["logits"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "seq"},
+                "attention_mask": {0: "batch", 1: "seq"},
+                "logits": {0: "batch"},
+            },
+            opset_version=opset,
+            dynamo=False,
+        )
     variants = ["fp32"]
     if quantize:
-        tmp = out / (FILES["int8"] + ".tmp.onnx")
-        quantize_dynamic(str(out / FILES["fp32"]), str(tmp), weight_type=QuantType.QInt8)
-        os.replace(tmp, out / FILES["int8"])
+        with atomic_path(out / FILES["int8"], suffix=".onnx") as tmp:
+            quantize_dynamic(str(out / FILES["fp32"]), str(tmp), weight_type=QuantType.QInt8)
         variants.append("int8")
     texts = _check_texts(check_texts)
     ref = Classifier(tokenizer, model, meta, model_dir).predict_proba(texts)

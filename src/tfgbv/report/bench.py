@@ -39,6 +39,7 @@ from transformers import (
 
 from tfgbv import rundir
 from tfgbv.env import bf16_supported
+from tfgbv.io import write_text
 from tfgbv.labels import LABELS
 from tfgbv.metrics.decision import apply_temperature
 from tfgbv.models.build import build_model, find_model_dir, resolve_pretrained_path, save_model_dir, spec_to_meta
@@ -548,13 +549,6 @@ def render(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _portable(spec: dict[str, Any]) -> dict[str, Any]:
     """The spec as committed to docs/bench.json: the home directory as ~ (no machine paths in the repository)."""
     home = str(Path.home())
@@ -592,6 +586,6 @@ def run_bench(
     if spec.ray_texts > 0:
         res["ray"] = bench_ray(spec, model_dir, texts)
     res["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    _atomic_write(root / spec.out_json, json.dumps(res, indent=2, ensure_ascii=False, default=str))
-    _atomic_write(root / spec.out_md, render(res))
+    write_text(root / spec.out_json, json.dumps(res, indent=2, ensure_ascii=False, default=str))
+    write_text(root / spec.out_md, render(res))
     return res
