@@ -23,7 +23,7 @@ def _rows(path: Path, lang: str) -> list[dict]:
 def _score(clf, transliterate: bool, sets: dict[str, list[dict]], cases: list[dict]) -> dict:
     from tfgbv.data.sources import labels_matrix
     from tfgbv.labels import LABELS
-    from tfgbv.metrics import classification_report
+    from tfgbv.metrics.masked import classification_report
     from tfgbv.report.evaluation import functional_results
 
     clf.prep = dataclasses.replace(clf.prep, transliterate=transliterate)

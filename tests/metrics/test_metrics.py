@@ -17,7 +17,8 @@ from sklearn.metrics import (
 )
 
 from tfgbv.labels import LABELS
-from tfgbv.metrics import (
+from tfgbv.metrics.decision import apply_temperature, fit_temperature
+from tfgbv.metrics.masked import (
     MODULES,
     bias_aucs,
     bootstrap_ci,
@@ -29,7 +30,6 @@ from tfgbv.metrics import (
     proportion_ci,
     reliability_bins,
 )
-from tfgbv.metrics.decision import apply_temperature, fit_temperature
 
 # A small 2-label case worked by hand (threshold 0.5); -1 cells carry predictions that would change every number if
 # they were counted as negatives.

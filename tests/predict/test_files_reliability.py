@@ -510,8 +510,8 @@ def test_invalid_options_are_refused(option):
 def test_unknown_predict_option_is_an_error():
     from hydra import compose, initialize_config_dir
 
-    from tfgbv.cli.config import score_spec
     from tfgbv.cli.run import CONFIG_DIR
+    from tfgbv.cli.scoring import score_spec
 
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         assert score_spec(compose(config_name="predict", overrides=["input=x.jsonl", "chunk_rows=5"])).chunk_rows == 5

@@ -1,8 +1,9 @@
 """The one seam between Hydra configs and the library: `to_spec` turns a config mapping into a typed spec.
 
-Every entry point converts its DictConfig here and nowhere else. Unknown keys are an error everywhere (a typo in a
-predict option must not go unnoticed), naming the config group and the keys it knows; nested dataclass fields
-(`model.text`) are converted the same way.
+Every entry point converts its DictConfig with `to_spec` and nothing else; the converters of each config group live
+next to the entry points that use them, so a scoring run never imports the trainer. Unknown keys are an error
+everywhere (a typo in a predict option must not go unnoticed), naming the config group and the keys it knows; nested
+dataclass fields (`model.text`) are converted the same way.
 """
 
 from __future__ import annotations
@@ -13,14 +14,7 @@ from typing import Any, Mapping, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
-from tfgbv.data.sources import SourceSpec, source_from_dict
 from tfgbv.locations import checkout_root, config_dir, set_path_defaults
-from tfgbv.models.baseline import BaselineSpec
-from tfgbv.models.build import ModelSpec
-from tfgbv.predict.files import ScoreSpec
-from tfgbv.report.bench import BenchSpec
-from tfgbv.report.evaluation import EvalSpec
-from tfgbv.train.transformer import TrainSpec
 
 T = TypeVar("T")
 
@@ -29,25 +23,6 @@ T = TypeVar("T")
 REPO_ROOT = checkout_root()
 CONFIG_DIR = str(config_dir())
 set_path_defaults()
-
-# Keys of a model config that choose the trainer rather than configure the model.
-MODEL_SELECTOR_KEYS = ("kind",)
-# predict.yaml keys that choose the model, inputs, outputs, backend or engine; every other key is a ScoreSpec option.
-PREDICT_RUN_KEYS = (
-    "task_name",
-    "paths",
-    "engine",
-    "model_dir",
-    "input",
-    "output",
-    "rejects",
-    "backend",
-    "onnx_variant",
-    "bf16",
-    "num_threads",
-)
-# bench.yaml keys consumed by the entry point (the model and data groups it composes) rather than BenchSpec.
-BENCH_RUN_KEYS = ("task_name", "paths", "model", "data", "trainer")
 
 
 class ConfigError(ValueError):
@@ -99,39 +74,3 @@ def dataclass_defaults(cls: type) -> dict[str, Any]:
             continue
         out[f.name] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
     return out
-
-
-# ----------------------------------------------------------------------------- one function per config group
-
-
-def data_sources(data_cfg: DictConfig) -> list[SourceSpec]:
-    """The `data` group: its `sources` mapping, each source checked by tfgbv.data.sources.source_from_dict."""
-    return [source_from_dict(name, raw) for name, raw in as_dict(data_cfg.sources).items()]
-
-
-def model_spec(model_cfg: DictConfig) -> ModelSpec:
-    raw = as_dict(model_cfg)
-    if not raw.get("tiny"):  # e5-small.yaml says `tiny: {}`: keep the dataclass default
-        raw.pop("tiny", None)
-    return to_spec(ModelSpec, raw, "model", ignore=MODEL_SELECTOR_KEYS)
-
-
-def baseline_spec(model_cfg: DictConfig) -> BaselineSpec:
-    return to_spec(BaselineSpec, model_cfg, "model (tfidf_lr)", ignore=(*MODEL_SELECTOR_KEYS, "source", "name_or_path"))
-
-
-def train_spec(trainer_cfg: DictConfig) -> TrainSpec:
-    return to_spec(TrainSpec, trainer_cfg, "trainer")
-
-
-def eval_spec(eval_cfg: DictConfig | None) -> EvalSpec:
-    return to_spec(EvalSpec, eval_cfg, "evaluation")
-
-
-def score_spec(cfg: DictConfig) -> ScoreSpec:
-    """ScoreSpec from predict.yaml; an unknown key (a typo such as `chunk_row=`) is an error, never ignored."""
-    return to_spec(ScoreSpec, cfg, "predict", ignore=PREDICT_RUN_KEYS)
-
-
-def bench_spec(cfg: DictConfig, command: str) -> BenchSpec:
-    return to_spec(BenchSpec, {**as_dict(cfg), "command": command}, "bench", ignore=BENCH_RUN_KEYS)

@@ -17,16 +17,52 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from tfgbv import rundir
-from tfgbv.cli.config import CONFIG_DIR, as_dict, baseline_spec, data_sources, eval_spec, model_spec, train_spec
-from tfgbv.data.sources import load_data
+from tfgbv.cli.config import CONFIG_DIR, as_dict, to_spec
+from tfgbv.data.sources import SourceSpec, load_data, source_from_dict
 from tfgbv.io import write_json, write_text
+from tfgbv.models.baseline import BaselineSpec
+from tfgbv.models.build import ModelSpec
 from tfgbv.report.comparison import compare_evaluations, render_comparison
-from tfgbv.report.evaluation import check_run_dir, evaluate_run
+from tfgbv.report.evaluation import EvalSpec, check_run_dir, evaluate_run
 from tfgbv.report.model_card import publish_card, write_model_card
 from tfgbv.train.baseline import train_baseline
+from tfgbv.train.transformer import TrainSpec
 from tfgbv.train.transformer import train as train_transformer
 
 log = logging.getLogger("tfgbv")
+
+# Keys of a model config that choose the trainer rather than configure the model.
+MODEL_SELECTOR_KEYS = ("kind",)
+
+
+# ----------------------------------------------------------------------------- config groups -> specs
+
+
+def data_sources(data_cfg: DictConfig) -> list[SourceSpec]:
+    """The `data` group: its `sources` mapping, each source checked by tfgbv.data.sources.source_from_dict."""
+    return [source_from_dict(name, raw) for name, raw in as_dict(data_cfg.sources).items()]
+
+
+def model_spec(model_cfg: DictConfig) -> ModelSpec:
+    raw = as_dict(model_cfg)
+    if not raw.get("tiny"):  # e5-small.yaml says `tiny: {}`: keep the dataclass default
+        raw.pop("tiny", None)
+    return to_spec(ModelSpec, raw, "model", ignore=MODEL_SELECTOR_KEYS)
+
+
+def baseline_spec(model_cfg: DictConfig) -> BaselineSpec:
+    return to_spec(BaselineSpec, model_cfg, "model (tfidf_lr)", ignore=(*MODEL_SELECTOR_KEYS, "source", "name_or_path"))
+
+
+def train_spec(trainer_cfg: DictConfig) -> TrainSpec:
+    return to_spec(TrainSpec, trainer_cfg, "trainer")
+
+
+def eval_spec(eval_cfg: DictConfig | None) -> EvalSpec:
+    return to_spec(EvalSpec, eval_cfg, "evaluation")
+
+
+# ----------------------------------------------------------------------------- entry points
 
 
 class _Clock:

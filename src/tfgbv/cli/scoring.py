@@ -1,25 +1,42 @@
-"""Entry points for scoring, ONNX export and the speed benchmark (scripts/predict.py, export.py, bench.py and the
-`tfgbv-predict`, `tfgbv-export`, `tfgbv-bench` console scripts)."""
+"""Entry points for scoring and ONNX export (scripts/predict.py, scripts/export.py, the `tfgbv-predict` and
+`tfgbv-export` console scripts). Imports only the scoring side of the package, so a scoring run starts fast."""
 
 from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from tfgbv.cli.config import CONFIG_DIR, bench_spec, data_sources, model_spec, score_spec
-from tfgbv.data.sources import load_data
-from tfgbv.predict.files import load_scorer, score_files
+from tfgbv.cli.config import CONFIG_DIR, to_spec
+from tfgbv.predict.files import ScoreSpec, load_scorer, score_files
 from tfgbv.predict.onnx_backend import export_onnx
 from tfgbv.predict.ray_engine import score_with_ray
-from tfgbv.report.bench import run_bench
 
 log = logging.getLogger("tfgbv.predict")
+
+# predict.yaml keys that choose the model, inputs, outputs, backend or engine; every other key is a ScoreSpec option.
+PREDICT_RUN_KEYS = (
+    "task_name",
+    "paths",
+    "engine",
+    "model_dir",
+    "input",
+    "output",
+    "rejects",
+    "backend",
+    "onnx_variant",
+    "bf16",
+    "num_threads",
+)
+
+
+def score_spec(cfg: DictConfig) -> ScoreSpec:
+    """ScoreSpec from predict.yaml; an unknown key (a typo such as `chunk_row=`) is an error, never ignored."""
+    return to_spec(ScoreSpec, cfg, "predict", ignore=PREDICT_RUN_KEYS)
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
@@ -56,15 +73,3 @@ def export(cfg: DictConfig) -> dict[str, Any]:
     )
     print(json.dumps(report, indent=2))
     return report
-
-
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="bench")
-def bench(cfg: DictConfig) -> dict[str, Any]:
-    """Inference / training / Ray speed benchmark; writes docs/bench.{md,json}."""
-    spec = bench_spec(cfg, command=" ".join(["python scripts/bench.py", *sys.argv[1:]]))
-    records = None
-    if spec.train_steps > 0 and cfg.get("data") is not None:  # time the training step on what make train trains on
-        records = load_data(data_sources(cfg.data), seed=0).training_records()
-    res = run_bench(spec, model_spec(cfg.model), root=cfg.paths.root_dir, train_records=records)
-    print(Path(cfg.paths.root_dir, spec.out_md).read_text(encoding="utf-8"))
-    return res

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from tfgbv.labels import LABELS
 from tfgbv.models.build import TextPrep
@@ -47,6 +45,9 @@ def baseline_prep(spec_or_meta: Any):
 
 def fit_baseline(texts: Sequence[str], y: np.ndarray, spec: BaselineSpec, seed: int = 42):
     """Fit the vectorizer on all training texts and one LR per label on the rows annotating it."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # lazy: scoring with a transformer never needs sklearn
+    from sklearn.linear_model import LogisticRegression
+
     vec = TfidfVectorizer(
         analyzer=spec.analyzer,
         ngram_range=(spec.ngram_min, spec.ngram_max),

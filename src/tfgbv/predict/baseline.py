@@ -8,7 +8,6 @@ from typing import Any, Sequence
 
 import numpy as np
 from safetensors.numpy import load_file
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from tfgbv import rundir
 from tfgbv.models.baseline import baseline_prep
@@ -34,6 +33,8 @@ class BaselineClassifier:
 
     @classmethod
     def from_pretrained(cls, path: str | Path, **_: Any) -> "BaselineClassifier":
+        from sklearn.feature_extraction.text import TfidfVectorizer  # lazy: see tfgbv.models.baseline.fit_baseline
+
         model_dir = find_model_dir(path)
         meta = read_meta(model_dir)
         tensors = load_file(str(model_dir / rundir.BASELINE_WEIGHTS))

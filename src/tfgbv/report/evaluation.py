@@ -20,7 +20,8 @@ from tfgbv.data.augment import lower_nopunct
 from tfgbv.data.sources import LoadedData, labels_matrix
 from tfgbv.io import write_json, write_jsonl, write_text
 from tfgbv.labels import LABELS
-from tfgbv.metrics import (
+from tfgbv.metrics.decision import apply_temperature
+from tfgbv.metrics.masked import (
     bias_aucs,
     classification_report,
     expected_calibration_error,
@@ -28,7 +29,6 @@ from tfgbv.metrics import (
     proportion_ci,
     reliability_bins,
 )
-from tfgbv.metrics.decision import apply_temperature
 from tfgbv.predict.loading import load_classifier
 from tfgbv.report.markdown import ci_of, interval, number
 from tfgbv.report.model_card import per_source_rows

@@ -13,8 +13,8 @@ from tfgbv.data.sources import LoadedData, labels_matrix, manifest
 from tfgbv.env import environment_info
 from tfgbv.io import write_json
 from tfgbv.labels import LABELS
-from tfgbv.metrics import classification_report
 from tfgbv.metrics.decision import Decisions
+from tfgbv.metrics.masked import classification_report
 
 CALIBRATION_METHOD = "temperature scaling per label, fitted on dev (masked BCE)"
 

@@ -4,7 +4,7 @@ import datasets
 import numpy as np
 
 import evaluate
-from tfgbv.metrics import bias_aucs
+from tfgbv.metrics.masked import bias_aucs
 
 _CITATION = """\
 @inproceedings{borkan2019nuanced, title={Nuanced Metrics for Measuring Unintended Bias with Real Data for Text

@@ -4,7 +4,7 @@ import datasets
 import numpy as np
 
 import evaluate
-from tfgbv.metrics import expected_calibration_error
+from tfgbv.metrics.masked import expected_calibration_error
 
 _CITATION = """\
 @inproceedings{naeini2015obtaining, title={Obtaining well calibrated probabilities using Bayesian binning},

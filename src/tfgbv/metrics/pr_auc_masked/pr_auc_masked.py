@@ -4,7 +4,7 @@ import datasets
 import numpy as np
 
 import evaluate
-from tfgbv.metrics import classification_report, default_labels
+from tfgbv.metrics.masked import classification_report, default_labels
 
 
 class PrAucMasked(evaluate.Metric):
