@@ -25,6 +25,7 @@ LEVELS = {
     "models": 2,
     "predict": 3,
     "train": 4,
+    "annotate": 4,
     "report": 5,
     "cli": 6,
 }
