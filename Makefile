@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.tfgbv-installed
 ARGS ?=
 
-.PHONY: setup train eval-public test test-fast bench data-check functional clean
+.PHONY: setup train eval-public test test-fast lint bench data-check functional clean
 
 setup: $(STAMP)
 
@@ -29,9 +29,14 @@ eval-public: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) scripts/evaluate.py run_dir=runs/latest publish_card=true $(ARGS)
 	$(PY) scripts/update_readme.py
 
-## Run the whole test suite offline (slow tests included).
-test: $(STAMP)
+## Lint (ruff format --check, ruff check), then the whole test suite offline (slow tests included).
+test: lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q $(ARGS)
+
+## Formatting and lint only (ruff; configured in pyproject.toml).
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
 
 ## Only the fast tests.
 test-fast: $(STAMP)

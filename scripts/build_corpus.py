@@ -12,12 +12,26 @@ import argparse
 import sys
 from pathlib import Path
 
-from tfgbv.corpus import check_record, read_jsonl
-from tfgbv.data import stratified_split, write_jsonl
-from tfgbv.dedup import duplicate_groups, near_duplicate_pairs
+from tfgbv.data.corpus import check_record, read_jsonl
+from tfgbv.data.dedup import duplicate_groups, near_duplicate_pairs
+from tfgbv.data.sources import stratified_split
+from tfgbv.io import write_jsonl
 
-KEY_ORDER = ("id", "text", "lang", "script", "insult", "shaming", "threat", "doxxing", "target", "functionality",
-             "obfuscation", "platform", "synthetic")
+KEY_ORDER = (
+    "id",
+    "text",
+    "lang",
+    "script",
+    "insult",
+    "shaming",
+    "threat",
+    "doxxing",
+    "target",
+    "functionality",
+    "obfuscation",
+    "platform",
+    "synthetic",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

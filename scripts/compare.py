@@ -1,6 +1,9 @@
-"""Compare two evaluations of the same data (Hydra entry point). Example: python scripts/compare.py a=runs/latest b=<run>/eval-seed"""
+"""Compare two evaluations of the same data (Hydra entry point).
 
-from tfgbv.cli import compare
+Example: python scripts/compare.py a=runs/latest b=<run>/eval-seed
+"""
+
+from tfgbv.cli.run import compare
 
 if __name__ == "__main__":
     compare()

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tfgbv.functional import dump_jsonl, generate_cases, readme, summarize
+from tfgbv.data.functional import dump_jsonl, generate_cases, readme, summarize
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "data" / "functional" / "cases.jsonl"
 
@@ -52,8 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     write_atomic(args.out, dump_jsonl(cases))
     write_atomic(args.out.with_name("summary.json"), json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     write_atomic(args.out.with_name("README.md"), readme(cases))
-    print(f"{summary['cases']} cases in {summary['functionalities']} functionalities "
-          f"({summary['hard_negative_cases']} hard negatives) -> {args.out.parent}")
+    print(
+        f"{summary['cases']} cases in {summary['functionalities']} functionalities "
+        f"({summary['hard_negative_cases']} hard negatives) -> {args.out.parent}"
+    )
     return 0
 
 

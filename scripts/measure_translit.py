@@ -21,18 +21,23 @@ def _rows(path: Path, lang: str) -> list[dict]:
 
 
 def _score(clf, transliterate: bool, sets: dict[str, list[dict]], cases: list[dict]) -> dict:
-    from tfgbv.data import labels_matrix
-    from tfgbv.evaluation import functional_results
+    from tfgbv.data.sources import labels_matrix
     from tfgbv.labels import LABELS
-    from tfgbv.metrics import classification_report
+    from tfgbv.metrics.masked import classification_report
+    from tfgbv.report.evaluation import functional_results
 
     clf.prep = dataclasses.replace(clf.prep, transliterate=transliterate)
     out = {}
     for name, rows in sets.items():
-        rep = classification_report(labels_matrix(rows), clf.predict_proba([r["text"] for r in rows]), clf.thresholds.tolist(),
-                                    list(LABELS))
-        out[name] = {"rows": len(rows), "macro_f1": rep["overall"]["macro_f1"], "micro_f1": rep["overall"]["micro_f1"],
-                     "f1": {lab: rep["labels"][lab]["f1"] for lab in LABELS}}
+        rep = classification_report(
+            labels_matrix(rows), clf.predict_proba([r["text"] for r in rows]), clf.thresholds.tolist(), list(LABELS)
+        )
+        out[name] = {
+            "rows": len(rows),
+            "macro_f1": rep["overall"]["macro_f1"],
+            "micro_f1": rep["overall"]["micro_f1"],
+            "f1": {lab: rep["labels"][lab]["f1"] for lab in LABELS},
+        }
     fr = functional_results(cases, clf.predict_proba([c["text"] for c in cases]), clf.thresholds.tolist())
     out["functional_tg_latn"] = {"cases": fr["cases"], "accuracy": fr["accuracy"], "accuracy_ci": fr["accuracy_ci"]}
     return out
@@ -43,7 +48,7 @@ def main() -> None:
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    from tfgbv.inference import Classifier
+    from tfgbv.predict.transformer import Classifier
     from tfgbv.translit import looks_like_tajik_latin
 
     seed = ROOT / "data" / "seed"
@@ -51,13 +56,19 @@ def main() -> None:
     cases = _rows(ROOT / "data" / "functional" / "cases.jsonl", "tg-Latn")
     sets = {"seed_test_tg_latn": test, "seed_dev_test_tg_latn": dev + test}
     clf = Classifier.from_pretrained(args.run_dir)
-    result = {"run_dir": str(args.run_dir), "model_id": clf.model_id,
-              "gated": {name: sum(looks_like_tajik_latin(r["text"]) for r in rows) for name, rows in
-                        {**sets, "functional_tg_latn": cases}.items()},
-              "off": _score(clf, False, sets, cases), "on": _score(clf, True, sets, cases)}
+    result = {
+        "run_dir": str(args.run_dir),
+        "model_id": clf.model_id,
+        "gated": {
+            name: sum(looks_like_tajik_latin(r["text"]) for r in rows)
+            for name, rows in {**sets, "functional_tg_latn": cases}.items()
+        },
+        "off": _score(clf, False, sets, cases),
+        "on": _score(clf, True, sets, cases),
+    }
     text = json.dumps(result, ensure_ascii=False, indent=2)
     if args.out:
-        from tfgbv.data import write_text
+        from tfgbv.io import write_text
 
         write_text(args.out, text + "\n")
     print(text)

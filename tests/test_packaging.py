@@ -17,18 +17,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers import REPO
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     tomllib = pytest.importorskip("tomli")
 
-REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
 
 
 def test_every_console_script_names_an_importable_function():
-    assert {"tfgbv-train", "tfgbv-evaluate", "tfgbv-predict", "tfgbv-export", "tfgbv-bench", "tfgbv-benchmark",
-            "tfgbv-validate-data", "tfgbv-compare", "tfgbv-data"} <= set(SCRIPTS)
+    assert {
+        "tfgbv-train",
+        "tfgbv-evaluate",
+        "tfgbv-predict",
+        "tfgbv-export",
+        "tfgbv-bench",
+        "tfgbv-benchmark",
+        "tfgbv-validate-data",
+        "tfgbv-compare",
+        "tfgbv-data",
+    } <= set(SCRIPTS)
     for name, target in SCRIPTS.items():
         module, func = target.split(":")
         assert callable(getattr(importlib.import_module(module), func)), name
@@ -54,8 +64,8 @@ def test_installed_layout_without_packaged_files_fails_naming_what_is_missing(mo
 def test_plots_leave_the_callers_matplotlib_backend_alone(tmp_path):
     import matplotlib
 
-    from tfgbv.evaluation import write_plots
     from tfgbv.labels import LABELS
+    from tfgbv.report.evaluation import write_plots
 
     before = matplotlib.get_backend()
     matplotlib.use("svg")  # stands for an interactive or notebook backend chosen by the caller
@@ -63,8 +73,13 @@ def test_plots_leave_the_callers_matplotlib_backend_alone(tmp_path):
         rng = np.random.default_rng(0)
         y = rng.integers(0, 2, (40, len(LABELS))).astype(float)
         bins = {"bins_before": [{"count": 3, "confidence": 0.4, "accuracy": 0.3}], "bins_after": []}
-        written = write_plots(tmp_path, y, rng.random((40, len(LABELS))), {lab: bins for lab in LABELS},
-                              {"lang": {"tg": {"macro_f1": 0.5, "too_small": False}}})
+        written = write_plots(
+            tmp_path,
+            y,
+            rng.random((40, len(LABELS))),
+            {lab: bins for lab in LABELS},
+            {"lang": {"tg": {"macro_f1": 0.5, "too_small": False}}},
+        )
         assert matplotlib.get_backend() == "svg"
     finally:
         matplotlib.use(before)
@@ -73,7 +88,7 @@ def test_plots_leave_the_callers_matplotlib_backend_alone(tmp_path):
 
 
 def test_training_progress_bar_only_on_a_terminal():
-    from tfgbv.training import progress_bar_wanted
+    from tfgbv.env import progress_bar_wanted
 
     class Stream:
         def __init__(self, tty):
@@ -101,7 +116,8 @@ def wheel(tmp_path_factory) -> Path:
         have = "none"
     assert have != "none" and int(have.split(".")[0]) >= 77, (
         f"building the wheel without isolation needs setuptools>=77 in this environment (found {have}); "
-        f"pip install -e '.[dev]' installs it")
+        f"pip install -e '.[dev]' installs it"
+    )
     work = tmp_path_factory.mktemp("wheel")
     src = work / "src"
     src.mkdir()
@@ -109,9 +125,25 @@ def wheel(tmp_path_factory) -> Path:
         shutil.copy2(REPO / name, src / name)
     for name in ("src", "configs", "data"):
         shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                          "--disable-pip-version-check", "-q", "-w", str(work / "dist"), str(src)],
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--disable-pip-version-check",
+            "-q",
+            "-w",
+            str(work / "dist"),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     (whl,) = (work / "dist").glob("tfgbv-*.whl")
     return whl
@@ -135,19 +167,32 @@ def _venv_with_dev_dependencies(root: Path) -> Path:
     (among them the editable tfgbv's) are not executed, so only the wheel's tfgbv can be imported."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True, timeout=300)
     python = root / ("Scripts" if os.name == "nt" else "bin") / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    dev = dict.fromkeys(sysconfig.get_paths(vars={"base": sys.prefix, "platbase": sys.prefix})[k] for k in ("purelib", "platlib"))
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    dev = dict.fromkeys(
+        sysconfig.get_paths(vars={"base": sys.prefix, "platbase": sys.prefix})[k] for k in ("purelib", "platlib")
+    )
     Path(purelib, "_tfgbv_dev_dependencies.pth").write_text("\n".join(dev) + "\n", encoding="utf-8")
     return python
 
 
 def _clean_env(tmp: Path) -> dict[str, str]:
-    """No PYTHONPATH (it could point at the checkout) and no tfgbv path variables (tfgbv.cli sets TFGBV_ROOT in this
-    process when imported from the checkout)."""
+    """No PYTHONPATH (it could point at the checkout) and no tfgbv path variables (tfgbv.cli.main sets TFGBV_ROOT in
+    this process when imported from the checkout)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("TFGBV_")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1", TFGBV_CACHE=str(tmp / "cache"),
-               PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_CACHE_DIR="1")
+    env.update(
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        TFGBV_CACHE=str(tmp / "cache"),
+        PIP_NO_INDEX="1",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        PIP_NO_CACHE_DIR="1",
+    )
     return env
 
 
@@ -156,21 +201,33 @@ def test_console_scripts_work_from_a_non_editable_wheel_in_an_empty_directory(wh
     python = _venv_with_dev_dependencies(tmp_path / "venv")
     env = _clean_env(tmp_path)
     # --ignore-installed: pip must neither see nor uninstall the development environment's editable tfgbv.
-    out = subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--ignore-installed", "-q", str(wheel)],
-                         capture_output=True, text=True, env=env, timeout=600)
+    out = subprocess.run(
+        [str(python), "-m", "pip", "install", "--no-deps", "--ignore-installed", "-q", str(wheel)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     bin_dir = python.parent
     work = tmp_path / "empty"
     work.mkdir()
 
     def run(*cmd: str, timeout: int = 600) -> subprocess.CompletedProcess:
-        res = subprocess.run([str(bin_dir / cmd[0]), *cmd[1:]], capture_output=True, text=True, env=env, cwd=work,
-                             timeout=timeout)
+        res = subprocess.run(
+            [str(bin_dir / cmd[0]), *cmd[1:]], capture_output=True, text=True, env=env, cwd=work, timeout=timeout
+        )
         assert res.returncode == 0, f"{' '.join(cmd)}\n{res.stdout[-2000:]}\n{res.stderr[-3000:]}"
         return res
 
-    where = json.loads(run("python", "-c", "import json, tfgbv, tfgbv.locations as l; print(json.dumps("
-                           "[tfgbv.__file__, str(l.checkout_root()), str(l.config_dir())]))").stdout)
+    where = json.loads(
+        run(
+            "python",
+            "-c",
+            "import json, tfgbv, tfgbv.locations as l; print(json.dumps("
+            "[tfgbv.__file__, str(l.checkout_root()), str(l.config_dir())]))",
+        ).stdout
+    )
     site = str(tmp_path / "venv")
     assert where[0].startswith(site) and where[1] == "None" and where[2].startswith(site), where
 
@@ -179,9 +236,13 @@ def test_console_scripts_work_from_a_non_editable_wheel_in_an_empty_directory(wh
     assert (latest / "model" / "model.safetensors").is_file() and (latest / "eval" / "metrics.json").is_file()
     assert (latest / "model_card.md").is_file()
 
-    (work / "comments.jsonl").write_text("".join(json.dumps({"id": str(i), "text": t}, ensure_ascii=False) + "\n"
-                                                 for i, t in enumerate(["Ту бешарм ҳастӣ", "Спасибо", "салом"])),
-                                         encoding="utf-8")
+    (work / "comments.jsonl").write_text(
+        "".join(
+            json.dumps({"id": str(i), "text": t}, ensure_ascii=False) + "\n"
+            for i, t in enumerate(["Ту бешарм ҳастӣ", "Спасибо", "салом"])
+        ),
+        encoding="utf-8",
+    )
     run("tfgbv-predict", "input=comments.jsonl", "output=scores.jsonl", "quiet=true")
     rows = [json.loads(line) for line in (work / "scores.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in rows] == ["0", "1", "2"] and all(isinstance(r["labels"], list) for r in rows)
@@ -192,9 +253,13 @@ def test_console_scripts_work_from_a_non_editable_wheel_in_an_empty_directory(wh
     assert f"datasets in {tmp_path / 'cache' / 'datasets'}:" in run("tfgbv-data", "list").stdout  # installed default
     for script in ("tfgbv-evaluate", "tfgbv-export", "tfgbv-bench", "tfgbv-benchmark"):
         run(script, "--cfg", "job", "--resolve")  # composes and resolves its config (paths included), runs nothing
-    from tfgbv.scoring import run_paths
+    from tfgbv.predict.files import run_paths
 
-    own = run_paths(work / "scores.jsonl")  # the scoring run's own files: output, rejects, summary, lock (no parts left)
+    own = run_paths(
+        work / "scores.jsonl"
+    )  # the scoring run's own files: output, rejects, summary, lock (no parts left)
     names = {p.name for p in work.iterdir()}
     assert {"comments.jsonl", "runs", own.output.name, own.summary.name} <= names
-    assert names <= {"comments.jsonl", "runs", own.output.name, own.rejects.name, own.summary.name, own.lock.name}, names
+    assert names <= {"comments.jsonl", "runs", own.output.name, own.rejects.name, own.summary.name, own.lock.name}, (
+        names
+    )

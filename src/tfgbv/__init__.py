@@ -1,8 +1,8 @@
 """tfgbv: detect technology-facilitated gender-based violence in Tajik and Russian comments.
 
-    from tfgbv import Classifier
-    clf = Classifier.from_pretrained("runs/latest")
-    clf.predict(["..."])
+from tfgbv import Classifier
+clf = Classifier.from_pretrained("runs/latest")
+clf.predict(["..."])
 """
 
 from tfgbv.labels import LABELS
@@ -14,7 +14,7 @@ __all__ = ["LABELS", "Classifier", "__version__"]
 def __getattr__(name: str):
     # Imported lazily so `import tfgbv` (and the data tools) stay fast and torch-free.
     if name == "Classifier":
-        from tfgbv.inference import Classifier
+        from tfgbv.predict.transformer import Classifier
 
         return Classifier
     raise AttributeError(f"module 'tfgbv' has no attribute {name!r}")

@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -30,9 +32,11 @@ def checkout_root() -> Path | None:
 def _packaged(name: str, what: str) -> Path:
     path = PACKAGE_DIR / name
     if not path.is_dir():
-        raise FileNotFoundError(f"{what} not found: no source checkout around {PACKAGE_DIR} and no {path} in the "
-                                f"installed package (reinstall tfgbv, or set the environment variable named in "
-                                f"tfgbv.locations)")
+        raise FileNotFoundError(
+            f"{what} not found: no source checkout around {PACKAGE_DIR} and no {path} in the "
+            f"installed package (reinstall tfgbv, or set the environment variable named in "
+            f"tfgbv.locations)"
+        )
     return path
 
 
@@ -73,8 +77,6 @@ def set_path_defaults() -> None:
 
 def shared_datasets_dir() -> Path:
     """paths.shared_datasets as the configs resolve it (used by `tfgbv-data` when --dest is not given)."""
-    from omegaconf import OmegaConf
-
     set_path_defaults()
     paths = OmegaConf.load(config_dir() / "paths" / "default.yaml")
     return Path(str(OmegaConf.create({"paths": paths}).paths.shared_datasets)).expanduser()

@@ -50,13 +50,40 @@ _REPAIR_MARKS = frozenset(_DESCENDERS + _STROKES + "\u0305")  # the marks the re
 # Azerbaijani Cyrillic ҝ, for ҳ, қ. None of them is a Russian or Tajik letter. (Cost: genuine Uzbek ў, Serbian or
 # Kazakh text is altered, harmless for this task.) Legacy-font ї for ӣ is Ukrainian too: see LEGACY_YI below.
 TAJIK_CONFUSABLES: dict[str, str] = {
-    "љ": "ҷ", "Љ": "Ҷ", "њ": "ҳ", "Њ": "Ҳ", "ќ": "қ", "Ќ": "Қ", "ѓ": "ғ", "Ѓ": "Ғ",
-    "һ": "ҳ", "Һ": "Ҳ", "ҝ": "қ", "Ҝ": "Қ",
-    "ў": "ӯ", "Ў": "Ӯ", "ӱ": "ӯ", "Ӱ": "Ӯ", "ӥ": "ӣ", "Ӥ": "Ӣ",
-    "ҹ": "ҷ", "Ҹ": "Ҷ", "ӌ": "ҷ", "Ӌ": "Ҷ",
-    "ҡ": "қ", "Ҡ": "Қ", "ӄ": "қ", "Ӄ": "Қ",
-    "ӽ": "ҳ", "Ӽ": "Ҳ", "ӿ": "ҳ", "Ӿ": "Ҳ",
-    "ӻ": "ғ", "Ӻ": "Ғ", "ҕ": "ғ", "Ҕ": "Ғ",
+    "љ": "ҷ",
+    "Љ": "Ҷ",
+    "њ": "ҳ",
+    "Њ": "Ҳ",
+    "ќ": "қ",
+    "Ќ": "Қ",
+    "ѓ": "ғ",
+    "Ѓ": "Ғ",
+    "һ": "ҳ",
+    "Һ": "Ҳ",
+    "ҝ": "қ",
+    "Ҝ": "Қ",
+    "ў": "ӯ",
+    "Ў": "Ӯ",
+    "ӱ": "ӯ",
+    "Ӱ": "Ӯ",
+    "ӥ": "ӣ",
+    "Ӥ": "Ӣ",
+    "ҹ": "ҷ",
+    "Ҹ": "Ҷ",
+    "ӌ": "ҷ",
+    "Ӌ": "Ҷ",
+    "ҡ": "қ",
+    "Ҡ": "Қ",
+    "ӄ": "қ",
+    "Ӄ": "Қ",
+    "ӽ": "ҳ",
+    "Ӽ": "Ҳ",
+    "ӿ": "ҳ",
+    "Ӿ": "Ҳ",
+    "ӻ": "ғ",
+    "Ӻ": "Ғ",
+    "ҕ": "ғ",
+    "Ҕ": "Ғ",
 }
 _CONFUSABLE_TABLE = str.maketrans(TAJIK_CONFUSABLES)
 _COMBINING_MARK = re.compile("[\u0300-\u036f]")
@@ -69,21 +96,25 @@ _UKRAINIAN_RE = re.compile("[іІєЄґҐ]")
 
 # Zero-width and other invisible format characters (incl. soft hyphen, bidi marks, word joiner, BOM): they split
 # words for tokenizers and are a cheap evasion trick. ZWJ inside emoji sequences is lost too; acceptable here.
-_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
-                        "\u2060-\u2064\u2066-\u2069\ufeff]")
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 # Control characters that are not whitespace (NUL, backspace, escape, DEL, the C1 block) and Unicode TAG characters
 # (U+E0000-U+E007F, invisible "tag letters"): invisible too, and an evasion route (NUL bytes between words flipped a
 # shaming comment to an insult). Removed together with the invisible characters above.
-_CONTROL_AND_TAG = re.compile("[" + "".join(re.escape(chr(c)) for c in range(0xA0)
-                                            if unicodedata.category(chr(c)) == "Cc" and not chr(c).isspace())
-                              + "\U000e0000-\U000e007f]")
+_CONTROL_AND_TAG = re.compile(
+    "["
+    + "".join(re.escape(chr(c)) for c in range(0xA0) if unicodedata.category(chr(c)) == "Cc" and not chr(c).isspace())
+    + "\U000e0000-\U000e007f]"
+)
 # Combining marks still left after NFC and the Tajik letter repair belong to no Russian or Tajik letter: stress marks,
 # "Zalgo" stacks, marks on spaces or digits. They change the tokens while the text still reads the same, so they are
 # stripped (blocks: diacritical marks + extended + supplement, Cyrillic combining marks, Cyrillic Extended-A/B, half
 # marks). A repair mark after a Latin look-alike waits for deobfuscation, which may still compose it ("x" + U+0327 ->
 # "х" + U+0327 -> "ҳ").
-_STRAY_MARKS = re.compile("[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u2de0-\u2dff\ua66f-\ua67f"
-                          "\ufe20-\ufe2f]")
+_STRAY_MARKS = re.compile(
+    "[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u2de0-\u2dff\ua66f-\ua67f\ufe20-\ufe2f]"
+)
 _WHITESPACE = re.compile(r"\s+")
 
 # ----------------------------------------------------------------------------- deobfuscation tables
@@ -92,10 +123,39 @@ _WHITESPACE = re.compile(r"\s+")
 # vowels from Latin-keyboard Tajik. Applied only inside words that are Cyrillic in disguise. Lowercase h is not a
 # look-alike of н; in Tajik text it stands for ҳ (the Latin transliteration of ҳ), in Russian text it is used for н.
 HOMOGLYPHS: dict[str, str] = {
-    "a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "y": "у", "k": "к", "m": "м", "t": "т", "b": "в",
-    "n": "п", "r": "г", "u": "и", "i": "и", "ë": "ё", "ī": "ӣ", "ū": "ӯ",
-    "A": "А", "B": "В", "E": "Е", "K": "К", "M": "М", "H": "Н", "O": "О", "P": "Р", "C": "С", "T": "Т", "X": "Х",
-    "Y": "У", "Ë": "Ё", "Ī": "Ӣ", "Ū": "Ӯ",
+    "a": "а",
+    "e": "е",
+    "o": "о",
+    "p": "р",
+    "c": "с",
+    "x": "х",
+    "y": "у",
+    "k": "к",
+    "m": "м",
+    "t": "т",
+    "b": "в",
+    "n": "п",
+    "r": "г",
+    "u": "и",
+    "i": "и",
+    "ë": "ё",
+    "ī": "ӣ",
+    "ū": "ӯ",
+    "A": "А",
+    "B": "В",
+    "E": "Е",
+    "K": "К",
+    "M": "М",
+    "H": "Н",
+    "O": "О",
+    "P": "Р",
+    "C": "С",
+    "T": "Т",
+    "X": "Х",
+    "Y": "У",
+    "Ë": "Ё",
+    "Ī": "Ӣ",
+    "Ū": "Ӯ",
 }
 _HOMO_TABLE_RU = str.maketrans({**HOMOGLYPHS, "h": "н"})
 _HOMO_TABLE_TG = str.maketrans({**HOMOGLYPHS, "h": "ҳ"})
@@ -135,8 +195,11 @@ _STRETCH = re.compile(f"([{CYR}])\\1{{2,}}", re.IGNORECASE)
 
 # Signals that a text is Tajik (for lowercase Latin h inside Cyrillic words): a Tajik-only letter or a very frequent
 # Tajik function word that is not Russian.
-_TAJIK_HINT = re.compile(r"[ҳҷқғӣӯҲҶҚҒӢӮ]|(?<!\w)(?:аст|ин|ки|ва|бо|мо|шумо|ман|нест|ҳаст|хаст|мекунад|мешавад|"
-                         r"барои|як|мекунанд|намедонам|гуфт|ҳастӣ|хасти|ҳастам|хастам)(?!\w)", re.IGNORECASE)
+_TAJIK_HINT = re.compile(
+    r"[ҳҷқғӣӯҲҶҚҒӢӮ]|(?<!\w)(?:аст|ин|ки|ва|бо|мо|шумо|ман|нест|ҳаст|хаст|мекунад|мешавад|"
+    r"барои|як|мекунанд|намедонам|гуфт|ҳастӣ|хасти|ҳастам|хастам)(?!\w)",
+    re.IGNORECASE,
+)
 
 
 def _repair_tajik_letters(text: str) -> str:
@@ -284,7 +347,8 @@ _PHONE = re.compile(
     rf"|\d{{3}}{_SEP}\d{{2}}{_SEP}\d{{2}}{_SEP}\d{{2}}"
     # Russia without prefix, 10 digits: (900) 123-45-67
     rf"|(?:\(\d{{3}}\)|\d{{3}}){_SEP}\d{{3}}{_SEP}\d{{2}}{_SEP}\d{{2}}"
-    r")(?!\w)")
+    r")(?!\w)"
+)
 # Amounts ("1 500 000"), years, dates (dots), times and 3-3-3 money groupings do not fit these shapes.
 # Digits written one by one with the same separator ("9 3 5 5 5 1 2 3 4", "9-3-5-5-5-1-2-3-4"): 9 to 12 single digits
 # are a phone number spelled out to dodge the shapes above; amounts and dates are written in groups.
@@ -293,8 +357,11 @@ _SPACED_PHONE = re.compile(r"(?<![\w+])\+?\s?\d(?P<sep>[ .\-\u00a0])\d(?:(?P=sep
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-zА-Яа-я]{2,}")
 _URL = re.compile(
     r"(?:\b(?:https?://|www\.)|\b(?:[a-z0-9-]+\.)+(?:com|ru|tj|org|net|me|io|info|su|uz|kz|be|ly|gl|tv|app)\b(?!\.\w))"
-    r"(?:[^\s<>\"«»]*[^\s<>\"«».,!?;:)])?", re.IGNORECASE)
-_VK_TAG = re.compile(r"\[(?:id|club|public)\d+\|[^\]\n]*\]")
+    r"(?:[^\s<>\"«»]*[^\s<>\"«».,!?;:)])?",
+    re.IGNORECASE,
+)
+# VK reply tags "[id123|Name]" carry real user ids and names (masked in PII masking and in loaded public data).
+VK_USER_TAG = re.compile(r"\[(?:id|club|public)\d+\|[^\]\n]*\]")
 _VK_ID = re.compile(r"(?<![\w/])(?:id|club|public)\d{3,}(?!\w)")
 _HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?")
 
@@ -305,26 +372,38 @@ _HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?")
 _CAP = r"[«\"]?[A-ZА-ЯЁҲҶҚҒӢӮ][\w\-’']*[»\"]?"
 _INITIAL = r"(?:[A-ZА-ЯЁҲҶҚҒӢӮ]\.\s?)"
 # A house number, not a quantity: "14", "14а", "14/2", "№ 5" but not "5 нафар", "3 этажа", "2 сол".
-_NUM = (r"(?:№\s?)?\d{1,4}(?!\d)(?!-[^\W\d_]{2})(?!\s?(?i:нафар|ошёна|ҳуҷра|хучра|сол|сомон|комнат|этаж|человек|год|лет|руб|раз|"
-        r"минут|соат|рӯз|руз|дақиқа|дакика|кг|км|%))(?:[\s\-]?[а-яa-z](?!\w))?(?:\s?/\s?\d{1,4})?")
-_STREET_KW = (r"(?i:кӯчаи|кучаи|кӯча|куча|хиёбони|хиёбон|гузаргоҳи|гузаргохи|тупики|ул\.|ул(?=\s)|улиц[аеуы]|улицей|"
-              r"пр-т\.?|пр\.|просп\.|проспект[аеу]?|пер\.|переул(?:ок|ке|ка)|бульвар[аеу]?|б-р\.?|шоссе|"
-              r"набережн(?:ая|ой))")
+_NUM = (
+    r"(?:№\s?)?\d{1,4}(?!\d)(?!-[^\W\d_]{2})(?!\s?(?i:нафар|ошёна|ҳуҷра|хучра|сол|сомон|комнат|этаж|человек|год|лет|руб|раз|"
+    r"минут|соат|рӯз|руз|дақиқа|дакика|кг|км|%))(?:[\s\-]?[а-яa-z](?!\w))?(?:\s?/\s?\d{1,4})?"
+)
+_STREET_KW = (
+    r"(?i:кӯчаи|кучаи|кӯча|куча|хиёбони|хиёбон|гузаргоҳи|гузаргохи|тупики|ул\.|ул(?=\s)|улиц[аеуы]|улицей|"
+    r"пр-т\.?|пр\.|просп\.|проспект[аеу]?|пер\.|переул(?:ок|ке|ка)|бульвар[аеу]?|б-р\.?|шоссе|"
+    r"набережн(?:ая|ой))"
+)
 _HOUSE_KW = r"(?i:хонаи|бинои|хонаҳои|д\.|дом[ае]?|корп\.|корпус[ае]?)"
 _ADDR_PARTS = {
-    "street": (rf"{_STREET_KW}\s*(?:{_INITIAL}?{_CAP}(?:\s+{_CAP}){{0,2}}(?:[\s,]+(?:{_HOUSE_KW}\s*)?{_NUM})?"
-               rf"|[\w\-]+(?:\s+[\w\-]+)?[\s,]+(?:{_HOUSE_KW}\s*)?{_NUM})"),
+    "street": (
+        rf"{_STREET_KW}\s*(?:{_INITIAL}?{_CAP}(?:\s+{_CAP}){{0,2}}(?:[\s,]+(?:{_HOUSE_KW}\s*)?{_NUM})?"
+        rf"|[\w\-]+(?:\s+[\w\-]+)?[\s,]+(?:{_HOUSE_KW}\s*)?{_NUM})"
+    ),
     "house": rf"{_HOUSE_KW}\s*{_NUM}",
     "flat": rf"(?i:кв\.|кв(?=\s)|квартир(?:аи|а|е|у|ы))\s*{_NUM}",
-    "mkr": (r"(?i:микрорайон(?:и|е|а|у)?|мкр-н\.?|мкр\.?)\s*(?:№\s?\d{1,3}|\d{1,3}|" + _CAP + r")"
-            r"|\d{1,3}(?:-?(?i:ум|уми|й|ый|ом|м))?\s*(?i:микрорайон(?:и|е|а|у)?|мкр\.?)(?!\w)"),
-    "area": (r"(?i:маҳаллаи|махаллаи|махалл[яеи]|деҳаи|дехаи|деҳа|деха|кишлоқи|кишлоки|қишлоқи|кишлак[аеу]?|"
-             r"посёлок|поселок|пос\.|ҷамоати|чамоати|джамоат[аеу]?|село|селе)\s+" + _CAP + r"(?:\s+" + _CAP + r")?"),
+    "mkr": (
+        r"(?i:микрорайон(?:и|е|а|у)?|мкр-н\.?|мкр\.?)\s*(?:№\s?\d{1,3}|\d{1,3}|" + _CAP + r")"
+        r"|\d{1,3}(?:-?(?i:ум|уми|й|ый|ом|м))?\s*(?i:микрорайон(?:и|е|а|у)?|мкр\.?)(?!\w)"
+    ),
+    "area": (
+        r"(?i:маҳаллаи|махаллаи|махалл[яеи]|деҳаи|дехаи|деҳа|деха|кишлоқи|кишлоки|қишлоқи|кишлак[аеу]?|"
+        r"посёлок|поселок|пос\.|ҷамоати|чамоати|джамоат[аеу]?|село|селе)\s+" + _CAP + r"(?:\s+" + _CAP + r")?"
+    ),
     "city": r"(?<!\d )(?<!\d)(?:ш\.|г\.)\s?" + _CAP,
     # Weak parts: masked only together with a strong part above.
     "region": r"(?i:шаҳри|шахри|город[аеу]?|ноҳияи|нохияи|район[аеу]?|вилояти|област[иь]|область)\s+" + _CAP,
-    "unit": (r"(?i:ошёнаи|утоқи|подъезд|кабинет|каб\.|офис)\s*\d{1,4}(?!\d)"
-             r"|\d{1,2}\s*(?i:-?й\s)?(?i:этаж|подъезд)(?!\w)"),
+    "unit": (
+        r"(?i:ошёнаи|утоқи|подъезд|кабинет|каб\.|офис)\s*\d{1,4}(?!\d)"
+        r"|\d{1,2}\s*(?i:-?й\s)?(?i:этаж|подъезд)(?!\w)"
+    ),
 }
 _WEAK_PART = f"(?:{_ADDR_PARTS['region']})|(?:{_ADDR_PARTS['unit']})"
 _ADDR_PART = "|".join(f"(?:{p})" for p in _ADDR_PARTS.values())
@@ -340,10 +419,18 @@ def _mask_address(match: re.Match[str]) -> str:
 # Applied in this order whatever order `kinds` lists: tags and e-mails before URLs (a bare-domain URL would eat an
 # e-mail's domain), URLs before phones (wa.me/992...), phones before addresses, handles last (after e-mails).
 PII_KINDS: tuple[str, ...] = ("user", "email", "url", "phone", "address", "handle")
-PII_PLACEHOLDERS: dict[str, str] = {"user": "<USER>", "email": "<EMAIL>", "url": "<URL>", "phone": "<PHONE>",
-                                    "address": "<ADDRESS>", "handle": "<USER>"}
-_ADDRESS_HINT = re.compile(r"\d|ш\.|г\.|(?i:маҳалла|махалл|деҳа|деха|кишло|қишло|кишлак|посёлок|поселок|пос\.|"
-                           r"ҷамоат|чамоат|джамоат|село|селе|микрорайон|мкр)")
+PII_PLACEHOLDERS: dict[str, str] = {
+    "user": "<USER>",
+    "email": "<EMAIL>",
+    "url": "<URL>",
+    "phone": "<PHONE>",
+    "address": "<ADDRESS>",
+    "handle": "<USER>",
+}
+_ADDRESS_HINT = re.compile(
+    r"\d|ш\.|г\.|(?i:маҳалла|махалл|деҳа|деха|кишло|қишло|кишлак|посёлок|поселок|пос\.|"
+    r"ҷамоат|чамоат|джамоат|село|селе|микрорайон|мкр)"
+)
 _DIGIT = re.compile(r"\d")
 
 
@@ -363,7 +450,7 @@ def mask_pii(text: str, kinds: tuple[str, ...] = PII_KINDS) -> str:
             continue
         if kind == "user":
             if "[" in text:
-                text = _VK_TAG.sub("<USER>", text)
+                text = VK_USER_TAG.sub("<USER>", text)
             if has_digit:
                 text = _VK_ID.sub("<USER>", text)
         elif kind == "email":

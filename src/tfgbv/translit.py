@@ -15,21 +15,54 @@ import re
 
 # Longest first: digraphs before their letters.
 _DIGRAPHS = {"sh": "ш", "ch": "ч", "zh": "ж", "kh": "х", "gh": "ғ", "ya": "я", "yu": "ю", "yo": "ё", "ye": "е"}
-_LETTERS = {"a": "а", "b": "б", "c": "с", "d": "д", "e": "е", "f": "ф", "g": "г", "h": "ҳ", "i": "и", "j": "ҷ", "k": "к",
-            "l": "л", "m": "м", "n": "н", "o": "о", "p": "п", "q": "қ", "r": "р", "s": "с", "t": "т", "u": "у", "v": "в",
-            "w": "в", "x": "х", "y": "й", "z": "з", "ī": "ӣ", "ū": "ӯ", "ö": "ӯ", "ü": "ӯ",
-            "'": "ъ", "`": "ъ", "’": "ъ"}  # an apostrophe inside a word ("ma'lum") is Tajik ъ
+_LETTERS = {
+    "a": "а",
+    "b": "б",
+    "c": "с",
+    "d": "д",
+    "e": "е",
+    "f": "ф",
+    "g": "г",
+    "h": "ҳ",
+    "i": "и",
+    "j": "ҷ",
+    "k": "к",
+    "l": "л",
+    "m": "м",
+    "n": "н",
+    "o": "о",
+    "p": "п",
+    "q": "қ",
+    "r": "р",
+    "s": "с",
+    "t": "т",
+    "u": "у",
+    "v": "в",
+    "w": "в",
+    "x": "х",
+    "y": "й",
+    "z": "з",
+    "ī": "ӣ",
+    "ū": "ӯ",
+    "ö": "ӯ",
+    "ü": "ӯ",
+    "'": "ъ",
+    "`": "ъ",
+    "’": "ъ",
+}  # an apostrophe inside a word ("ma'lum") is Tajik ъ
 _PIECE = re.compile("|".join(sorted(map(re.escape, [*_DIGRAPHS, *_LETTERS]), key=len, reverse=True)), re.IGNORECASE)
 
 # Frequent Tajik words in chat Latin that are neither Russian (in Latin letters) nor English words.
-TAJIK_LATIN_MARKERS = frozenset("""
+TAJIK_LATIN_MARKERS = frozenset(
+    """
 ast hast hasti hastand hastam hastem hastu nest nesti nestam man tu turo mo moro shumo vay onho ki chi ba dar az bo
 va in yak har
 agar lekin ham boz xele khele kujo kujost chunon imruz imshab mekunad mekunam mekunand mekunem mekuni meshavad shud
 shav kardi kard zan zani zanho duxtar dukhtar bacha bachaho tojik tojiki tojikon khudo xudo barot baroi baroyi
 namedonam medonam nadorad dorad doram doi gap gapi bisyor kalon khub xub bad beaql benomus besharm sharm ayb hama
 bosh xona khona kun kunad muborak boyad shuda shudam raft kucha kuchai xel khel hamin jonam intizor tashakkur zebo
-""".split())
+""".split()
+)
 _ENGLISH = frozenset("the and is are you your to of it this that with for was not".split())
 _WORD = re.compile(r"[A-Za-zĪīŪūÖöÜü]+(?:['’`][A-Za-zĪīŪūÖöÜü]+)*")  # quotes around a word are not letters
 _CYRILLIC = re.compile("[А-Яа-яЁёҲҳҶҷҚқҒғӢӣӮӯ]")
@@ -68,7 +101,7 @@ def transliterate_tajik_latin(text: str) -> str:
         return text
     pieces, last = [], 0
     for keep in _KEEP.finditer(text):
-        pieces.append(_WORD.sub(lambda m: _word_to_cyrillic(m.group(0)), text[last:keep.start()]))
+        pieces.append(_WORD.sub(lambda m: _word_to_cyrillic(m.group(0)), text[last : keep.start()]))
         pieces.append(keep.group(0))
         last = keep.end()
     pieces.append(_WORD.sub(lambda m: _word_to_cyrillic(m.group(0)), text[last:]))

@@ -1,20 +1,27 @@
 """Per-label PR-AUC (average precision) over annotated rows (local evaluate module)."""
 
 import datasets
-import evaluate
 import numpy as np
 
-from tfgbv.metrics import classification_report, default_labels
+import evaluate
+from tfgbv.metrics.masked import classification_report, default_labels
 
 
 class PrAucMasked(evaluate.Metric):
     def _info(self):
         return evaluate.MetricInfo(
-            description="Per-label average precision (scikit-learn) over rows whose reference is not -1.", citation="Pedregosa et al. 2011, Scikit-learn: Machine Learning in Python, JMLR 12 (sklearn.metrics.average_precision_score)",
+            description="Per-label average precision (scikit-learn) over rows whose reference is not -1.",
+            citation="Pedregosa et al. 2011, Scikit-learn: Machine Learning in Python, JMLR 12 "
+            "(sklearn.metrics.average_precision_score)",
             inputs_description="predictions: per-row probabilities; references: per-row 1/0/-1; labels: names "
-                               "(default tfgbv.labels.LABELS for 4 columns). Returns None where only one class is present.",
-            features=datasets.Features({"predictions": datasets.Sequence(datasets.Value("float64")),
-                                        "references": datasets.Sequence(datasets.Value("float64"))}))
+            "(default tfgbv.labels.LABELS for 4 columns). Returns None where only one class is present.",
+            features=datasets.Features(
+                {
+                    "predictions": datasets.Sequence(datasets.Value("float64")),
+                    "references": datasets.Sequence(datasets.Value("float64")),
+                }
+            ),
+        )
 
     def _compute(self, predictions, references, labels=None):
         p, y = np.asarray(predictions, dtype=float), np.asarray(references, dtype=float)

@@ -1,0 +1,171 @@
+"""Entry points around a run directory: train (then evaluate and write the card), evaluate, compare, validate data.
+
+`scripts/train.py`, `scripts/evaluate.py`, `scripts/compare.py` and the `tfgbv-*` console scripts call these.
+Each turns its DictConfig into typed specs with tfgbv.cli.config and calls one library function.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from tfgbv import rundir
+from tfgbv.cli.config import CONFIG_DIR, as_dict, to_spec
+from tfgbv.data.sources import SourceSpec, load_data, source_from_dict
+from tfgbv.io import write_json, write_text
+from tfgbv.models.baseline import BaselineSpec
+from tfgbv.models.build import ModelSpec
+from tfgbv.report.comparison import compare_evaluations, render_comparison
+from tfgbv.report.evaluation import EvalSpec, check_run_dir, evaluate_run
+from tfgbv.report.model_card import publish_card, write_model_card
+from tfgbv.train.baseline import train_baseline
+from tfgbv.train.transformer import TrainSpec
+from tfgbv.train.transformer import train as train_transformer
+
+log = logging.getLogger("tfgbv")
+
+# Keys of a model config that choose the trainer rather than configure the model.
+MODEL_SELECTOR_KEYS = ("kind",)
+
+
+# ----------------------------------------------------------------------------- config groups -> specs
+
+
+def data_sources(data_cfg: DictConfig) -> list[SourceSpec]:
+    """The `data` group: its `sources` mapping, each source checked by tfgbv.data.sources.source_from_dict."""
+    return [source_from_dict(name, raw) for name, raw in as_dict(data_cfg.sources).items()]
+
+
+def model_spec(model_cfg: DictConfig) -> ModelSpec:
+    raw = as_dict(model_cfg)
+    if not raw.get("tiny"):  # e5-small.yaml says `tiny: {}`: keep the dataclass default
+        raw.pop("tiny", None)
+    return to_spec(ModelSpec, raw, "model", ignore=MODEL_SELECTOR_KEYS)
+
+
+def baseline_spec(model_cfg: DictConfig) -> BaselineSpec:
+    return to_spec(BaselineSpec, model_cfg, "model (tfidf_lr)", ignore=(*MODEL_SELECTOR_KEYS, "source", "name_or_path"))
+
+
+def train_spec(trainer_cfg: DictConfig) -> TrainSpec:
+    return to_spec(TrainSpec, trainer_cfg, "trainer")
+
+
+def eval_spec(eval_cfg: DictConfig | None) -> EvalSpec:
+    return to_spec(EvalSpec, eval_cfg, "evaluation")
+
+
+# ----------------------------------------------------------------------------- entry points
+
+
+class _Clock:
+    """Wall-clock seconds per phase of a run (timings.json: where the `make train` budget goes)."""
+
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 1)
+        self._last = now
+
+
+def _point_latest(run_dir: Path) -> None:
+    """runs/latest -> the newest run, replaced atomically (sweep jobs leave it alone)."""
+    if run_dir.parent.name == "multirun":
+        return
+    latest = run_dir.parents[1] / "latest"
+    tmp = latest.with_name(f".latest.{os.getpid()}.tmp")
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(os.path.relpath(run_dir, latest.parent))
+    os.replace(tmp, latest)
+
+
+def _card_target(cfg: DictConfig) -> Path | None:
+    return Path(cfg.paths.root_dir) / rundir.CARD if cfg.get("publish_card") else None
+
+
+def run_evaluation(
+    run_dir: Path, data_cfg: DictConfig, eval_cfg: DictConfig | None, out_dir: Path, data=None
+) -> dict[str, Any] | None:
+    spec = eval_spec(eval_cfg)
+    data = data if data is not None else load_data(data_sources(data_cfg))
+    if not data.splits.get(spec.split):
+        log.warning("data '%s' has no '%s' rows: evaluation skipped (set evaluation.split)", data_cfg.name, spec.split)
+        return None
+    return evaluate_run(
+        run_dir, data, out_dir, spec, functional_path=data_cfg.get("functional"), data_name=data_cfg.name
+    )
+
+
+def run_train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """Load data, train, then (optionally) evaluate and write the model card. Returns the summary dict."""
+    clock = _Clock()
+    data = load_data(data_sources(cfg.data), cfg.get("max_train_samples"), cfg.get("max_eval_samples"), seed=cfg.seed)
+    clock.lap("data")
+    evaluate_after = cfg.get("evaluate_after_train", True)
+    common = dict(seed=cfg.seed, resolved_config=as_dict(cfg), score_test=not evaluate_after)
+    if cfg.model.get("kind", "transformer") == "tfidf_lr":
+        summary = train_baseline(data, baseline_spec(cfg.model), run_dir, **common)
+    else:
+        summary = train_transformer(
+            data, model_spec(cfg.model), train_spec(cfg.trainer), run_dir, cache_dir=cfg.paths.cache_dir, **common
+        )
+    clock.lap("train")
+    if evaluate_after:
+        # The loaded data is the evaluation data too unless samples were capped (loading and dedup take a minute).
+        reuse = data if cfg.get("max_train_samples") is None and cfg.get("max_eval_samples") is None else None
+        summary["eval"] = run_evaluation(
+            run_dir, cfg.data, cfg.get("evaluation"), run_dir / rundir.EVAL_DIR, data=reuse
+        )
+        clock.lap("evaluate")
+    # model/README.md (the Hub's card) exists for every run; without an evaluation its results say there is none.
+    summary["card"] = str(publish_card(write_model_card(run_dir), _card_target(cfg) if evaluate_after else None))
+    clock.lap("card")
+    write_json(run_dir / rundir.TIMINGS, {"seconds": clock.laps, "total": round(sum(clock.laps.values()), 1)})
+    _point_latest(run_dir)
+    return summary
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def train(cfg: DictConfig) -> float | None:
+    """Train a model; returns dev macro-F1 so sweepers can optimise it."""
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    summary = run_train(cfg, run_dir)
+    score = ((summary["metrics"].get("dev") or {}).get("overall") or {}).get("macro_f1")
+    log.info("run: %s  dev macro-F1: %s", run_dir, score)
+    print(f"run directory: {run_dir}")
+    return score
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
+def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
+    """Evaluate a run directory on any data config; writes eval/ or eval-<data>/ (metrics.json, report.md, plots)."""
+    run_dir = check_run_dir(Path(cfg.run_dir).expanduser()).resolve()
+    out_dir = Path(cfg.out_dir) if cfg.get("out_dir") else rundir.eval_dir(run_dir, cfg.data.name)
+    result = run_evaluation(run_dir, cfg.data, cfg.evaluation, out_dir)
+    if cfg.get("card", True) and rundir.is_own_eval(out_dir):
+        publish_card(write_model_card(run_dir), _card_target(cfg))
+    print(f"evaluation written to {out_dir}")
+    return result
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="compare")
+def compare(cfg: DictConfig) -> dict[str, Any]:
+    """Paired comparison of two evaluations of the same data; prints Markdown, optionally writes JSON + Markdown."""
+    result = compare_evaluations(Path(cfg.a).expanduser(), Path(cfg.b).expanduser())
+    md = render_comparison(result)
+    if cfg.get("out_dir"):
+        write_json(Path(cfg.out_dir) / rundir.COMPARISON_JSON, result)
+        write_text(Path(cfg.out_dir) / rundir.COMPARISON_MD, md)
+    print(md)
+    return result

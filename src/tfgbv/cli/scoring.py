@@ -1,0 +1,75 @@
+"""Entry points for scoring and ONNX export (scripts/predict.py, scripts/export.py, the `tfgbv-predict` and
+`tfgbv-export` console scripts). Imports only the scoring side of the package, so a scoring run starts fast."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from tfgbv.cli.config import CONFIG_DIR, to_spec
+from tfgbv.predict.files import ScoreSpec, load_scorer, score_files
+from tfgbv.predict.onnx_backend import export_onnx
+from tfgbv.predict.ray_engine import score_with_ray
+
+log = logging.getLogger("tfgbv.predict")
+
+# predict.yaml keys that choose the model, inputs, outputs, backend or engine; every other key is a ScoreSpec option.
+PREDICT_RUN_KEYS = (
+    "task_name",
+    "paths",
+    "engine",
+    "model_dir",
+    "input",
+    "output",
+    "rejects",
+    "backend",
+    "onnx_variant",
+    "bf16",
+    "num_threads",
+)
+
+
+def score_spec(cfg: DictConfig) -> ScoreSpec:
+    """ScoreSpec from predict.yaml; an unknown key (a typo such as `chunk_row=`) is an error, never ignored."""
+    return to_spec(ScoreSpec, cfg, "predict", ignore=PREDICT_RUN_KEYS)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
+def predict(cfg: DictConfig) -> dict[str, Any]:
+    """Score files (or stdin) with a run; prints and returns the run summary."""
+    inputs = list(cfg.input) if OmegaConf.is_list(cfg.input) else [str(cfg.input)]
+    spec = score_spec(cfg)
+    if cfg.engine.name == "ray":
+        summary = score_with_ray(
+            cfg.model_dir,
+            inputs,
+            cfg.output,
+            spec,
+            num_actors=cfg.engine.num_actors,
+            address=cfg.engine.address,
+            batch_size=cfg.engine.batch_size,
+            num_cpus_per_actor=cfg.engine.num_cpus_per_actor,
+            backend=cfg.backend,
+            bf16=cfg.bf16,
+            rejects=cfg.rejects,
+        )
+    else:
+        clf = load_scorer(cfg.model_dir, cfg.backend, cfg.bf16, cfg.num_threads, cfg.batch_size, cfg.onnx_variant)
+        summary = score_files(clf, inputs, cfg.output, spec, cfg.rejects)
+    print(json.dumps(summary, indent=2))
+    return summary
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="export")
+def export(cfg: DictConfig) -> dict[str, Any]:
+    """Export a run to ONNX (fp32, optionally int8) and check it agrees with PyTorch."""
+    report = export_onnx(
+        cfg.model_dir, Path(cfg.out_dir) if cfg.out_dir else None, quantize=cfg.quantize, check_texts=cfg.check_texts
+    )
+    print(json.dumps(report, indent=2))
+    return report

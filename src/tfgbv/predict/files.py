@@ -1,0 +1,817 @@
+"""Streaming, resumable batch scoring of comment dumps (CSV / JSONL / Parquet files, globs, or JSONL on stdin).
+
+Guarantees (docs/inference.md states them for users):
+
+- Exactly once: every input record (a JSONL line, a CSV/TSV physical record, a Parquet row) ends up exactly once in
+  the output or in the rejects file, in input order, however often the run is killed and resumed. CSV/TSV is read as
+  physical records (tfgbv.data.records): a stray quote rejects that record, it never merges the rows after it.
+- One writer: `<output>.lock` is held (flock) for the whole run; a second run on the same output is refused.
+- Input is read in chunks of `chunk_rows` rows (memory does not grow with input size). Chunk k of file f becomes the
+  shards `out-f-k.parquet` and `rej-f-k.parquet` in `<output>.parts/` and then `cnt-f-k.json`, the chunk's marker
+  (written last, with the rows of both shards and a hash of the input bytes read so far). Every file is written
+  atomically (tfgbv.io.atomic_write: unique temp file, fsync, rename). A resume reuses a chunk only when its marker
+  and both shards are complete and, for JSONL/CSV and standard input, the bytes read so far hash the same; otherwise
+  the chunk is scored again, or the run is refused when the input changed.
+- Commit: output, rejects and summary are merged into temp files, checked (input rows = output rows + rejected rows,
+  every shard as counted), and only then renamed (output, rejects, then summary; the old summary is removed first),
+  so a good file is never replaced by a worse one and a summary only ever describes the files next to it. The
+  parts directory is removed last, behind a `_done.json` marker, so every crash point resumes to the same result.
+- Bad rows go to the rejects file with a reason; they never stop the run. A bad *file* (unreadable, corrupt or
+  truncated Parquet, a CSV without a header, a directory) is recorded in the summary with its location and skipped;
+  the other files are scored and committed, then the run fails (ScoringError) naming the bad files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import fcntl
+import glob
+import hashlib
+import io
+import itertools
+import json
+import logging
+import os
+import re
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from tfgbv import rundir
+from tfgbv.data.records import CsvFileError, csv_records, iter_lines
+from tfgbv.io import atomic_write, create_temp, write_bytes, write_json, write_text
+from tfgbv.models.build import find_model_dir
+from tfgbv.predict.loading import load_classifier
+from tfgbv.predict.onnx_backend import FILES, OnnxClassifier, export_onnx
+from tfgbv.text import mask_pii
+
+log = logging.getLogger(__name__)
+
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
+OUTPUT_FORMATS = ("parquet", "jsonl", "csv")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a lone surrogate (JSON "\ud800") is not valid Unicode text
+
+
+class ScoringError(RuntimeError):
+    """A problem with the options, the paths, an input file or the output directory (never with individual rows).
+
+    `summary` is set when the run committed its files but some input files could not be read."""
+
+    summary: dict[str, Any] | None = None
+
+
+class InputFileError(Exception):
+    """One input file cannot be read (any further): names the file and, where known, the line."""
+
+    def __init__(self, path: str, message: str, line: int | None = None):
+        self.path, self.message, self.line = path, message, line
+        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
+
+
+@dataclass
+class ScoreSpec:
+    """Batch-scoring options (Hydra config `predict.yaml`); validated on construction."""
+
+    text_column: str = "text"
+    id_column: str | None = "id"
+    chunk_rows: int = 10_000
+    batch_size: int = 64
+    max_chars: int = 20_000  # longer texts are rejected ("over-long"); shorter ones are scored by sliding windows
+    review_band: float = 0.1  # needs_review when any score is within this distance of its threshold
+    echo_text: bool = False  # copy the text column into the output
+    mask_pii: bool = True  # mask phone numbers, e-mails, addresses, user tags in the echoed text
+    output_format: str | None = None  # parquet | jsonl | csv; default from the output file's suffix
+    quiet: bool = False
+    keep_parts: bool = False
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("chunk_rows", "batch_size", "max_chars"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                problems.append(f"{name} must be a positive integer, got {value!r}")
+        band = self.review_band
+        if not isinstance(band, (int, float)) or isinstance(band, bool) or not 0 <= band <= 1:
+            problems.append(f"review_band must be a number in [0, 1], got {band!r}")
+        if not isinstance(self.text_column, str) or not self.text_column:
+            problems.append(f"text_column must be a column name, got {self.text_column!r}")
+        if self.id_column is not None and (not isinstance(self.id_column, str) or not self.id_column):
+            problems.append(f"id_column must be a column name or null, got {self.id_column!r}")
+        if self.output_format is not None and self.output_format not in OUTPUT_FORMATS:
+            problems.append(f"output_format must be one of {list(OUTPUT_FORMATS)} or null, got {self.output_format!r}")
+        for name in ("echo_text", "mask_pii", "quiet", "keep_parts"):
+            if not isinstance(getattr(self, name), bool):
+                problems.append(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if problems:
+            raise ScoringError("invalid scoring option(s): " + "; ".join(problems))
+
+
+def load_scorer(
+    model_dir: str | Path,
+    backend: str = "torch",
+    bf16: Any = "auto",
+    num_threads: int | None = None,
+    batch_size: int = 64,
+    onnx_variant: str = "int8",
+):
+    """A classifier for the chosen backend (torch | onnx), loaded once per process (or once per Ray actor)."""
+    if backend == "onnx":
+        if not (find_model_dir(model_dir) / rundir.ONNX_DIR / FILES[onnx_variant]).exists():
+            log.warning("no ONNX export in %s yet: exporting now (once; scripts/export.py does the same)", model_dir)
+            export_onnx(model_dir, quantize=onnx_variant == "int8")
+        return OnnxClassifier.from_pretrained(
+            model_dir, variant=onnx_variant, batch_size=batch_size, num_threads=num_threads
+        )
+    if backend != "torch":
+        raise ScoringError(f"backend={backend!r}: choose torch or onnx")
+    return load_classifier(model_dir, batch_size=batch_size, bf16=bf16, num_threads=num_threads)
+
+
+# ----------------------------------------------------------------------------- paths
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Every file a run writes. All are named after the whole output file name, so `x.parquet` and `x.csv` never
+    share rejects, summary, parts or lock."""
+
+    output: Path
+    rejects: Path
+    summary: Path
+    parts: Path
+    lock: Path
+
+
+def run_paths(output: str | Path, rejects: str | Path | None = None) -> RunPaths:
+    output = Path(output)
+    sibling = lambda suffix: output.with_name(output.name + suffix)  # noqa: E731
+    return RunPaths(
+        output,
+        Path(rejects) if rejects else sibling(".rejects.jsonl"),
+        sibling(".summary.json"),
+        sibling(".parts"),
+        sibling(".lock"),
+    )
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    """Same file, also under another name (symlink, hard link, relative path): same device and inode."""
+    try:
+        return os.path.samestat(os.stat(a), os.stat(b))
+    except OSError:  # one does not exist (yet): compare where the names lead
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _own_role(path: str, paths: RunPaths) -> str | None:
+    """Which of this run's files `path` is (output, rejects, summary, lock, parts), or None."""
+    for role in ("output", "rejects", "summary", "lock"):
+        if _same_file(path, getattr(paths, role)):
+            return role
+    if os.path.realpath(path).startswith(os.path.realpath(paths.parts) + os.sep):
+        return "parts"
+    return None
+
+
+def expand_inputs(inputs: Sequence[str], paths: RunPaths | None = None) -> list[str]:
+    """Files and globs in a stable order; "-" means JSONL on standard input.
+
+    A glob never yields the run's own output, rejects, summary or parts files (so re-running `input='dir/*.jsonl'
+    output=dir/scores.jsonl` does not score the first run's output); naming one of them explicitly is an error. A
+    file given twice (also by another name or through overlapping globs) is read once."""
+    if isinstance(inputs, (str, Path)):
+        inputs = [str(inputs)]
+    out: list[str] = []
+    for item in inputs:
+        item = str(item)
+        if item == "-":
+            if "-" in out:
+                raise ScoringError("standard input ('-') given twice")
+            out.append("-")
+            continue
+        is_glob = glob.has_magic(item)
+        matches = sorted(glob.glob(os.path.expanduser(item))) if is_glob else [os.path.expanduser(item)]
+        if not is_glob and not os.path.lexists(matches[0]):
+            raise ScoringError(f"input {item!r}: no such file")
+        if paths is not None:
+            own = [m for m in matches if _own_role(m, paths)]
+            if own and not is_glob:
+                role = _own_role(own[0], paths)
+                raise ScoringError(
+                    f"input {item} is also this run's {role} file ({getattr(paths, role)}): writing it "
+                    f"would destroy the input; choose another {role} path"
+                )
+            if own:
+                log.info("glob %r: leaving out this run's own files %s", item, own)
+            matches = [m for m in matches if m not in own]
+        if not matches:
+            raise ScoringError(f"input {item!r}: the glob matched nothing (or only this run's own files)")
+        out.extend(os.path.normpath(m) for m in matches)
+    if not out:
+        raise ScoringError("no input given")
+    for path in out:
+        if path != "-" and Path(path).suffix.lower() not in FORMATS:
+            raise ScoringError(f"input {path}: unsupported file type; use .csv, .tsv, .jsonl or .parquet")
+    return _drop_duplicates(out)
+
+
+def _drop_duplicates(paths: list[str]) -> list[str]:
+    seen: dict[tuple[int, int], str] = {}
+    out = []
+    for p in paths:
+        try:
+            st = os.stat(p) if p != "-" else None
+        except OSError:
+            st = None
+        ident = (st.st_dev, st.st_ino) if st else None
+        if ident is not None and ident in seen:
+            log.warning("input %s is the same file as %s: read once", p, seen[ident])
+            continue
+        if ident is not None:
+            seen[ident] = p
+        out.append(p)
+    return out
+
+
+def check_paths(inputs: Sequence[str], paths: RunPaths) -> None:
+    """Refuse outputs that would destroy data: output, rejects or summary being an input or one another."""
+    named = {"output": paths.output, "rejects": paths.rejects, "summary": paths.summary}
+    for what, q in named.items():
+        if q.is_dir():
+            raise ScoringError(f"{what} {q} is a directory: give a file name")
+    for p in inputs:
+        if p != "-":
+            for what, q in named.items():
+                if _same_file(p, q):
+                    raise ScoringError(
+                        f"{what} {q} is the input file {p} (also when linked): choose another {what} path"
+                    )
+    if _same_file(paths.rejects, paths.output) or _same_file(paths.rejects, paths.summary):
+        raise ScoringError(f"rejects={paths.rejects} is the output or summary file: choose another rejects path")
+    if _same_file(paths.rejects, paths.lock) or os.path.realpath(paths.rejects).startswith(
+        os.path.realpath(paths.parts) + os.sep
+    ):
+        raise ScoringError(f"rejects={paths.rejects} is one of the run's working files: choose another rejects path")
+
+
+def prepare_output_dirs(paths: RunPaths) -> None:
+    """Create the output and rejects directories and check that files can be created there, before any scoring."""
+    for directory in {paths.output.parent, paths.rejects.parent}:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, probe = create_temp(directory / "write-check")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as err:
+            raise ScoringError(f"cannot write in {directory}: {err.strerror or err}") from err
+
+
+@contextlib.contextmanager
+def output_lock(paths: RunPaths) -> Iterator[None]:
+    """Hold `<output>.lock` (flock, released by the kernel even on kill -9) for the whole run; refuse a second
+    writer."""
+    while True:
+        try:
+            fd = os.open(
+                paths.lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o666
+            )
+        except OSError as err:
+            raise ScoringError(f"cannot create the lock file {paths.lock}: {err.strerror or err}") from err
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            os.close(fd)
+            raise ScoringError(
+                f"another run is writing {paths.output} (lock {paths.lock} is held"
+                f"{' by process ' + holder if holder else ''}); wait for it to finish or choose another "
+                f"output"
+            ) from None
+        try:  # the previous holder may have removed the file between our open and flock: then lock the new one
+            if os.path.samestat(os.fstat(fd), os.stat(paths.lock, follow_symlinks=False)):
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    try:
+        yield
+    finally:
+        try:
+            os.unlink(paths.lock)  # while still holding it, so no one else can be holding this file
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def parse_jsonl_line(raw: bytes | str, lineno: int | None) -> dict | None:
+    """One JSONL line as a row dict (None for a blank line); undecodable or unparsable lines become rows with `_error`,
+    so they reach the rejects file instead of stopping the run."""
+    if isinstance(raw, bytes):
+        if not raw.strip():
+            return None
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return {"_error": "undecodable bytes (not UTF-8)", "_line": lineno}
+    elif not raw.strip():
+        return None
+    try:
+        obj = json.loads(raw)
+    except ValueError as err:
+        return {"_error": f"invalid JSON ({str(err)[:80]})", "_line": lineno}
+    if not isinstance(obj, dict):
+        return {"_error": "invalid JSON (not a JSON object)", "_line": lineno}
+    obj["_line"] = lineno
+    return obj
+
+
+def _chunked(rows: Iterator[dict], chunk_rows: int) -> Iterator[list[dict]]:
+    chunk: list[dict] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= chunk_rows:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _jsonl_rows(lines: Iterator[bytes]) -> Iterator[dict]:
+    for lineno, raw in enumerate(lines, start=1):
+        row = parse_jsonl_line(raw, lineno)
+        if row is not None:
+            yield row
+
+
+def _csv_rows(lines: Iterator[bytes], delimiter: str) -> Iterator[dict]:
+    """One row per physical CSV record; a malformed record is a reject row naming its line (never a merged row)."""
+    for rec in csv_records(lines, delimiter):
+        row = dict(rec.values)
+        if rec.problem:
+            row["_error"] = rec.problem
+        row["_line"] = rec.line
+        yield row
+
+
+def _hashed(lines: Iterator[bytes], hasher) -> Iterator[bytes]:
+    for raw in lines:
+        hasher.update(raw)
+        yield raw
+
+
+def chunks_from_handle(fh, fmt: str, chunk_rows: int, hasher=None) -> Iterator[list[dict]]:
+    """Stream an open binary file of format `fmt` (jsonl | parquet | csv | tsv) in chunks of dict rows.
+
+    Shared by the local engine and the Ray datasource, so both read, decode and reject rows identically. With
+    `hasher` (a hashlib object), the raw bytes of JSONL/CSV are fed to it as they are read, so when a chunk is yielded
+    the hash covers exactly the bytes read so far (what a resume compares)."""
+    if fmt == "parquet":
+        for batch in pq.ParquetFile(fh).iter_batches(batch_size=chunk_rows):
+            yield batch.to_pylist()
+        return
+    if fmt not in ("jsonl", "csv", "tsv"):
+        raise ScoringError(f"unsupported input format {fmt!r}")
+    lines = iter_lines(fh)
+    if hasher is not None:
+        lines = _hashed(lines, hasher)
+    rows = _jsonl_rows(lines) if fmt == "jsonl" else _csv_rows(lines, "\t" if fmt == "tsv" else ",")
+    yield from _chunked(rows, chunk_rows)
+
+
+def read_chunks(path: str, chunk_rows: int, with_digest: bool = False) -> Iterator[tuple[list[dict], str | None]]:
+    """Stream one input ("-" = JSONL on stdin) as (chunk of dict rows, digest of the bytes read so far or None).
+
+    Any failure to read the file (missing, a directory, corrupt Parquet, no CSV header) raises InputFileError."""
+    fmt = "jsonl" if path == "-" else FORMATS[Path(path).suffix.lower()]
+    hasher = hashlib.sha256() if with_digest and fmt != "parquet" else None
+    last_line = None
+    try:
+        with contextlib.ExitStack() as stack:
+            fh = sys.stdin.buffer if path == "-" else stack.enter_context(open(path, "rb"))
+            for rows in chunks_from_handle(fh, fmt, chunk_rows, hasher):
+                last_line = rows[-1].get("_line") if rows else last_line
+                yield rows, hasher.hexdigest() if hasher is not None else None
+    except CsvFileError as err:
+        raise InputFileError(path, str(err), err.line) from err
+    except MemoryError:
+        raise
+    except (
+        Exception
+    ) as err:  # only reading runs in this block: any failure here is this file's (pyarrow has many types)
+        raise InputFileError(
+            path, f"{type(err).__name__}: {err}", None if last_line is None else last_line + 1
+        ) from err
+
+
+def estimate_rows(inputs: Sequence[str]) -> int | None:
+    """Row count for the progress bar's ETA: exact for Parquet (metadata), lines for JSONL/CSV (a fast byte scan;
+    CSV fields with line breaks make it an over-estimate). None for standard input; unreadable files count 0."""
+    total = 0
+    for path in inputs:
+        if path == "-":
+            return None
+        try:
+            total += _estimate_file(path)
+        except Exception:  # noqa: BLE001 - only an ETA; the file's error is reported when it is read
+            continue
+    return total
+
+
+def _estimate_file(path: str) -> int:
+    fmt = FORMATS[Path(path).suffix.lower()]
+    if fmt == "parquet":
+        return pq.ParquetFile(path).metadata.num_rows
+    lines, last = 0, b"\n"
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 24), b""):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    lines += last != b"\n"  # a last line without a newline
+    return max(0, lines - (1 if fmt in ("csv", "tsv") else 0))  # the CSV header
+
+
+# ----------------------------------------------------------------------------- rows
+
+
+def _printable(value: str) -> str:
+    """`value` with lone surrogates written as \\udXXX escapes, so it can be stored as UTF-8."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8") if _SURROGATE.search(value) else value
+
+
+def check_row(row: dict, spec: ScoreSpec) -> str | None:
+    """Why a row cannot be scored, or None."""
+    if "_error" in row:
+        return row["_error"]
+    if spec.text_column not in row or row[spec.text_column] is None:
+        return f"missing text column '{spec.text_column}'"
+    text = row[spec.text_column]
+    if not isinstance(text, str):
+        return f"text is {type(text).__name__}, not a string"
+    if not text.strip():
+        return "empty text"
+    if "\ufffd" in text:
+        return "undecodable bytes (not UTF-8)"
+    if _SURROGATE.search(text):
+        return "text is not valid Unicode (a lone surrogate \\u escape)"
+    if len(text) > spec.max_chars:
+        return f"over-long text ({len(text)} characters > max_chars={spec.max_chars})"
+    return None
+
+
+def _row_id(row: dict, spec: ScoreSpec, source: str, index: int) -> str:
+    """The id column's value, or `<input path as given>:<row index in the file>` (unique across inputs, also for
+    files with the same name in different directories)."""
+    value = row.get(spec.id_column) if spec.id_column else None
+    return str(value) if value is not None and value != "" else f"{_printable(source)}:{index}"
+
+
+def score_chunk(
+    clf, rows: list[dict], spec: ScoreSpec, source: str, start_index: int = 0, indices: Sequence[int] | None = None
+) -> tuple[list[dict], list[dict]]:
+    """Score the valid rows of a chunk; return (output records, reject records).
+
+    Rows without an id get `<input path>:<row index in the file>`; the index is `start_index + k`, or `indices[k]`.
+    """
+    good, rejects = [], []
+    for k, row in enumerate(rows):
+        rid = _row_id(row, spec, source, indices[k] if indices is not None else start_index + k)
+        reason = check_row(row, spec)
+        if reason is None and _SURROGATE.search(rid):
+            reason = "id is not valid Unicode (a lone surrogate \\u escape)"
+        if reason:
+            rejects.append(
+                {"id": _printable(rid), "source": _printable(source), "line": row.get("_line"), "reason": reason}
+            )
+        else:
+            good.append((rid, row[spec.text_column]))
+    out: list[dict] = []
+    if good:
+        probs = clf.predict_proba([t for _, t in good])
+        thr = np.asarray(clf.thresholds)
+        flags = probs >= thr
+        review = (np.abs(probs - thr) <= spec.review_band).any(axis=1)
+        for (rid, text), p, f, r in zip(good, probs, flags, review):
+            rec: dict[str, Any] = {"id": rid}
+            rec.update({f"p_{lab}": float(p[j]) for j, lab in enumerate(clf.labels)})
+            rec["labels"] = ",".join(lab for j, lab in enumerate(clf.labels) if f[j])
+            rec["needs_review"] = bool(r)
+            rec["model_id"] = clf.model_id
+            if spec.echo_text:
+                rec["text"] = mask_pii(text) if spec.mask_pii else text
+            out.append(rec)
+    return out, rejects
+
+
+# ----------------------------------------------------------------------------- shards
+
+
+def _write_parquet(path: Path, records: list[dict], schema) -> None:
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(records, schema=schema), buf)
+    write_bytes(path, buf.getvalue())
+
+
+def _parquet_rows(path: Path) -> int | None:
+    """Rows of a complete Parquet file, None when it is missing or unreadable."""
+    try:
+        return pq.read_metadata(path).num_rows
+    except (OSError, ValueError):
+        return None
+
+
+def output_schema(labels: Sequence[str], echo_text: bool):
+    fields = [pa.field("id", pa.string())] + [pa.field(f"p_{lab}", pa.float32()) for lab in labels]
+    fields += [pa.field("labels", pa.string()), pa.field("needs_review", pa.bool_()), pa.field("model_id", pa.string())]
+    if echo_text:
+        fields.append(pa.field("text", pa.string()))
+    return pa.schema(fields)
+
+
+REJECT_SCHEMA_FIELDS = (("id", "string"), ("source", "string"), ("line", "int64"), ("reason", "string"))
+
+
+def _reject_schema():
+    return pa.schema([pa.field(n, getattr(pa, t)()) for n, t in REJECT_SCHEMA_FIELDS])
+
+
+def run_key(inputs: Sequence[str], model_id: str, spec: ScoreSpec) -> str:
+    """Identifies a run: inputs (path, size, mtime), model and every option that changes the output. Standard input
+    has no size or mtime: its content is checked chunk by chunk instead (see the chunk markers)."""
+    h = hashlib.sha256()
+    for p in inputs:
+        st = os.stat(p) if p != "-" else None
+        h.update(f"{p}|{st.st_size if st else ''}|{st.st_mtime_ns if st else ''}".encode())
+    h.update(model_id.encode())
+    relevant = {k: v for k, v in asdict(spec).items() if k not in ("quiet", "keep_parts", "batch_size")}
+    h.update(json.dumps(relevant, sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+def _merge_output(parts: Path, shards: Sequence[str], fh, fmt: str, schema) -> int:
+    """Stream the output shards, in order, into the open output file; returns the row count."""
+    n = 0
+    if fmt == "parquet":
+        with pq.ParquetWriter(fh, schema) as writer:
+            for s in shards:
+                t = pq.read_table(parts / f"out-{s}.parquet", schema=schema)
+                writer.write_table(t)
+                n += t.num_rows
+        return n
+    writer = csv.DictWriter(fh, fieldnames=schema.names) if fmt == "csv" else None
+    if writer:
+        writer.writeheader()
+    for s in shards:
+        for rec in pq.read_table(parts / f"out-{s}.parquet", schema=schema).to_pylist():
+            n += 1
+            if writer:
+                writer.writerow(rec)
+            else:  # JSONL: labels as a JSON list; Parquet and CSV keep the comma-joined string
+                if isinstance(rec.get("labels"), str):
+                    rec["labels"] = [lab for lab in rec["labels"].split(",") if lab]
+                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    return n
+
+
+def _merge_rejects(parts: Path, shards: Sequence[str], fh) -> int:
+    n = 0
+    for s in shards:
+        for rec in pq.read_table(parts / f"rej-{s}.parquet", schema=_reject_schema()).to_pylist():
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+class _Run:
+    """One locked run: reuses finished chunks, scores the rest, commits the final files, removes the parts."""
+
+    def __init__(self, clf, inputs: list[str], paths: RunPaths, fmt: str, spec: ScoreSpec):
+        self.clf, self.inputs, self.paths, self.fmt, self.spec = clf, inputs, paths, fmt, spec
+        self.parts = paths.parts
+        self.key = run_key(inputs, clf.model_id, spec)
+        self.schema = output_schema(clf.labels, spec.echo_text)
+        self.counts = {"input_rows": 0, "scored_rows": 0, "rejected_rows": 0, "skipped_chunks": 0, "scored_chunks": 0}
+        self.shards: list[str] = []
+        self.bad_files: list[dict[str, Any]] = []
+
+    # -- state
+
+    def open_state(self) -> None:
+        """Start a run in an empty parts directory, or resume the one it holds if it has the same key."""
+        self.parts.mkdir(parents=True, exist_ok=True)
+        state = self.parts / "_run.json"
+        if state.exists():
+            if json.loads(state.read_text(encoding="utf-8")).get("key") != self.key:
+                raise ScoringError(
+                    f"{self.parts} holds an unfinished run with other inputs, model or options; "
+                    f"delete it or choose another output"
+                )
+            return
+        leftovers = sorted(p.name for p in self.parts.iterdir() if not p.name.startswith("."))
+        if leftovers:
+            raise ScoringError(
+                f"{self.parts} holds files but no _run.json ({leftovers[:3]}...): not a run this "
+                f"version can resume; delete it or choose another output"
+            )
+        # ASCII JSON: an input path may hold undecodable bytes (surrogate escapes), which UTF-8 cannot store
+        write_text(
+            state,
+            json.dumps(
+                {"key": self.key, "inputs": self.inputs, "model_id": self.clf.model_id, "spec": asdict(self.spec)},
+                indent=2,
+            ),
+        )
+
+    # -- chunks
+
+    def _finished(self, shard: str, digest: str | None, path: str) -> dict | None:
+        """The counts of a finished chunk (marker and both shards complete), or None when it must be scored again."""
+        marker = self.parts / f"cnt-{shard}.json"
+        if not marker.exists():
+            return None
+        c = json.loads(marker.read_text(encoding="utf-8"))
+        if c.get("digest") != digest:
+            hint = "pipe the same data again, or" if path == "-" else "the file changed since:"
+            raise ScoringError(
+                f"input {path} differs from the one the unfinished run in {self.parts} read (chunk "
+                f"{shard} has other content); {hint} delete {self.parts} to start over"
+            )
+        if (
+            _parquet_rows(self.parts / f"out-{shard}.parquet") != c["scored"]
+            or _parquet_rows(self.parts / f"rej-{shard}.parquet") != c["rejected"]
+        ):
+            return None
+        return c
+
+    def _score(self, shard: str, rows: list[dict], path: str, index: int, digest: str | None) -> dict:
+        good, bad = score_chunk(self.clf, rows, self.spec, path, index)
+        _write_parquet(self.parts / f"rej-{shard}.parquet", bad, _reject_schema())
+        _write_parquet(self.parts / f"out-{shard}.parquet", good, self.schema)
+        c = {"input": len(rows), "scored": len(good), "rejected": len(bad), "digest": digest}
+        write_json(self.parts / f"cnt-{shard}.json", c)  # written last: marks the chunk as finished
+        return c
+
+    def score_file(self, f_idx: int, path: str, bar) -> None:
+        index = 0
+        chunks = read_chunks(path, self.spec.chunk_rows, with_digest=True)
+        for c_idx in itertools.count():
+            try:
+                rows, digest = next(chunks)
+            except StopIteration:
+                return
+            except InputFileError as err:
+                log.error("input %s could not be read further (%s); skipped, the other files are scored", path, err)
+                self.bad_files.append({"file": path, "line": err.line, "error": err.message, "rows_read": index})
+                return
+            shard = f"{f_idx:04d}-{c_idx:06d}"
+            c = self._finished(shard, digest, path)
+            if c is None:
+                c = self._score(shard, rows, path, index, digest)
+                self.counts["scored_chunks"] += 1
+            else:
+                self.counts["skipped_chunks"] += 1
+            self.shards.append(shard)
+            self.counts["input_rows"] += c["input"]
+            self.counts["scored_rows"] += c["scored"]
+            self.counts["rejected_rows"] += c["rejected"]
+            index += len(rows)
+            bar.update(len(rows))
+
+    # -- finish
+
+    def commit(self, seconds: float) -> dict[str, Any]:
+        """Merge into temp files, check the row accounting, then rename output, rejects and summary into place."""
+        p, counts = self.paths, self.counts
+        with (
+            atomic_write(p.summary) as s_fh,
+            atomic_write(p.rejects) as r_fh,
+            atomic_write(p.output, binary=self.fmt == "parquet", newline="" if self.fmt == "csv" else None) as o_fh,
+        ):
+            n_out = _merge_output(self.parts, self.shards, o_fh, self.fmt, self.schema)
+            n_rej = _merge_rejects(self.parts, self.shards, r_fh)
+            if not (
+                n_out == counts["scored_rows"]
+                and n_rej == counts["rejected_rows"]
+                and counts["input_rows"] == n_out + n_rej
+            ):
+                raise ScoringError(
+                    f"row accounting failed: {counts['input_rows']} input rows != {n_out} output + "
+                    f"{n_rej} rejected; nothing was replaced, {self.parts} is kept"
+                )
+            summary = {
+                **counts,
+                "output_rows": n_out,
+                "rejects_file_rows": n_rej,
+                "output": str(p.output),
+                "rejects": str(p.rejects),
+                "model_id": self.clf.model_id,
+                "seconds": round(seconds, 2),
+                "rows_per_second": round(counts["scored_chunks"] and counts["input_rows"] / max(seconds, 1e-9), 1),
+                "accounting_ok": True,
+                "bad_files": self.bad_files,
+                "ok": not self.bad_files,
+                "run_key": self.key,
+            }
+            s_fh.write(json.dumps(summary, indent=2))  # ASCII: paths may hold surrogate escapes
+            p.summary.unlink(missing_ok=True)  # a summary only ever stands next to the files it describes
+        return summary  # the three files are renamed on leaving the block: output, rejects, then summary
+
+    def remove_parts(self) -> None:
+        """Delete the parts directory behind a `_done.json` marker (a crash half-way resumes to the committed files)."""
+        write_json(self.parts / "_done.json", {"key": self.key})
+        for f in self.parts.iterdir():
+            if f.name not in ("_run.json", "_done.json"):
+                f.unlink()
+        (self.parts / "_run.json").unlink(missing_ok=True)
+        (self.parts / "_done.json").unlink()
+        self.parts.rmdir()
+
+    def finished_before(self) -> dict[str, Any] | None:
+        """The summary of this run if it was committed and only its clean-up was interrupted, else None."""
+        done = self.parts / "_done.json"
+        if not done.exists():
+            return None
+        if json.loads(done.read_text(encoding="utf-8")).get("key") != self.key:
+            raise ScoringError(
+                f"{self.parts} holds the leftovers of a finished run with other inputs, model or "
+                f"options; delete it or choose another output"
+            )
+        summary = json.loads(self.paths.summary.read_text(encoding="utf-8"))
+        if summary.get("run_key") != self.key:
+            raise ScoringError(f"{self.paths.summary} does not belong to the run in {self.parts}; delete both")
+        self.remove_parts()
+        return summary
+
+
+def _output_format(output: Path, spec: ScoreSpec) -> str:
+    fmt = spec.output_format or {".parquet": "parquet", ".jsonl": "jsonl", ".csv": "csv"}.get(output.suffix.lower())
+    if fmt not in OUTPUT_FORMATS:
+        raise ScoringError(f"output {output}: choose a .parquet, .jsonl or .csv file (or output_format)")
+    return fmt
+
+
+def _fail_on_bad_files(summary: dict[str, Any]) -> dict[str, Any]:
+    if summary.get("bad_files"):
+        where = "; ".join(
+            f"{b['file']}{':' + str(b['line']) if b.get('line') else ''}: {b['error']}" for b in summary["bad_files"]
+        )
+        err = ScoringError(
+            f"{len(summary['bad_files'])} input file(s) could not be read and were skipped ({where}); "
+            f"every other file was scored into {summary['output']}; see {summary['output']}.summary.json"
+        )
+        err.summary = summary
+        raise err
+    return summary
+
+
+def score_files(
+    clf, inputs: Sequence[str], output: str | Path, spec: ScoreSpec | None = None, rejects: str | Path | None = None
+) -> dict[str, Any]:
+    """Score every row of `inputs` into `output` (+ rejects), resumably. Returns the summary dict.
+
+    Raises ScoringError for bad options or paths (before anything is scored), when another run holds the output,
+    and, after committing every other file, when an input file could not be read (the summary lists it)."""
+    spec = spec or ScoreSpec()
+    paths = run_paths(output, rejects)
+    fmt = _output_format(paths.output, spec)
+    inputs = expand_inputs(inputs, paths)
+    check_paths(inputs, paths)
+    cap = getattr(clf, "max_chars", None)
+    if cap is not None and spec.max_chars > cap:
+        raise ScoringError(f"max_chars={spec.max_chars} is above the classifier's limit of {cap} characters per text")
+    prepare_output_dirs(paths)
+    with output_lock(paths):
+        run = _Run(clf, inputs, paths, fmt, spec)
+        done = run.finished_before()
+        if done is not None:
+            return _fail_on_bad_files(done)
+        run.open_state()
+        t0 = time.time()
+        total = None if spec.quiet else estimate_rows(inputs)
+        with tqdm(
+            total=total,
+            unit="rows",
+            disable=spec.quiet,
+            desc="scoring",
+            dynamic_ncols=True,
+            mininterval=1.0,
+            unit_scale=True,
+        ) as bar:
+            for f_idx, path in enumerate(inputs):
+                run.score_file(f_idx, path, bar)
+        summary = run.commit(time.time() - t0)
+        if not spec.keep_parts:
+            run.remove_parts()
+    return _fail_on_bad_files(summary)

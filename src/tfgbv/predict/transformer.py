@@ -1,0 +1,168 @@
+"""Scoring: load a run once, predict many texts fast (length-sorted batches, per-batch padding, inference mode).
+
+Over-long texts are never silently truncated: they are cut into overlapping windows of `max_length` tokens
+(stride `WINDOW_STRIDE`) and each label takes the maximum logit over the windows, so abuse at the end of a
+long comment still counts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from tfgbv.env import bf16_supported
+from tfgbv.labels import LABELS
+from tfgbv.models.build import load_model_dir, resolve_model_dir, text_prep_from_meta
+from tfgbv.predict.base import MAX_TEXT_CHARS, calibrated_proba, checked_texts, labelled_predictions, model_identifier
+
+log = logging.getLogger(__name__)
+
+WINDOW_STRIDE = 32  # tokens shared by consecutive windows of an over-long text (at most a quarter of the window)
+
+
+def encode(tokenizer, texts: Sequence[str], max_length: int):
+    """Token ids per window and, for each window, the index of its text."""
+    stride = min(WINDOW_STRIDE, max(0, max_length // 4))  # tokenizers require stride < window minus special tokens
+    enc = tokenizer(
+        list(texts),
+        truncation=True,
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_attention_mask=False,
+        return_token_type_ids=False,
+    )
+    owner = enc.get("overflow_to_sample_mapping")
+    if owner is None:  # slow tokenizers do not report overflow: one window per text
+        owner = list(range(len(texts)))
+    return enc["input_ids"], list(owner)
+
+
+def _autocast(enabled: bool):
+    if not enabled:
+        return contextlib.nullcontext()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.autocast(device_type=device, dtype=torch.bfloat16)
+
+
+def predict_windows(forward, tokenizer, texts: Sequence[str], prep, n_labels: int, batch_size: int = 64) -> np.ndarray:
+    """[N, L] logits from any backend: `forward(input_ids, attention_mask)` (int64 numpy arrays) -> logits array.
+
+    Texts are preprocessed with `prep`, cut into windows, sorted by length and padded per batch; each text takes the
+    maximum logit over its windows.
+    """
+    if len(texts) == 0:
+        return np.zeros((0, n_labels), dtype=np.float32)
+    ids, owner = encode(tokenizer, [prep(t) for t in texts], prep.max_length)
+    order = np.argsort([len(x) for x in ids], kind="stable")
+    window_logits = np.empty((len(ids), n_labels), dtype=np.float32)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        longest = max(len(ids[i]) for i in idx)
+        input_ids = np.full((len(idx), longest), pad_id, dtype=np.int64)
+        attention = np.zeros((len(idx), longest), dtype=np.int64)
+        for row, i in enumerate(idx):
+            input_ids[row, : len(ids[i])] = ids[i]
+            attention[row, : len(ids[i])] = 1
+        window_logits[idx] = forward(input_ids, attention)
+    logits = np.full((len(texts), n_labels), -np.inf, dtype=np.float32)
+    np.maximum.at(logits, np.asarray(owner), window_logits)
+    return logits
+
+
+def torch_forward(model, bf16: bool = False):
+    """A `forward` for predict_windows running a PyTorch model in inference mode (bf16 autocast optional)."""
+    device = next(model.parameters()).device
+    model.eval()
+
+    def forward(input_ids: np.ndarray, attention: np.ndarray) -> np.ndarray:
+        with torch.inference_mode(), _autocast(bf16):
+            out = model(
+                input_ids=torch.from_numpy(input_ids).to(device), attention_mask=torch.from_numpy(attention).to(device)
+            )
+        return out.logits.float().cpu().numpy()
+
+    return forward
+
+
+def predict_logits(
+    model, tokenizer, texts: Sequence[str], prep, batch_size: int = 64, bf16: bool = False
+) -> np.ndarray:
+    """[N, L] logits of a PyTorch model (see predict_windows)."""
+    return predict_windows(torch_forward(model, bf16), tokenizer, texts, prep, model.config.num_labels, batch_size)
+
+
+class Classifier:
+    """Load once, predict many: `Classifier.from_pretrained(run_or_model_dir).predict(texts)`.
+
+    Probabilities are calibrated with the run's per-label temperatures; labels use the run's dev-tuned thresholds.
+    `predict_logits` returns uncalibrated logits (what the temperatures divide) whether or not the saved model has the
+    temperatures folded into its output layer, so every consumer divides exactly once.
+    Texts longer than `max_chars` characters are refused with a ValueError (see MAX_TEXT_CHARS).
+    """
+
+    max_chars: int = MAX_TEXT_CHARS
+
+    def __init__(
+        self,
+        tokenizer,
+        model,
+        meta: dict[str, Any],
+        model_dir: str | Path,
+        batch_size: int = 64,
+        bf16: bool | str = False,
+        num_threads: int | None = None,
+    ):
+        if num_threads:
+            torch.set_num_threads(num_threads)
+        self.tokenizer, self.model, self.meta = tokenizer, model, meta
+        self.model_dir = Path(model_dir)
+        self.labels: list[str] = list(meta["labels"])
+        if self.labels != list(LABELS):
+            log.warning("model labels %s differ from this package's %s", self.labels, list(LABELS))
+        self.thresholds = np.array([meta["thresholds"][lab] for lab in self.labels], dtype=np.float32)
+        temps = meta.get("temperatures") or {}
+        self.temperatures = np.array([temps.get(lab, 1.0) for lab in self.labels], dtype=np.float32)
+        # Folded models output logit / T already (tfgbv.models.hf_format); multiplying back gives the uncalibrated
+        # logit. Run dirs saved before folding existed have no flag and output the uncalibrated logit themselves.
+        folded = bool(meta.get("temperatures_folded", False))
+        self.logit_scale = self.temperatures.copy() if folded else np.ones_like(self.temperatures)
+        self.prep = text_prep_from_meta(meta)
+        self.batch_size = batch_size
+        if bf16 == "auto":
+            bf16 = bf16_supported()
+        self.bf16 = bool(bf16)
+        self._id: str | None = None
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, revision: str | None = None, **kwargs) -> "Classifier":
+        """`path`: a run directory, its model/ directory, or a Hugging Face Hub repo id ("owner/name", fetched with
+        huggingface_hub and cached; `revision` pins a branch, tag or commit). Local paths are tried first."""
+        model_dir = resolve_model_dir(path, revision)
+        tokenizer, model, meta = load_model_dir(model_dir)
+        return cls(tokenizer, model, meta, model_dir, **kwargs)
+
+    @property
+    def model_id(self) -> str:
+        if self._id is None:
+            self._id = model_identifier(self.model_dir, self.meta)
+        return self._id
+
+    def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
+        """[N, L] uncalibrated logits (max over windows)."""
+        texts = checked_texts(texts, self.max_chars)
+        return (
+            predict_logits(self.model, self.tokenizer, texts, self.prep, self.batch_size, self.bf16) * self.logit_scale
+        )
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return calibrated_proba(self, texts)
+
+    def predict(self, texts: Sequence[str] | str) -> list[dict[str, Any]] | dict[str, Any]:
+        return labelled_predictions(self, texts)

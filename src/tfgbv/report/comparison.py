@@ -1,0 +1,179 @@
+"""Paired comparison of two evaluations of the same data (e.g. the default run vs a run with public data added).
+
+Two models scored on the same cases are not independent samples: whether B "lowers" hard-negative accuracy is a
+question about the cases on which they disagree. The functional suite is compared with an exact McNemar test on those
+discordant cases; per-label metrics are shown side by side with each model's own bootstrap CI.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from scipy.stats import binomtest
+
+from tfgbv import rundir
+from tfgbv.labels import LABELS
+from tfgbv.report.markdown import number, with_interval
+
+LABEL_METRICS = ("precision", "recall", "f1", "roc_auc", "pr_auc")
+
+
+class ComparisonError(ValueError):
+    """The two evaluations cannot be compared (missing files, different data)."""
+
+
+def _eval_dir(path: str | Path) -> Path:
+    path = rundir.evaluation_of(path)  # a run directory: its own evaluation
+    if not (path / rundir.METRICS).exists():
+        raise ComparisonError(
+            f"{path}: no {rundir.METRICS} (give an evaluation directory such as <run>/{rundir.EVAL_DIR} "
+            f"or <run>/{rundir.OTHER_EVAL_PREFIX}seed)"
+        )
+    return path
+
+
+def _load(eval_dir: Path) -> dict[str, Any]:
+    return rundir.read_json(eval_dir / rundir.METRICS)
+
+
+def _failures(eval_dir: Path) -> dict[str, str]:
+    """Failing functional case id -> its functionality, from functional_failures.jsonl."""
+    path = eval_dir / rundir.FUNCTIONAL_FAILURES
+    if not path.exists():
+        raise ComparisonError(f"{path}: missing; re-run scripts/evaluate.py on that run")
+    out = {}
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    rec = json.loads(line)
+                    out[rec["id"]] = rec["functionality"]
+                except (json.JSONDecodeError, KeyError, TypeError) as e:
+                    raise ComparisonError(
+                        f"{path}:{n}: not a failure record with 'id' and 'functionality' ({e})"
+                    ) from None
+    return out
+
+
+def mcnemar_exact(a_only: int, b_only: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant counts (binomial test at 1/2); 1.0 when none disagree."""
+    if a_only + b_only == 0:
+        return 1.0
+    return float(binomtest(a_only, a_only + b_only, 0.5).pvalue)
+
+
+def paired_pass_rates(total: int, fail_a: set[str], fail_b: set[str]) -> dict[str, Any]:
+    """Pass rates of A and B on the same `total` cases, the discordant counts and the exact McNemar p-value."""
+    a_only, b_only = len(fail_a - fail_b), len(fail_b - fail_a)
+    return {
+        "cases": total,
+        "accuracy_a": 1 - len(fail_a) / total if total else None,
+        "accuracy_b": 1 - len(fail_b) / total if total else None,
+        "fail_only_a": a_only,
+        "fail_only_b": b_only,
+        "p_value": mcnemar_exact(a_only, b_only),
+    }
+
+
+def compare_functional(dir_a: Path, dir_b: Path, fa: dict, fb: dict) -> dict[str, Any]:
+    table_a, table_b = fa["functionalities"], fb["functionalities"]
+    if {k: v["cases"] for k, v in table_a.items()} != {k: v["cases"] for k, v in table_b.items()}:
+        raise ComparisonError(
+            f"{dir_a} and {dir_b} ran different functional suites (functionalities or case counts differ)"
+        )
+    hard = {name for name, e in table_a.items() if e["hard_negative"]}
+    failures_a, failures_b = _failures(dir_a), _failures(dir_b)
+
+    def scope(names: set[str]) -> dict[str, Any]:
+        total = sum(table_a[n]["cases"] for n in names)
+        return paired_pass_rates(
+            total, {i for i, f in failures_a.items() if f in names}, {i for i, f in failures_b.items() if f in names}
+        )
+
+    return {
+        "all": scope(set(table_a)),
+        "hard_negatives": scope(hard),
+        "by_functionality": {name: {**scope({name}), "hard_negative": name in hard} for name in sorted(table_a)},
+    }
+
+
+def compare_evaluations(a: str | Path, b: str | Path) -> dict[str, Any]:
+    """Compare evaluation A with B on the same data; raises ComparisonError if they scored different data."""
+    dir_a, dir_b = _eval_dir(a), _eval_dir(b)
+    ev_a, ev_b = _load(dir_a), _load(dir_b)
+    for key in ("data", "split", "rows"):
+        if ev_a.get(key) != ev_b.get(key):
+            raise ComparisonError(
+                f"{dir_a} and {dir_b} evaluated different data: {key} {ev_a.get(key)!r} vs {ev_b.get(key)!r}"
+            )
+    labels = {}
+    for lab in LABELS:
+        ea, eb = ev_a["metrics"]["labels"].get(lab, {}), ev_b["metrics"]["labels"].get(lab, {})
+        if ea.get("f1") is None or eb.get("f1") is None:
+            continue
+        labels[lab] = {
+            m: {
+                "a": ea.get(m),
+                "b": eb.get(m),
+                "ci_a": (ea.get("ci") or {}).get(m),
+                "ci_b": (eb.get("ci") or {}).get(m),
+                "delta": None if ea.get(m) is None or eb.get(m) is None else eb[m] - ea[m],
+            }
+            for m in LABEL_METRICS
+        }
+    fa, fb = ev_a.get("functional"), ev_b.get("functional")
+    functional = compare_functional(dir_a, dir_b, fa, fb) if fa and fb else None
+    return {
+        "a": {"eval_dir": str(dir_a), "model_id": ev_a["model_id"]},
+        "b": {"eval_dir": str(dir_b), "model_id": ev_b["model_id"]},
+        "data": ev_a.get("data"),
+        "split": ev_a.get("split"),
+        "rows": ev_a.get("rows"),
+        "labels": labels,
+        "macro_f1": {"a": ev_a["metrics"]["overall"].get("macro_f1"), "b": ev_b["metrics"]["overall"].get("macro_f1")},
+        "functional": functional,
+    }
+
+
+def render_comparison(result: dict[str, Any]) -> str:
+    lines = [
+        "# Comparison",
+        "",
+        f"A: `{result['a']['model_id']}` ({result['a']['eval_dir']})",
+        f"B: `{result['b']['model_id']}` ({result['b']['eval_dir']})",
+        "",
+        f"Data `{result['data']}`, split `{result['split']}`, {result['rows']} rows. Brackets: each model's own 95% "
+        "bootstrap CI.",
+        "",
+        "| label | F1 A | F1 B | B − A | ROC-AUC A | ROC-AUC B |",
+        "|---|---|---|---|---|---|",
+    ]
+    for lab, m in result["labels"].items():
+        d = m["f1"]["delta"]
+        lines.append(
+            f"| {lab} | {with_interval(m['f1']['a'], m['f1']['ci_a'])} | "
+            f"{with_interval(m['f1']['b'], m['f1']['ci_b'])} | {'n/a' if d is None else f'{d:+.3f}'} | "
+            f"{number(m['roc_auc']['a'])} | {number(m['roc_auc']['b'])} |"
+        )
+    fr = result["functional"]
+    if fr:
+        lines += [
+            "",
+            "Functional suite, paired on the same cases (exact McNemar test on the cases where A and B disagree):",
+            "",
+            "| scope | cases | accuracy A | accuracy B | fail only A | fail only B | p |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        rows = [("all cases", fr["all"]), ("hard negatives", fr["hard_negatives"])]
+        rows += [
+            (f"{name}{' (hard negative)' if e['hard_negative'] else ''}", e)
+            for name, e in fr["by_functionality"].items()
+        ]
+        for name, e in rows:
+            lines.append(
+                f"| {name} | {e['cases']} | {number(e['accuracy_a'])} | {number(e['accuracy_b'])} | "
+                f"{e['fail_only_a']} | {e['fail_only_b']} | {e['p_value']:.3g} |"
+            )
+    return "\n".join(lines) + "\n"

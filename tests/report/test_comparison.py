@@ -1,0 +1,120 @@
+"""Paired comparison of two evaluations: McNemar on the functional cases where the models disagree, same data only."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO
+from tfgbv.labels import LABELS
+from tfgbv.report.comparison import (
+    ComparisonError,
+    compare_evaluations,
+    mcnemar_exact,
+    paired_pass_rates,
+    render_comparison,
+)
+
+
+def _eval(
+    path: Path, model_id: str, f1: float, failures: list[tuple[str, str]], data: str = "seed", rows: int = 10
+) -> Path:
+    path.mkdir(parents=True)
+    labels = {
+        lab: {
+            "f1": f1,
+            "roc_auc": 0.9,
+            "precision": 0.8,
+            "recall": 0.8,
+            "pr_auc": 0.8,
+            "ci": {"f1": [f1 - 0.1, f1 + 0.1, 100]},
+        }
+        for lab in LABELS
+    }
+    functional = {
+        "cases": 30,
+        "functionalities": {
+            "counter_speech": {"cases": 20, "hard_negative": True, "accuracy": 0.0, "by_lang": {}},
+            "insult_direct": {"cases": 10, "hard_negative": False, "accuracy": 0.0, "by_lang": {}},
+        },
+    }
+    (path / "metrics.json").write_text(
+        json.dumps(
+            {
+                "model_id": model_id,
+                "data": data,
+                "split": "test",
+                "rows": rows,
+                "metrics": {"labels": labels, "overall": {"macro_f1": f1}},
+                "functional": functional,
+            }
+        ),
+        encoding="utf-8",
+    )
+    (path / "functional_failures.jsonl").write_text(
+        "".join(json.dumps({"id": i, "functionality": f, "text": "[masked]"}) + "\n" for i, f in failures),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_mcnemar_exact_matches_the_binomial_test():
+    assert mcnemar_exact(0, 0) == 1.0
+    assert mcnemar_exact(0, 10) == pytest.approx(2 * 0.5**10)  # all ten disagreements one way
+    assert mcnemar_exact(5, 5) == pytest.approx(1.0)
+
+
+def test_paired_pass_rates_count_only_discordant_cases():
+    out = paired_pass_rates(10, {"a", "b", "c"}, {"b", "c", "d", "e"})
+    assert out["accuracy_a"] == pytest.approx(0.7) and out["accuracy_b"] == pytest.approx(0.6)
+    assert (out["fail_only_a"], out["fail_only_b"]) == (1, 2)
+
+
+def test_hard_negative_scope_uses_the_hard_functionalities(tmp_path):
+    _eval(tmp_path / "a" / "eval", "A", 0.8, [("h1", "counter_speech"), ("i1", "insult_direct")])
+    b = _eval(tmp_path / "b" / "eval-seed", "B", 0.7, [(f"h{i}", "counter_speech") for i in range(2, 12)])
+    out = compare_evaluations(tmp_path / "a", b)  # a run directory stands for its own eval/
+    hard = out["functional"]["hard_negatives"]
+    assert hard["cases"] == 20 and (hard["fail_only_a"], hard["fail_only_b"]) == (1, 10)
+    assert hard["accuracy_a"] == pytest.approx(0.95) and hard["accuracy_b"] == pytest.approx(0.5)
+    assert hard["p_value"] == pytest.approx(mcnemar_exact(1, 10))
+    assert out["functional"]["all"]["cases"] == 30
+    assert out["labels"]["insult"]["f1"]["delta"] == pytest.approx(-0.1)
+    md = render_comparison(out)
+    assert "| hard negatives | 20 | 0.950 | 0.500 | 1 | 10 |" in md and "| insult | 0.800 (0.700–0.900) |" in md
+
+
+def test_evaluations_of_different_data_are_refused(tmp_path):
+    a = _eval(tmp_path / "a", "A", 0.8, [])
+    b = _eval(tmp_path / "b", "B", 0.8, [], data="ru_2ch_pikabu")
+    with pytest.raises(ComparisonError, match="different data: data 'seed' vs 'ru_2ch_pikabu'"):
+        compare_evaluations(a, b)
+    with pytest.raises(ComparisonError, match="no metrics.json"):
+        compare_evaluations(a, tmp_path / "nowhere")
+
+
+def test_a_broken_failure_file_names_file_and_line(tmp_path):
+    a = _eval(tmp_path / "a", "A", 0.8, [("h1", "counter_speech")])
+    b = _eval(tmp_path / "b", "B", 0.8, [])
+    (b / "functional_failures.jsonl").write_text('{"id": "x", "functionality": "counter_speech"}\nnot json\n')
+    with pytest.raises(ComparisonError, match=r"functional_failures.jsonl:2: not a failure record"):
+        compare_evaluations(a, b)
+
+
+def test_compare_script_writes_json_and_markdown(tmp_path):
+    a = _eval(tmp_path / "a", "A", 0.8, [("h1", "counter_speech")])
+    b = _eval(tmp_path / "b", "B", 0.8, [])
+    out = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "compare.py"), f"a={a}", f"b={b}", f"out_dir={tmp_path / 'out'}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Functional suite, paired" in out.stdout
+    saved = json.loads((tmp_path / "out" / "comparison.json").read_text())
+    assert saved["functional"]["hard_negatives"]["fail_only_a"] == 1
+    assert (tmp_path / "out" / "comparison.md").read_text().startswith("# Comparison")
