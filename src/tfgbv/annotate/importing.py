@@ -60,7 +60,9 @@ class ImportSpec:
         if self.label_mode not in LABEL_MODES:
             problems.append(f"label_mode must be one of {list(LABEL_MODES)}, got {self.label_mode!r}")
         if not self.selection and not self.allow_masked_text:
-            problems.append("selection: give the batch's selection.jsonl (the raw texts), or allow_masked_text=true")
+            problems.append(
+                f"selection: give the batch's {rundir.SELECTION} (the raw texts), or allow_masked_text=true"
+            )
         if problems:
             raise ExportError(problems)
 
@@ -182,8 +184,8 @@ def _text_and_lang(task: ExportedTask, selection: Mapping[str, Mapping[str, Any]
             None,
             (
                 f"{where}: task {task.task_id}: data.id {task.item_id!r} is not in the selection {spec.selection}: "
-                "the raw text cannot be restored (give the batch's selection.jsonl, or allow_masked_text=true to keep "
-                "Label Studio's masked text)"
+                f"the raw text cannot be restored (give the batch's {rundir.SELECTION}, or allow_masked_text=true "
+                "to keep Label Studio's masked text)"
             ),
         )
     return task.text, task.lang, None
