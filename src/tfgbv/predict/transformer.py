@@ -50,17 +50,14 @@ def _autocast(enabled: bool):
     return torch.autocast(device_type=device, dtype=torch.bfloat16)
 
 
-def predict_windows(forward, tokenizer, texts: Sequence[str], prep, n_labels: int, batch_size: int = 64) -> np.ndarray:
-    """[N, L] logits from any backend: `forward(input_ids, attention_mask)` (int64 numpy arrays) -> logits array.
+def window_outputs(forward, tokenizer, texts: Sequence[str], prep, width: int, batch_size: int = 64):
+    """([windows, width] outputs of `forward(input_ids, attention_mask)`, the text index of each window).
 
-    Texts are preprocessed with `prep`, cut into windows, sorted by length and padded per batch; each text takes the
-    maximum logit over its windows.
-    """
-    if len(texts) == 0:
-        return np.zeros((0, n_labels), dtype=np.float32)
+    Texts are preprocessed with `prep`, cut into windows, sorted by length and padded per batch, so every consumer
+    (logits, embeddings) batches the same way."""
     ids, owner = encode(tokenizer, [prep(t) for t in texts], prep.max_length)
     order = np.argsort([len(x) for x in ids], kind="stable")
-    window_logits = np.empty((len(ids), n_labels), dtype=np.float32)
+    out = np.empty((len(ids), width), dtype=np.float32)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
@@ -70,9 +67,20 @@ def predict_windows(forward, tokenizer, texts: Sequence[str], prep, n_labels: in
         for row, i in enumerate(idx):
             input_ids[row, : len(ids[i])] = ids[i]
             attention[row, : len(ids[i])] = 1
-        window_logits[idx] = forward(input_ids, attention)
+        out[idx] = forward(input_ids, attention)
+    return out, np.asarray(owner)
+
+
+def predict_windows(forward, tokenizer, texts: Sequence[str], prep, n_labels: int, batch_size: int = 64) -> np.ndarray:
+    """[N, L] logits from any backend: `forward(input_ids, attention_mask)` (int64 numpy arrays) -> logits array.
+
+    Each text takes the maximum logit over its windows (see window_outputs).
+    """
+    if len(texts) == 0:
+        return np.zeros((0, n_labels), dtype=np.float32)
+    window_logits, owner = window_outputs(forward, tokenizer, texts, prep, n_labels, batch_size)
     logits = np.full((len(texts), n_labels), -np.inf, dtype=np.float32)
-    np.maximum.at(logits, np.asarray(owner), window_logits)
+    np.maximum.at(logits, owner, window_logits)
     return logits
 
 
