@@ -38,6 +38,8 @@ def test_every_console_script_names_an_importable_function():
         "tfgbv-validate-data",
         "tfgbv-compare",
         "tfgbv-data",
+        "tfgbv-select",
+        "tfgbv-import-annotations",
     } <= set(SCRIPTS)
     for name, target in SCRIPTS.items():
         module, func = target.split(":")

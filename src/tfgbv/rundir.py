@@ -15,6 +15,10 @@
       eval/                     evaluate              card, compare, README (the run's own data's test split)
       eval-<data>/              evaluate              card (other data, e.g. a public set the run never saw)
 
+An annotation batch (`tfgbv-select out_dir=...`) holds selection.jsonl (raw texts: stays local), tasks.json (masked,
+for Label Studio) and labeling_config.xml; an imported annotation file gets <name>.agreement.json and .agreement.md
+next to it (tfgbv-import-annotations).
+
 A test (tests/test_rundir.py) fails when one of these names is spelled out anywhere else in the package or scripts.
 """
 
@@ -58,6 +62,20 @@ REPORT = "report.md"
 FUNCTIONAL_FAILURES = "functional_failures.jsonl"
 COMPARISON_JSON = "comparison.json"
 COMPARISON_MD = "comparison.md"
+
+# ----------------------------------------------------------------------------- annotation batch (tfgbv-select out_dir)
+SELECTION = "selection.jsonl"  # the chosen comments with their raw text: never leaves this machine
+TASKS = "tasks.json"  # Label Studio tasks: masked text, our id, the model's pre-annotations
+LABEL_CONFIG = "labeling_config.xml"  # the Label Studio labelling interface
+AGREEMENT_JSON_SUFFIX = ".agreement.json"  # <imported file stem>.agreement.json: alpha and disagreements
+AGREEMENT_MD_SUFFIX = ".agreement.md"
+
+
+def agreement_paths(annotations_file: str | Path) -> tuple[Path, Path]:
+    """Where the agreement report of an imported annotation file goes: (JSON, Markdown), next to it."""
+    path = Path(annotations_file)
+    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+    return path.with_name(stem + AGREEMENT_JSON_SUFFIX), path.with_name(stem + AGREEMENT_MD_SUFFIX)
 
 
 def read_json(path: str | Path, default: Any = None) -> Any:

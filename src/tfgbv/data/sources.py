@@ -21,7 +21,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pyarrow.parquet as pq
 
-from tfgbv.data.annotation import apply_votes
+from tfgbv.data.annotation import apply_votes, krippendorff_alpha
 from tfgbv.data.augment import AUGMENTATIONS, style_variants
 from tfgbv.data.dedup import duplicate_groups, match_key, minhash_near_pairs
 from tfgbv.data.records import CsvFileError, csv_records
@@ -32,7 +32,9 @@ from tfgbv.text import VK_USER_TAG
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "dev", "test")
-META_FIELDS = ("target", "source", "functionality", "script", "obfuscation", "platform", "annotator_votes", "slice", "pair")
+META_FIELDS = ("target", "source", "functionality", "script", "obfuscation", "platform", "annotator_votes", "annotators", "slice",
+               "pair")
+LIST_META_FIELDS = ("annotator_votes", "annotators")  # kept as written (a mapping / a list), not made strings
 MISSING = -1.0  # label value meaning "not annotated"; masked out of loss and metrics
 FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".txt": "text"}
 SPLIT_PRIORITY = {"test": 0, "dev": 1, "train": 2}  # a text in two splits is kept in the first of these
@@ -479,7 +481,7 @@ def map_rows(ds, spec: SourceSpec, path: Path, split: str) -> tuple[list[dict], 
                         table = spec.metadata_values[meta]
                         key = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
                         value = table.get(key, table.get(value, value))
-                    rec[meta] = value if meta == "annotator_votes" else str(value)
+                    rec[meta] = value if meta in LIST_META_FIELDS else str(value)
             if spec.text_variants:
                 rec["pair"] = f"{spec.name}:{path.stem}:{i}"  # the row's texts are one minimal-pair group
             if spec.label_mode != "gold" and rec.get("annotator_votes"):
@@ -769,6 +771,24 @@ def load_data(sources: Sequence[SourceSpec], max_train_samples: int | None = Non
                       augmented=augmented, capped=capped)
 
 
+def annotation_stats(splits: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Per source with annotators' votes (all splits, augmented copies left out): annotated items, the number of
+    distinct annotators (a count: never who) and per-label Krippendorff's alpha."""
+    by_source: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for recs in splits.values():
+        for r in recs:
+            if r.get("annotator_votes") and not r.get("augment"):
+                by_source[r["source"]].append(r)
+    return {
+        name: {
+            "items": len(recs),
+            "annotators": len({a for r in recs for a in (r.get("annotators") or [])}) or None,
+            "alpha": krippendorff_alpha(recs),
+        }
+        for name, recs in sorted(by_source.items())
+    }
+
+
 def manifest(data: LoadedData) -> dict:
     """Row counts per split / source / language / label value, and file hashes: the run's data provenance."""
     out: dict[str, Any] = {"files": data.files, "splits": {},
@@ -783,6 +803,9 @@ def manifest(data: LoadedData) -> dict:
                 annotated[r["source"]].update(lab for lab in LABELS if r[lab] >= 0)
         out["sources"] = {name: {**terms, "labels": [lab for lab in LABELS if lab in annotated[name]]}
                           for name, terms in data.sources.items()}
+    annotation = annotation_stats(data.splits)
+    if annotation:
+        out["annotation"] = annotation
     for split, recs in data.splits.items():
         entry: dict[str, Any] = {"rows": len(recs), "by_source": dict(Counter(r["source"] for r in recs)),
                                  "by_lang": dict(Counter(r["lang"] for r in recs)), "labels": {}}

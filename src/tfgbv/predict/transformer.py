@@ -67,6 +67,34 @@ def length_batches(lengths: Sequence[int], max_rows: int, max_tokens: int | None
     return batches
 
 
+def window_outputs(
+    forward,
+    tokenizer,
+    texts: Sequence[str],
+    prep,
+    width: int,
+    batch_size: int = 64,
+    max_batch_tokens: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """([windows, width] outputs of `forward(input_ids, attention_mask)`, the text index of each window).
+
+    Texts are preprocessed with `prep`, cut into windows, sorted by length and padded per batch (`batch_size` rows at
+    most, and `max_batch_tokens` padded tokens if given), so every consumer (logits, embeddings) batches the same way.
+    """
+    ids, owner = encode(tokenizer, [prep(t) for t in texts], prep.max_length)
+    out = np.empty((len(ids), width), dtype=np.float32)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    for idx in length_batches([len(x) for x in ids], batch_size, max_batch_tokens):
+        longest = max(len(ids[i]) for i in idx)
+        input_ids = np.full((len(idx), longest), pad_id, dtype=np.int64)
+        attention = np.zeros((len(idx), longest), dtype=np.int64)
+        for row, i in enumerate(idx):
+            input_ids[row, : len(ids[i])] = ids[i]
+            attention[row, : len(ids[i])] = 1
+        out[idx] = forward(input_ids, attention)
+    return out, np.asarray(owner)
+
+
 def predict_windows(
     forward,
     tokenizer,
@@ -78,24 +106,13 @@ def predict_windows(
 ) -> np.ndarray:
     """[N, L] logits from any backend: `forward(input_ids, attention_mask)` (int64 numpy arrays) -> logits array.
 
-    Texts are preprocessed with `prep`, cut into windows, sorted by length and padded per batch (`batch_size` rows at
-    most, and `max_batch_tokens` padded tokens if given); each text takes the maximum logit over its windows.
+    Each text takes the maximum logit over its windows (see window_outputs).
     """
     if len(texts) == 0:
         return np.zeros((0, n_labels), dtype=np.float32)
-    ids, owner = encode(tokenizer, [prep(t) for t in texts], prep.max_length)
-    window_logits = np.empty((len(ids), n_labels), dtype=np.float32)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    for idx in length_batches([len(x) for x in ids], batch_size, max_batch_tokens):
-        longest = max(len(ids[i]) for i in idx)
-        input_ids = np.full((len(idx), longest), pad_id, dtype=np.int64)
-        attention = np.zeros((len(idx), longest), dtype=np.int64)
-        for row, i in enumerate(idx):
-            input_ids[row, : len(ids[i])] = ids[i]
-            attention[row, : len(ids[i])] = 1
-        window_logits[idx] = forward(input_ids, attention)
+    window_logits, owner = window_outputs(forward, tokenizer, texts, prep, n_labels, batch_size, max_batch_tokens)
     logits = np.full((len(texts), n_labels), -np.inf, dtype=np.float32)
-    np.maximum.at(logits, np.asarray(owner), window_logits)
+    np.maximum.at(logits, owner, window_logits)
     return logits
 
 

@@ -286,6 +286,7 @@ def _section_training_data(art: dict) -> list[str]:
             + ", ".join(f"`{k}` {v}" for k, v in sorted(man["augmented"].items()))
             + ".",
         ]
+    lines += _annotation_lines(man.get("annotation") or {})
     if man.get("skipped_sources"):
         lines += [
             "",
@@ -312,6 +313,27 @@ def _section_training_data(art: dict) -> list[str]:
             "`data/DATA_STATEMENT.md` and `data/ANNOTATION_GUIDELINES.md`.",
         ]
     return lines + [""]
+
+
+def _annotation_lines(annotation: dict[str, dict]) -> list[str]:
+    """Sources labelled by several annotators (e.g. imported from Label Studio): items, annotators, agreement."""
+    if not annotation:
+        return []
+    lines = [
+        "",
+        "Sources labelled from several annotators' votes (counts only; annotators are pseudonymous), with "
+        "Krippendorff's alpha (nominal) per label over all splits (n/a: one value only):",
+        "",
+        "| source | annotated items | annotators | " + " | ".join(f"alpha {lab}" for lab in LABELS) + " |",
+        "|---|---|---|" + "---|" * len(LABELS),
+    ]
+    for name, st in sorted(annotation.items()):
+        alphas = " | ".join(
+            "n/a" if (st.get("alpha") or {}).get(lab) is None else f"{st['alpha'][lab]:.2f}" for lab in LABELS
+        )
+        who = st.get("annotators")
+        lines.append(f"| `{name}` | {st['items']} | {who if who is not None else 'not recorded'} | {alphas} |")
+    return lines
 
 
 def per_source_rows(per_source: dict[str, Any]) -> list[str]:
