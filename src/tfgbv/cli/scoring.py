@@ -31,6 +31,8 @@ PREDICT_RUN_KEYS = (
     "onnx_variant",
     "bf16",
     "num_threads",
+    "batch_tokens",
+    "compile",
 )
 
 
@@ -59,7 +61,16 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
             rejects=cfg.rejects,
         )
     else:
-        clf = load_scorer(cfg.model_dir, cfg.backend, cfg.bf16, cfg.num_threads, cfg.batch_size, cfg.onnx_variant)
+        clf = load_scorer(
+            cfg.model_dir,
+            cfg.backend,
+            cfg.bf16,
+            cfg.num_threads,
+            cfg.batch_size,
+            cfg.onnx_variant,
+            cfg.batch_tokens,
+            cfg.compile,
+        )
         summary = score_files(clf, inputs, cfg.output, spec, cfg.rejects)
     print(json.dumps(summary, indent=2))
     return summary

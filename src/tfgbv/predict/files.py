@@ -51,6 +51,7 @@ from tfgbv.io import atomic_write, create_temp, write_bytes, write_json, write_t
 from tfgbv.models.build import find_model_dir
 from tfgbv.predict.loading import load_classifier
 from tfgbv.predict.onnx_backend import FILES, OnnxClassifier, export_onnx
+from tfgbv.predict.transformer import DEFAULT_BATCH_TOKENS
 from tfgbv.text import mask_pii
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class ScoreSpec:
     text_column: str = "text"
     id_column: str | None = "id"
     chunk_rows: int = 10_000
-    batch_size: int = 64
+    batch_size: int = 256
     max_chars: int = 20_000  # longer texts are rejected ("over-long"); shorter ones are scored by sliding windows
     review_band: float = 0.1  # needs_review when any score is within this distance of its threshold
     echo_text: bool = False  # copy the text column into the output
@@ -119,20 +120,27 @@ def load_scorer(
     backend: str = "torch",
     bf16: Any = "auto",
     num_threads: int | None = None,
-    batch_size: int = 64,
+    batch_size: int = 256,
     onnx_variant: str = "int8",
+    batch_tokens: int | None = DEFAULT_BATCH_TOKENS,
+    compile: bool = False,
 ):
-    """A classifier for the chosen backend (torch | onnx), loaded once per process (or once per Ray actor)."""
+    """A classifier for the chosen backend (torch | onnx), loaded once per process (or once per Ray actor).
+
+    torch: `bf16` true/false/"auto" (bf16 weights where the CPU has bf16 matrix units); `compile` runs the model through
+    torch.compile (pays off on large inputs: it costs about a minute once per process)."""
     if backend == "onnx":
         if not (find_model_dir(model_dir) / rundir.ONNX_DIR / FILES[onnx_variant]).exists():
             log.warning("no ONNX export in %s yet: exporting now (once; scripts/export.py does the same)", model_dir)
             export_onnx(model_dir, quantize=onnx_variant == "int8")
         return OnnxClassifier.from_pretrained(
-            model_dir, variant=onnx_variant, batch_size=batch_size, num_threads=num_threads
+            model_dir, variant=onnx_variant, batch_size=batch_size, num_threads=num_threads, batch_tokens=batch_tokens
         )
     if backend != "torch":
         raise ScoringError(f"backend={backend!r}: choose torch or onnx")
-    return load_classifier(model_dir, batch_size=batch_size, bf16=bf16, num_threads=num_threads)
+    return load_classifier(
+        model_dir, batch_size=batch_size, bf16=bf16, num_threads=num_threads, batch_tokens=batch_tokens, compile=compile
+    )
 
 
 # ----------------------------------------------------------------------------- paths

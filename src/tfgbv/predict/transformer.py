@@ -209,8 +209,9 @@ class Classifier:
 
     @property
     def model_id(self) -> str:
+        """The model's content hash; "-bf16" when it computes in bf16 (its scores differ slightly from fp32)."""
         if self._id is None:
-            self._id = model_identifier(self.model_dir, self.meta)
+            self._id = model_identifier(self.model_dir, self.meta) + ("-bf16" if self.bf16 else "")
         return self._id
 
     def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
