@@ -40,6 +40,7 @@ def test_every_console_script_names_an_importable_function():
         "tfgbv-data",
         "tfgbv-select",
         "tfgbv-import-annotations",
+        "tfgbv-simulate",
     } <= set(SCRIPTS)
     for name, target in SCRIPTS.items():
         module, func = target.split(":")

@@ -43,12 +43,11 @@ def baseline_prep(spec_or_meta: Any):
     return TextPrep(prefix="", deobfuscate=deob, char_fallback={}, max_length=0)
 
 
-def fit_baseline(texts: Sequence[str], y: np.ndarray, spec: BaselineSpec, seed: int = 42):
-    """Fit the vectorizer on all training texts and one LR per label on the rows annotating it."""
+def make_vectorizer(spec: BaselineSpec):
+    """The unfitted character n-gram TF-IDF vectorizer of `spec`."""
     from sklearn.feature_extraction.text import TfidfVectorizer  # lazy: scoring with a transformer never needs sklearn
-    from sklearn.linear_model import LogisticRegression
 
-    vec = TfidfVectorizer(
+    return TfidfVectorizer(
         analyzer=spec.analyzer,
         ngram_range=(spec.ngram_min, spec.ngram_max),
         min_df=spec.min_df,
@@ -57,7 +56,24 @@ def fit_baseline(texts: Sequence[str], y: np.ndarray, spec: BaselineSpec, seed: 
         lowercase=spec.lowercase,
         dtype=np.float32,
     )
+
+
+def fit_baseline(texts: Sequence[str], y: np.ndarray, spec: BaselineSpec, seed: int = 42):
+    """Fit the vectorizer on all training texts and one LR per label on the rows annotating it."""
+    vec = make_vectorizer(spec)
     X = vec.fit_transform(texts)
+    coef, intercept = fit_label_models(X, y, spec, seed)
+    return vec, coef, intercept
+
+
+def fit_label_models(
+    X, y: np.ndarray, spec: BaselineSpec, seed: int = 42, labels: Sequence[str] = LABELS
+) -> tuple[np.ndarray, np.ndarray]:
+    """One logistic regression per column of `y` on the rows of the feature matrix `X` that annotate it (y >= 0); rows
+    with y = -1 are never seen. `labels` names the columns (for the log). Returns (coef [L, F], intercept [L]); logits
+    are `X @ coef.T + intercept`."""
+    from sklearn.linear_model import LogisticRegression  # lazy: see make_vectorizer
+
     coef = np.zeros((y.shape[1], X.shape[1]), dtype=np.float32)
     intercept = np.zeros(y.shape[1], dtype=np.float32)
     for j in range(y.shape[1]):
@@ -68,7 +84,7 @@ def fit_baseline(texts: Sequence[str], y: np.ndarray, spec: BaselineSpec, seed: 
             rate = target.mean() if mask.sum() else 0.5
             intercept[j] = float(np.log(max(rate, 1e-4) / max(1 - rate, 1e-4)))
             log.warning(
-                "label %s: %s; constant score", LABELS[j], "not annotated" if not mask.sum() else "one class only"
+                "label %s: %s; constant score", labels[j], "not annotated" if not mask.sum() else "one class only"
             )
             continue
         lr = LogisticRegression(
@@ -76,4 +92,4 @@ def fit_baseline(texts: Sequence[str], y: np.ndarray, spec: BaselineSpec, seed: 
         )
         lr.fit(X[np.flatnonzero(mask)], target)
         coef[j], intercept[j] = lr.coef_[0], lr.intercept_[0]
-    return vec, coef, intercept
+    return coef, intercept
