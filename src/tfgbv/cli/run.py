@@ -122,8 +122,9 @@ def run_train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         )
     clock.lap("train")
     if evaluate_after:
-        # The loaded data is the evaluation data too unless samples were capped (loading and dedup take a minute).
-        reuse = data if cfg.get("max_train_samples") is None and cfg.get("max_eval_samples") is None else None
+        # The loaded data is the evaluation data (loading and dedup take a minute on the full mix): max_train_samples
+        # leaves dev/test whole, max_eval_samples caps them for the evaluation too (debug=fast).
+        reuse = data
         summary["eval"] = run_evaluation(
             run_dir, cfg.data, cfg.get("evaluation"), run_dir / rundir.EVAL_DIR, data=reuse
         )
