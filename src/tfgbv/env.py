@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata as md
 import platform
 import random
@@ -40,6 +41,29 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+# CPU features that decide which scoring backend is fastest: AMX tiles and AVX-512 BF16 run bf16 matrix products in
+# hardware (several times fp32); VNNI runs int8 dot products. Without them bf16 is emulated and slower than fp32.
+ISA_FLAGS = ("amx_bf16", "amx_int8", "amx_tile", "avx512_bf16", "avx512_vnni", "avx_vnni", "avx512f", "avx2", "fma")
+
+
+def cpu_flags() -> list[str]:
+    """The ISA_FLAGS this CPU reports (Linux /proc/cpuinfo; [] elsewhere)."""
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("flags"):
+                have = set(line.split(":", 1)[1].split())
+                return [f for f in ISA_FLAGS if f in have]
+    except OSError:
+        pass
+    return []
+
+
+def machine_key() -> str:
+    """Short id of what makes a speed measurement transferable: CPU model, ISA flags, core count, torch version."""
+    raw = "|".join([cpu_model(), ",".join(cpu_flags()), str(torch.get_num_threads()), torch.__version__])
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
 def environment_info() -> dict[str, Any]:
     versions = {}
     for pkg in (
@@ -69,6 +93,7 @@ def environment_info() -> dict[str, Any]:
         "cpu_count": torch.get_num_threads(),
         "cuda": torch.cuda.is_available(),
         "bf16_supported": bf16_supported(),
+        "cpu_flags": cpu_flags(),
         "versions": versions,
     }
 

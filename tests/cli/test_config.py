@@ -142,3 +142,15 @@ def test_e5_config_uses_the_measured_tajik_fallback():
     from tfgbv.models.coverage import E5_TAJIK_FALLBACK
 
     assert dict(OmegaConf.load(CONFIGS / "model" / "e5-small.yaml").text.char_fallback) == E5_TAJIK_FALLBACK
+
+
+def test_compile_auto_pays_only_on_large_inputs(tmp_path):
+    from tfgbv.cli.scoring import COMPILE_MIN_ROWS, want_compile
+
+    small = tmp_path / "small.jsonl"
+    small.write_text('{"id": "a", "text": "x"}\n' * 10, encoding="utf-8")
+    assert not want_compile("auto", [str(small)]) and want_compile(True, [str(small)])
+    assert not want_compile("auto", ["-"])  # stdin: size unknown
+    big = tmp_path / "big.jsonl"
+    big.write_text('{"id": "a", "text": "x"}\n' * (COMPILE_MIN_ROWS + 10), encoding="utf-8")
+    assert want_compile("auto", [str(big)]) and not want_compile(False, [str(big)])

@@ -12,7 +12,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from tfgbv.cli.config import CONFIG_DIR, to_spec
-from tfgbv.predict.files import ScoreSpec, load_scorer, score_files
+from tfgbv.predict.files import ScoreSpec, estimate_rows, load_scorer, score_files
 from tfgbv.predict.onnx_backend import export_onnx
 from tfgbv.predict.ray_engine import score_with_ray
 
@@ -31,7 +31,21 @@ PREDICT_RUN_KEYS = (
     "onnx_variant",
     "bf16",
     "num_threads",
+    "batch_tokens",
+    "compile",
 )
+
+
+# torch.compile costs up to a minute once and then scores ~1.5x faster (docs/bench.md): worth it from about 100k rows.
+COMPILE_MIN_ROWS = 100_000
+
+
+def want_compile(setting: Any, inputs: list[str]) -> bool:
+    """`compile=true|false` as given; `auto`: on when the inputs hold at least COMPILE_MIN_ROWS rows (estimated)."""
+    if setting != "auto":
+        return bool(setting)
+    rows = estimate_rows(inputs)
+    return rows is not None and rows >= COMPILE_MIN_ROWS
 
 
 def score_spec(cfg: DictConfig) -> ScoreSpec:
@@ -59,7 +73,16 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
             rejects=cfg.rejects,
         )
     else:
-        clf = load_scorer(cfg.model_dir, cfg.backend, cfg.bf16, cfg.num_threads, cfg.batch_size, cfg.onnx_variant)
+        clf = load_scorer(
+            cfg.model_dir,
+            cfg.backend,
+            cfg.bf16,
+            cfg.num_threads,
+            cfg.batch_size,
+            cfg.onnx_variant,
+            cfg.batch_tokens,
+            want_compile(cfg.compile, inputs),
+        )
         summary = score_files(clf, inputs, cfg.output, spec, cfg.rejects)
     print(json.dumps(summary, indent=2))
     return summary

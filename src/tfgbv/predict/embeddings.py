@@ -15,20 +15,21 @@ import torch
 
 from tfgbv.predict.base import checked_texts
 from tfgbv.predict.baseline import BaselineClassifier
-from tfgbv.predict.transformer import Classifier, _autocast, window_outputs
+from tfgbv.predict.transformer import Classifier, window_outputs
 
 SVD_COMPONENTS = 64  # enough to separate paraphrases from different comments; small enough for k-center
 
 
-def encoder_forward(model, bf16: bool = False):
-    """`forward(input_ids, attention)` -> [batch, hidden] masked mean of the encoder's last hidden state."""
+def encoder_forward(model):
+    """`forward(input_ids, attention)` -> [batch, hidden] masked mean of the encoder's last hidden state, in the
+    model's own dtype (a bf16 classifier's weights are bf16 already)."""
     device = next(model.parameters()).device
     model.eval()
     encoder = model.base_model  # the encoder under the classification head (BertModel, XLMRobertaModel, ...)
 
     def forward(input_ids: np.ndarray, attention: np.ndarray) -> np.ndarray:
         mask = torch.from_numpy(attention).to(device)
-        with torch.inference_mode(), _autocast(bf16):
+        with torch.inference_mode():
             hidden = encoder(input_ids=torch.from_numpy(input_ids).to(device), attention_mask=mask).last_hidden_state
         hidden = hidden.float()
         weights = mask.unsqueeze(-1).to(hidden.dtype)
@@ -41,8 +42,8 @@ def transformer_embeddings(clf: Classifier, texts: Sequence[str]) -> np.ndarray:
     width = int(clf.model.config.hidden_size)
     if not texts:
         return np.zeros((0, width), dtype=np.float32)
-    forward = encoder_forward(clf.model, clf.bf16)
-    windows, owner = window_outputs(forward, clf.tokenizer, texts, clf.prep, width, clf.batch_size)
+    forward = encoder_forward(clf.model)
+    windows, owner = window_outputs(forward, clf.tokenizer, texts, clf.prep, width, clf.batch_size, clf.batch_tokens)
     sums = np.zeros((len(texts), width), dtype=np.float64)
     np.add.at(sums, owner, windows)
     counts = np.bincount(owner, minlength=len(texts)).astype(np.float64)

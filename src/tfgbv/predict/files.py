@@ -36,6 +36,7 @@ import os
 import re
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -51,6 +52,8 @@ from tfgbv.io import atomic_write, create_temp, write_bytes, write_json, write_t
 from tfgbv.models.build import find_model_dir
 from tfgbv.predict.loading import load_classifier
 from tfgbv.predict.onnx_backend import FILES, OnnxClassifier, export_onnx
+from tfgbv.predict.precision import choose_bf16
+from tfgbv.predict.transformer import DEFAULT_BATCH_TOKENS
 from tfgbv.text import mask_pii
 
 log = logging.getLogger(__name__)
@@ -83,7 +86,7 @@ class ScoreSpec:
     text_column: str = "text"
     id_column: str | None = "id"
     chunk_rows: int = 10_000
-    batch_size: int = 64
+    batch_size: int = 256
     max_chars: int = 20_000  # longer texts are rejected ("over-long"); shorter ones are scored by sliding windows
     review_band: float = 0.1  # needs_review when any score is within this distance of its threshold
     echo_text: bool = False  # copy the text column into the output
@@ -119,20 +122,29 @@ def load_scorer(
     backend: str = "torch",
     bf16: Any = "auto",
     num_threads: int | None = None,
-    batch_size: int = 64,
+    batch_size: int = 256,
     onnx_variant: str = "int8",
+    batch_tokens: int | None = DEFAULT_BATCH_TOKENS,
+    compile: bool = False,
 ):
-    """A classifier for the chosen backend (torch | onnx), loaded once per process (or once per Ray actor)."""
+    """A classifier for the chosen backend (torch | onnx), loaded once per process (or once per Ray actor).
+
+    torch: `bf16` true/false/"auto" (measured once per machine, see tfgbv.predict.precision); `compile` runs the model
+    through torch.compile (pays off on large inputs: it costs up to a minute once per process)."""
     if backend == "onnx":
         if not (find_model_dir(model_dir) / rundir.ONNX_DIR / FILES[onnx_variant]).exists():
             log.warning("no ONNX export in %s yet: exporting now (once; scripts/export.py does the same)", model_dir)
             export_onnx(model_dir, quantize=onnx_variant == "int8")
         return OnnxClassifier.from_pretrained(
-            model_dir, variant=onnx_variant, batch_size=batch_size, num_threads=num_threads
+            model_dir, variant=onnx_variant, batch_size=batch_size, num_threads=num_threads, batch_tokens=batch_tokens
         )
     if backend != "torch":
         raise ScoringError(f"backend={backend!r}: choose torch or onnx")
-    return load_classifier(model_dir, batch_size=batch_size, bf16=bf16, num_threads=num_threads)
+    if bf16 == "auto":
+        bf16 = choose_bf16(model_dir, num_threads=num_threads, batch_tokens=batch_tokens)
+    return load_classifier(
+        model_dir, batch_size=batch_size, bf16=bf16, num_threads=num_threads, batch_tokens=batch_tokens, compile=compile
+    )
 
 
 # ----------------------------------------------------------------------------- paths
@@ -594,8 +606,28 @@ def _merge_rejects(parts: Path, shards: Sequence[str], fh) -> int:
     return n
 
 
+_END = object()
+
+
+def prefetched(iterator: Iterator[Any]) -> Iterator[Any]:
+    """The items of `iterator`, each read by a worker thread while the caller works on the previous one (reading and
+    parsing JSON/CSV overlaps with scoring, whose torch kernels release the GIL). Exceptions surface in order."""
+    with ThreadPoolExecutor(1, thread_name_prefix="tfgbv-read") as pool:
+        pending = pool.submit(next, iterator, _END)
+        while True:
+            item = pending.result()
+            if item is _END:
+                return
+            pending = pool.submit(next, iterator, _END)
+            yield item
+
+
 class _Run:
-    """One locked run: reuses finished chunks, scores the rest, commits the final files, removes the parts."""
+    """One locked run: reuses finished chunks, scores the rest, commits the final files, removes the parts.
+
+    Reading the next chunk and writing the previous chunk's shards run in worker threads while a chunk is scored; at
+    most one chunk is in flight each way, so memory stays bounded, and a chunk's marker is still written after both of
+    its shards (crash safety does not depend on the threads)."""
 
     def __init__(self, clf, inputs: list[str], paths: RunPaths, fmt: str, spec: ScoreSpec):
         self.clf, self.inputs, self.paths, self.fmt, self.spec = clf, inputs, paths, fmt, spec
@@ -605,6 +637,8 @@ class _Run:
         self.counts = {"input_rows": 0, "scored_rows": 0, "rejected_rows": 0, "skipped_chunks": 0, "scored_chunks": 0}
         self.shards: list[str] = []
         self.bad_files: list[dict[str, Any]] = []
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="tfgbv-write")
+        self._written: Future | None = None
 
     # -- state
 
@@ -655,17 +689,27 @@ class _Run:
             return None
         return c
 
-    def _score(self, shard: str, rows: list[dict], path: str, index: int, digest: str | None) -> dict:
-        good, bad = score_chunk(self.clf, rows, self.spec, path, index)
+    def _write_chunk(self, shard: str, good: list[dict], bad: list[dict], c: dict) -> None:
         _write_parquet(self.parts / f"rej-{shard}.parquet", bad, _reject_schema())
         _write_parquet(self.parts / f"out-{shard}.parquet", good, self.schema)
-        c = {"input": len(rows), "scored": len(good), "rejected": len(bad), "digest": digest}
         write_json(self.parts / f"cnt-{shard}.json", c)  # written last: marks the chunk as finished
+
+    def wait_for_writes(self) -> None:
+        """Block until the last chunk's files are written; re-raises its error (e.g. a full disk)."""
+        if self._written is not None:
+            written, self._written = self._written, None
+            written.result()
+
+    def _score(self, shard: str, rows: list[dict], path: str, index: int, digest: str | None) -> dict:
+        good, bad = score_chunk(self.clf, rows, self.spec, path, index)
+        c = {"input": len(rows), "scored": len(good), "rejected": len(bad), "digest": digest}
+        self.wait_for_writes()  # one chunk in flight: bounded memory, errors surface at the next chunk
+        self._written = self._writer.submit(self._write_chunk, shard, good, bad, c)
         return c
 
     def score_file(self, f_idx: int, path: str, bar) -> None:
         index = 0
-        chunks = read_chunks(path, self.spec.chunk_rows, with_digest=True)
+        chunks = prefetched(read_chunks(path, self.spec.chunk_rows, with_digest=True))
         for c_idx in itertools.count():
             try:
                 rows, digest = next(chunks)
@@ -691,9 +735,20 @@ class _Run:
 
     # -- finish
 
+    def close(self, raise_errors: bool = True) -> None:
+        """Finish the pending writes (raising their error unless asked not to) and stop the writer thread."""
+        try:
+            self.wait_for_writes()
+        except Exception:
+            if raise_errors:
+                raise
+        finally:
+            self._writer.shutdown(wait=True)
+
     def commit(self, seconds: float) -> dict[str, Any]:
         """Merge into temp files, check the row accounting, then rename output, rejects and summary into place."""
         p, counts = self.paths, self.counts
+        self.wait_for_writes()
         with (
             atomic_write(p.summary) as s_fh,
             atomic_write(p.rejects) as r_fh,
@@ -809,8 +864,13 @@ def score_files(
             mininterval=1.0,
             unit_scale=True,
         ) as bar:
-            for f_idx, path in enumerate(inputs):
-                run.score_file(f_idx, path, bar)
+            try:
+                for f_idx, path in enumerate(inputs):
+                    run.score_file(f_idx, path, bar)
+            except BaseException:
+                run.close(raise_errors=False)  # the scoring error is the one to report
+                raise
+            run.close()
         summary = run.commit(time.time() - t0)
         if not spec.keep_parts:
             run.remove_parts()

@@ -15,7 +15,7 @@ from transformers import AutoTokenizer
 from tfgbv import rundir
 from tfgbv.io import atomic_path
 from tfgbv.models.build import find_model_dir, load_model_dir, read_meta
-from tfgbv.predict.transformer import Classifier, predict_windows
+from tfgbv.predict.transformer import DEFAULT_BATCH_TOKENS, Classifier, predict_windows
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +105,16 @@ class OnnxClassifier(Classifier):
     """Classifier whose forward pass runs in ONNX Runtime (CPU)."""
 
     def __init__(
-        self, tokenizer, session, meta: dict[str, Any], model_dir: str | Path, variant: str, batch_size: int = 64
+        self,
+        tokenizer,
+        session,
+        meta: dict[str, Any],
+        model_dir: str | Path,
+        variant: str,
+        batch_size: int = 256,
+        batch_tokens: int | None = DEFAULT_BATCH_TOKENS,
     ):
-        super().__init__(tokenizer, None, meta, model_dir, batch_size=batch_size, bf16=False)
+        super().__init__(tokenizer, None, meta, model_dir, batch_size=batch_size, bf16=False, batch_tokens=batch_tokens)
         self.session = session
         self.variant = variant
 
@@ -117,8 +124,9 @@ class OnnxClassifier(Classifier):
         path: str | Path,
         variant: str = "int8",
         onnx_dir: str | Path | None = None,
-        batch_size: int = 64,
+        batch_size: int = 256,
         num_threads: int | None = None,
+        batch_tokens: int | None = DEFAULT_BATCH_TOKENS,
         **_: Any,
     ) -> "OnnxClassifier":
         import onnxruntime as ort
@@ -132,7 +140,13 @@ class OnnxClassifier(Classifier):
             opts.intra_op_num_threads = num_threads
         session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
         return cls(
-            AutoTokenizer.from_pretrained(model_dir), session, read_meta(model_dir), model_dir, variant, batch_size
+            AutoTokenizer.from_pretrained(model_dir),
+            session,
+            read_meta(model_dir),
+            model_dir,
+            variant,
+            batch_size,
+            batch_tokens,
         )
 
     @property
@@ -144,6 +158,8 @@ class OnnxClassifier(Classifier):
             return self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention})[0]
 
         return (
-            predict_windows(forward, self.tokenizer, texts, self.prep, len(self.labels), self.batch_size)
+            predict_windows(
+                forward, self.tokenizer, texts, self.prep, len(self.labels), self.batch_size, self.batch_tokens
+            )
             * self.logit_scale
         )

@@ -7,7 +7,6 @@ long comment still counts.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from pathlib import Path
 from typing import Any, Sequence
@@ -43,24 +42,49 @@ def encode(tokenizer, texts: Sequence[str], max_length: int):
     return enc["input_ids"], list(owner)
 
 
-def _autocast(enabled: bool):
-    if not enabled:
-        return contextlib.nullcontext()
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.autocast(device_type=device, dtype=torch.bfloat16)
+# Padded tokens per batch. On CPU a batch of ~2k tokens keeps the activations of one layer in cache while giving the
+# bf16/AMX matrix units rows enough to fill; larger batches were slower here (docs/bench.md). Short texts therefore
+# go ~100 to a batch, long ones ~16.
+DEFAULT_BATCH_TOKENS = 2048
 
 
-def window_outputs(forward, tokenizer, texts: Sequence[str], prep, width: int, batch_size: int = 64):
+def length_batches(lengths: Sequence[int], max_rows: int, max_tokens: int | None = None) -> list[np.ndarray]:
+    """Window indices sorted by length and cut into batches of at most `max_rows` rows and, if given, at most
+    `max_tokens` padded tokens (rows x longest window); a window longer than the budget gets a batch of its own."""
+    lengths = np.asarray(lengths)
+    order = np.argsort(lengths, kind="stable")
+    batches, start = [], 0
+    while start < len(order):
+        end = start + 1
+        while (
+            end < len(order)
+            and end - start < max_rows
+            and (max_tokens is None or (end - start + 1) * lengths[order[end]] <= max_tokens)
+        ):
+            end += 1
+        batches.append(order[start:end])
+        start = end
+    return batches
+
+
+def window_outputs(
+    forward,
+    tokenizer,
+    texts: Sequence[str],
+    prep,
+    width: int,
+    batch_size: int = 64,
+    max_batch_tokens: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """([windows, width] outputs of `forward(input_ids, attention_mask)`, the text index of each window).
 
-    Texts are preprocessed with `prep`, cut into windows, sorted by length and padded per batch, so every consumer
-    (logits, embeddings) batches the same way."""
+    Texts are preprocessed with `prep`, cut into windows, sorted by length and padded per batch (`batch_size` rows at
+    most, and `max_batch_tokens` padded tokens if given), so every consumer (logits, embeddings) batches the same way.
+    """
     ids, owner = encode(tokenizer, [prep(t) for t in texts], prep.max_length)
-    order = np.argsort([len(x) for x in ids], kind="stable")
     out = np.empty((len(ids), width), dtype=np.float32)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
+    for idx in length_batches([len(x) for x in ids], batch_size, max_batch_tokens):
         longest = max(len(ids[i]) for i in idx)
         input_ids = np.full((len(idx), longest), pad_id, dtype=np.int64)
         attention = np.zeros((len(idx), longest), dtype=np.int64)
@@ -71,26 +95,35 @@ def window_outputs(forward, tokenizer, texts: Sequence[str], prep, width: int, b
     return out, np.asarray(owner)
 
 
-def predict_windows(forward, tokenizer, texts: Sequence[str], prep, n_labels: int, batch_size: int = 64) -> np.ndarray:
+def predict_windows(
+    forward,
+    tokenizer,
+    texts: Sequence[str],
+    prep,
+    n_labels: int,
+    batch_size: int = 64,
+    max_batch_tokens: int | None = None,
+) -> np.ndarray:
     """[N, L] logits from any backend: `forward(input_ids, attention_mask)` (int64 numpy arrays) -> logits array.
 
     Each text takes the maximum logit over its windows (see window_outputs).
     """
     if len(texts) == 0:
         return np.zeros((0, n_labels), dtype=np.float32)
-    window_logits, owner = window_outputs(forward, tokenizer, texts, prep, n_labels, batch_size)
+    window_logits, owner = window_outputs(forward, tokenizer, texts, prep, n_labels, batch_size, max_batch_tokens)
     logits = np.full((len(texts), n_labels), -np.inf, dtype=np.float32)
     np.maximum.at(logits, owner, window_logits)
     return logits
 
 
-def torch_forward(model, bf16: bool = False):
-    """A `forward` for predict_windows running a PyTorch model in inference mode (bf16 autocast optional)."""
+def torch_forward(model):
+    """A `forward` for predict_windows running a PyTorch model in inference mode, in the model's own dtype (a bf16
+    model computes in bf16: its weights were cast once, not on every call as autocast would)."""
     device = next(model.parameters()).device
     model.eval()
 
     def forward(input_ids: np.ndarray, attention: np.ndarray) -> np.ndarray:
-        with torch.inference_mode(), _autocast(bf16):
+        with torch.inference_mode():
             out = model(
                 input_ids=torch.from_numpy(input_ids).to(device), attention_mask=torch.from_numpy(attention).to(device)
             )
@@ -100,10 +133,22 @@ def torch_forward(model, bf16: bool = False):
 
 
 def predict_logits(
-    model, tokenizer, texts: Sequence[str], prep, batch_size: int = 64, bf16: bool = False
+    model, tokenizer, texts: Sequence[str], prep, batch_size: int = 64, max_batch_tokens: int | None = None
 ) -> np.ndarray:
     """[N, L] logits of a PyTorch model (see predict_windows)."""
-    return predict_windows(torch_forward(model, bf16), tokenizer, texts, prep, model.config.num_labels, batch_size)
+    forward = torch_forward(model)
+    return predict_windows(forward, tokenizer, texts, prep, model.config.num_labels, batch_size, max_batch_tokens)
+
+
+def compiled(model):
+    """`torch.compile` for CPU inference: dynamic shapes (every batch has its own length) and weight freezing (constant
+    weights folded and pre-packed for the matrix units). Falls back to the eager model, with a warning, where
+    compilation is not possible (e.g. no C++ compiler for Inductor)."""
+    try:
+        return torch.compile(model, dynamic=True, options={"freezing": True})
+    except Exception as err:  # torch.compile raises many kinds of errors; the eager model is always correct
+        log.warning("torch.compile unavailable (%s: %s); scoring with the eager model", type(err).__name__, err)
+        return model
 
 
 class Classifier:
@@ -123,9 +168,11 @@ class Classifier:
         model,
         meta: dict[str, Any],
         model_dir: str | Path,
-        batch_size: int = 64,
+        batch_size: int = 256,
         bf16: bool | str = False,
         num_threads: int | None = None,
+        compile: bool = False,
+        batch_tokens: int | None = DEFAULT_BATCH_TOKENS,
     ):
         if num_threads:
             torch.set_num_threads(num_threads)
@@ -142,10 +189,14 @@ class Classifier:
         folded = bool(meta.get("temperatures_folded", False))
         self.logit_scale = self.temperatures.copy() if folded else np.ones_like(self.temperatures)
         self.prep = text_prep_from_meta(meta)
-        self.batch_size = batch_size
+        self.batch_size, self.batch_tokens = batch_size, batch_tokens
         if bf16 == "auto":
             bf16 = bf16_supported()
         self.bf16 = bool(bf16)
+        if self.bf16:  # weights stored in bf16 once: no per-call re-casting of fp32 weights (as autocast does)
+            self.model = self.model.to(torch.bfloat16)
+        self.compiled = bool(compile) and model is not None
+        self._forward = None if model is None else torch_forward(compiled(self.model) if self.compiled else self.model)
         self._id: str | None = None
 
     @classmethod
@@ -158,16 +209,19 @@ class Classifier:
 
     @property
     def model_id(self) -> str:
+        """The model's content hash; "-bf16" when it computes in bf16 (its scores differ slightly from fp32)."""
         if self._id is None:
-            self._id = model_identifier(self.model_dir, self.meta)
+            self._id = model_identifier(self.model_dir, self.meta) + ("-bf16" if self.bf16 else "")
         return self._id
 
     def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
         """[N, L] uncalibrated logits (max over windows)."""
         texts = checked_texts(texts, self.max_chars)
-        return (
-            predict_logits(self.model, self.tokenizer, texts, self.prep, self.batch_size, self.bf16) * self.logit_scale
+        n_labels = len(self.labels)
+        logits = predict_windows(
+            self._forward, self.tokenizer, texts, self.prep, n_labels, self.batch_size, self.batch_tokens
         )
+        return logits * self.logit_scale
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return calibrated_proba(self, texts)

@@ -17,6 +17,8 @@ import logging
 import os
 import platform
 import random
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -38,40 +40,45 @@ from transformers import (
 )
 
 from tfgbv import rundir
-from tfgbv.env import bf16_supported
-from tfgbv.io import write_text
+from tfgbv.env import bf16_supported, cpu_flags, cpu_model
+from tfgbv.io import write_jsonl, write_text
 from tfgbv.labels import LABELS
 from tfgbv.metrics.decision import apply_temperature
 from tfgbv.models.build import build_model, find_model_dir, resolve_pretrained_path, save_model_dir, spec_to_meta
 from tfgbv.predict.files import ScoreSpec
 from tfgbv.predict.onnx_backend import FILES, OnnxClassifier, export_onnx
+from tfgbv.predict.precision import record_choice
 from tfgbv.predict.ray_engine import score_with_ray
 from tfgbv.predict.transformer import Classifier, encode
 from tfgbv.train.transformer import MaskedBCETrainer, make_dataset
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("pipeline_fp32", "torch_fp32", "torch_bf16", "onnx_fp32", "onnx_int8")
+BACKENDS = ("pipeline_fp32", "torch_fp32", "torch_bf16", "torch_bf16_compiled", "onnx_fp32", "onnx_int8")
 
 
 @dataclass
 class BenchSpec:
     """Sizes and switches (Hydra config `bench.yaml`)."""
 
-    model_dir: str | None = None  # a trained run / model dir; None = e5-small with a fresh (untrained) head
+    # A trained run / model dir (agreement on a trained model's scores is what users see); None, or a path that does
+    # not exist, = e5-small with a fresh untrained head (its scores all sit near 0.5, the threshold: a harsh test)
+    model_dir: str | None = None
     texts: list[str] = field(
         default_factory=lambda: ["data/seed/*.jsonl", "data/seed/parts/*.jsonl"]
     )  # globs; the first that matches is used
     n_texts: int = 5000  # corpus texts repeated up to this many
     backends: list[str] = field(default_factory=lambda: list(BACKENDS))
     warmup_texts: int = 1000  # scored once, untimed, by every backend first (kernels for each batch shape get built)
-    batch_size: int = 64  # our backends
+    batch_size: int = 256  # our backends: rows per batch at most ...
+    batch_tokens: int | None = 2048  # ... and padded tokens per batch at most (tfgbv.predict.transformer)
     baseline_batch_size: int = 32  # the naive pipeline
     num_threads: int | None = None  # torch / ORT threads; None = all cores
     matmul_size: int = 2048
     train_steps: int = 20  # 0 = skip the training comparison
     train_warmup_steps: int = 3
     train_batch_size: int = 16
+    cli_rows: int = 20000  # rows scored by scripts/predict.py end to end (0 = skip)
     ray_texts: int = 2000  # 0 = skip the Ray measurement
     ray_actors: list[int] = field(default_factory=lambda: [1, 2])
     min_agreement: float = 0.995  # a backend must agree this well with fp32 PyTorch to be recommended
@@ -167,8 +174,10 @@ def agreement(probs: np.ndarray, ref: np.ndarray, thresholds: np.ndarray) -> dic
 
 def prepare_model(spec: BenchSpec, model_spec, root: Path) -> tuple[Path, str]:
     """The model dir to benchmark: the given run, or e5-small with a fresh head saved once under the cache dir."""
-    if spec.model_dir:
+    if spec.model_dir and Path(spec.model_dir).expanduser().exists():
         return find_model_dir(spec.model_dir), f"trained run {spec.model_dir}"
+    if spec.model_dir:
+        log.warning("bench: %s does not exist; benchmarking a fresh untrained head instead", spec.model_dir)
     cache = Path(spec.cache_dir or os.environ.get("TFGBV_CACHE", Path.home() / ".cache" / "tfgbv"))
     out = cache / f"bench-{model_spec.short_name}-fresh-head"
     if not (out / rundir.WEIGHTS).exists():
@@ -227,57 +236,75 @@ def pipeline_predict(model, tokenizer, batch_size: int, temperatures: np.ndarray
     return predict
 
 
+def _backend_fn(name: str, spec: BenchSpec, model_dir: Path, texts: list[str], threads: int, export_report: dict):
+    """(predict_proba of backend `name`, its matmul peak key); each backend is its own classifier in its own
+    precision."""
+    if name == "pipeline_fp32":
+        clf = Classifier.from_pretrained(model_dir, bf16=False)
+        # A folded model's pipeline output is calibrated already: only unfolded temperatures remain to apply.
+        temps = clf.temperatures / clf.logit_scale
+        return pipeline_predict(clf.model, clf.tokenizer, spec.baseline_batch_size, temps), "fp32"
+    if name.startswith("torch_"):
+        bf16, compile_ = "bf16" in name, name.endswith("_compiled")
+        clf = Classifier.from_pretrained(
+            model_dir, bf16=bf16, compile=compile_, batch_size=spec.batch_size, batch_tokens=spec.batch_tokens
+        )
+        return clf.predict_proba, "bf16" if bf16 else "fp32"
+    if name in ("onnx_fp32", "onnx_int8"):
+        variant = name.split("_")[1]
+        onnx_dir = model_dir / rundir.ONNX_DIR
+        if not (onnx_dir / FILES[variant]).exists():
+            t = time.perf_counter()
+            export_report.update(export_onnx(model_dir, onnx_dir, quantize=True, check_texts=texts[:200]))
+            export_report["seconds"] = round(time.perf_counter() - t, 1)
+        clf = OnnxClassifier.from_pretrained(
+            model_dir,
+            variant=variant,
+            onnx_dir=onnx_dir,
+            batch_size=spec.batch_size,
+            num_threads=threads,
+            batch_tokens=spec.batch_tokens,
+        )
+        return clf.predict_proba, "fp32"
+    raise ValueError(f"unknown backend {name!r}; known: {list(BACKENDS)}")
+
+
 def bench_inference(spec: BenchSpec, model_dir: Path, texts: list[str], peaks: dict[str, float]) -> dict[str, Any]:
     threads = spec.num_threads or os.cpu_count() or 1
     torch.set_num_threads(threads)
-    clf = Classifier.from_pretrained(model_dir, batch_size=spec.batch_size, bf16=False)
-    n_tokens = tokens_scored(clf.tokenizer, clf.prep, texts)
-    flops_per_token = 2 * non_embedding_params(clf.model)
+    ref_clf = Classifier.from_pretrained(model_dir, bf16=False)
+    n_tokens = tokens_scored(ref_clf.tokenizer, ref_clf.prep, texts)
+    flops_per_token = 2 * non_embedding_params(ref_clf.model)
+    thresholds = ref_clf.thresholds
+    del ref_clf
     results: dict[str, Any] = {}
     export_report: dict[str, Any] = {}
     ref = None
     order = ["torch_fp32"] + [b for b in spec.backends if b != "torch_fp32"]  # the reference first
-    onnx_dir = model_dir / rundir.ONNX_DIR
     for name in order:
         log.info("benchmarking %s on %d texts", name, len(texts))
-        row: dict[str, Any] = {}
-        if name == "pipeline_fp32":
-            # A folded model's pipeline output is calibrated already: only unfolded temperatures remain to apply.
-            fn = pipeline_predict(
-                clf.model, clf.tokenizer, spec.baseline_batch_size, clf.temperatures / clf.logit_scale
-            )
-        elif name in ("torch_fp32", "torch_bf16"):
-            clf.bf16 = name == "torch_bf16"
-            fn = clf.predict_proba
-        elif name in ("onnx_fp32", "onnx_int8"):
-            variant = name.split("_")[1]
-            if not (onnx_dir / FILES[variant]).exists():
-                t = time.perf_counter()
-                row_export = export_onnx(model_dir, onnx_dir, quantize=True, check_texts=texts[:200])
-                export_report = {"seconds": round(time.perf_counter() - t, 1), **row_export}
-            fn = OnnxClassifier.from_pretrained(
-                model_dir, variant=variant, onnx_dir=onnx_dir, batch_size=spec.batch_size, num_threads=threads
-            ).predict_proba
-        else:
-            raise ValueError(f"unknown backend {name!r}; known: {list(BACKENDS)}")
+        t_load = time.perf_counter()
+        fn, peak_key = _backend_fn(name, spec, model_dir, texts, threads, export_report)
+        t_warm = time.perf_counter()
         probs, seconds, rss = _time(fn, texts, spec.warmup_texts)
-        peak = peaks["bf16"] if name == "torch_bf16" else peaks["fp32"]
-        row.update(
-            {
-                "texts_per_s": round(len(texts) / seconds, 1),
-                "seconds": round(seconds, 2),
-                "peak_rss_mib": rss,
-                "achieved_gflops": round(flops_per_token * n_tokens / seconds / 1e9, 1),
-                "peak_gflops_ref": peak,
-                "peak_ref": "bf16" if name == "torch_bf16" else "fp32",
-            }
-        )
+        warm_s = time.perf_counter() - t_warm - seconds  # the warm-up call: includes torch.compile's compilation
+        peak = peaks[peak_key]
+        row: dict[str, Any] = {
+            "texts_per_s": round(len(texts) / seconds, 1),
+            "seconds": round(seconds, 2),
+            "load_seconds": round(t_warm - t_load, 1),
+            "warmup_seconds": round(warm_s, 1),
+            "peak_rss_mib": rss,
+            "achieved_gflops": round(flops_per_token * n_tokens / seconds / 1e9, 1),
+            "peak_gflops_ref": peak,
+            "peak_ref": peak_key,
+        }
         row["efficiency"] = round(row["achieved_gflops"] / peak, 3)
         if name == "torch_fp32":
             ref = probs
-        row.update(agreement(probs, ref, clf.thresholds))
+        row.update(agreement(probs, ref, thresholds))
         results[name] = row
-    clf.bf16 = False
+        del fn
     base = results.get("pipeline_fp32", {}).get("texts_per_s")
     for name in order:
         if base:
@@ -290,6 +317,68 @@ def bench_inference(spec: BenchSpec, model_dir: Path, texts: list[str], peaks: d
         "non_embedding_params": flops_per_token // 2,
         "threads": threads,
     }
+
+
+def bench_cli(spec: BenchSpec, model_dir: Path, texts: list[str], backend: str, root: Path) -> dict[str, Any]:
+    """`scripts/predict.py` end to end on `spec.cli_rows` rows (the texts repeated) in a fresh process, with the
+    recommended backend's precision: wall time (start-up, model load, reading, scoring, writing) and the scoring
+    loop's own time from the run summary."""
+    rows = (texts * (spec.cli_rows // max(1, len(texts)) + 1))[: spec.cli_rows]
+    bf16 = "bf16" in backend
+    compile_ = backend.endswith("_compiled")
+    with tempfile.TemporaryDirectory(prefix="tfgbv-bench-cli-") as tmp:
+        src, out = Path(tmp) / "in.jsonl", Path(tmp) / "out.parquet"
+        write_jsonl(src, ({"id": f"r{i}", "text": t} for i, t in enumerate(rows)))
+        script = root / "scripts" / "predict.py"
+        entry = [str(script)] if script.exists() else ["-c", "from tfgbv.cli.scoring import predict; predict()"]
+        cmd = [
+            sys.executable,
+            *entry,
+            f"model_dir={model_dir}",
+            f"input={src}",
+            f"output={out}",
+            "quiet=true",
+            f"bf16={str(bf16).lower()}",
+            f"compile={str(compile_).lower()}",
+            f"batch_size={spec.batch_size}",
+            f"batch_tokens={spec.batch_tokens}",
+        ]
+        if spec.num_threads:
+            cmd.append(f"num_threads={spec.num_threads}")
+        start = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"bench_cli: predict failed ({done.returncode}): {done.stderr[-2000:]}")
+        summary = json.loads(Path(str(out) + ".summary.json").read_text(encoding="utf-8"))
+    return {
+        "rows": len(rows),
+        "backend": backend,
+        "wall_seconds": round(wall, 1),
+        "rows_per_s_end_to_end": round(len(rows) / wall, 1),
+        "scoring_seconds": summary["seconds"],
+        "rows_per_s_scoring": round(len(rows) / summary["seconds"], 1),
+    }
+
+
+def record_machine_choice(backends: dict[str, Any], recommended: str, min_agreement: float) -> None:
+    """Refresh this machine's fp32/bf16 choice (tfgbv.predict.precision) from this fuller measurement."""
+    fp32, bf16 = backends.get("torch_fp32"), backends.get("torch_bf16")
+    if not (fp32 and bf16):
+        return
+    record_choice(
+        {
+            "bf16": "bf16" in recommended,
+            "fp32_texts_per_s": fp32["texts_per_s"],
+            "bf16_texts_per_s": bf16["texts_per_s"],
+            "label_agreement": bf16["label_agreement"],
+            "min_agreement": min_agreement,
+            "cpu": cpu_model(),
+            "cpu_flags": cpu_flags(),
+            "measured": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "by": "make bench",
+        }
+    )
 
 
 def recommend(backends: dict[str, Any], min_agreement: float) -> str:
@@ -451,16 +540,9 @@ def bench_ray(spec: BenchSpec, model_dir: Path, texts: list[str]) -> dict[str, A
 
 
 def machine_info() -> dict[str, Any]:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     return {
-        "cpu": cpu,
+        "cpu": cpu_model(),
+        "cpu_flags": cpu_flags(),
         "logical_cores": os.cpu_count(),
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "platform": platform.platform(),
@@ -480,8 +562,9 @@ def render(res: dict[str, Any]) -> str:
         "process, in one run, on the machine below.",
         "",
         f"- Machine: {m['cpu']}, {m['logical_cores']} logical cores, {m['memory_gib']} GiB RAM, torch {m['torch']}, "
-        f"{inf['threads']} threads, bf16 {'supported' if m['bf16_supported'] else 'not supported'}; load average at "
-        f"start {m['load_average_at_start']} (other jobs on a shared machine lower every figure).",
+        f"{inf['threads']} threads, bf16 {'supported' if m['bf16_supported'] else 'not supported'}; ISA: "
+        f"{', '.join(m.get('cpu_flags') or []) or 'unknown'}; load average at start {m['load_average_at_start']}, "
+        f"at end {m.get('load_average_at_end', 'n/a')} (other jobs on a shared machine lower every figure).",
         f"- Model: {res['model']}; {inf['non_embedding_params'] / 1e6:.1f} M parameters outside the embeddings.",
         f"- Texts: {res['texts']}; {inf['tokens_per_text']} tokens per text on average "
         f"({inf['tokens_scored']} in all).",
@@ -491,28 +574,47 @@ def render(res: dict[str, Any]) -> str:
         "## Inference",
         "",
         "| backend | texts/s | x baseline | peak RSS (MiB) | label agreement vs torch fp32 | max abs prob diff | "
-        "GFLOP/s | efficiency vs matmul peak |",
-        "|---|---|---|---|---|---|---|---|",
+        "GFLOP/s | efficiency vs matmul peak | load + warm-up (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in inf["backends"].items():
         lines.append(
             f"| {name} | {r['texts_per_s']} | {r.get('ratio_to_baseline', 'n/a')} | {r['peak_rss_mib']} | "
             f"{r['label_agreement']:.4f} | {r['max_abs_prob_diff']:.4f} | {r['achieved_gflops']} | "
-            f"{r['efficiency']:.1%} of {r['peak_ref']}{' (int8 peak not measured)' if 'int8' in name else ''} |"
+            f"{r['efficiency']:.1%} of {r['peak_ref']}{' (int8 peak not measured)' if 'int8' in name else ''} | "
+            f"{r.get('load_seconds', 'n/a')} + {r.get('warmup_seconds', 'n/a')} |"
         )
     lines += [
         "",
-        f"Default backend chosen by this measurement: **{res['recommended']}** (fastest with label agreement "
-        f">= {res['min_agreement']:.1%}); set in `configs/predict.yaml`.",
+        f"Fastest backend with label agreement >= {res['min_agreement']:.1%} on this machine: "
+        f"**{res['recommended']}**. Batch scoring (`configs/predict.yaml`: `bf16: auto`, `compile: auto`) picks fp32 "
+        "or bf16 weights per machine from a measurement cached at first use (this run refreshed it) and compiles "
+        "from 100k input rows.",
         "",
         'pipeline_fp32 is the naive `transformers.pipeline("text-classification", batch_size=32)` a user '
-        "would write (input order, no length sorting, fp32). Our backends sort by length, pad per batch and run "
-        "under `torch.inference_mode` (ONNX: ONNX Runtime CPU, int8 = dynamic quantisation of the weights). "
+        "would write (input order, no length sorting, fp32). Our backends sort by length and pad per batch, in "
+        f"batches of at most {res['spec']['batch_size']} rows and {res['spec'].get('batch_tokens')} padded tokens, "
+        "under `torch.inference_mode`; torch_bf16 stores the weights in bf16 once (no per-call casting), "
+        "torch_bf16_compiled adds `torch.compile` (dynamic shapes, frozen weights; its compilation is in the warm-up "
+        "column). ONNX: ONNX Runtime CPU, int8 = dynamic quantisation of the weights. "
         f"Each backend first scores {res['spec']['warmup_texts']} of the texts untimed (warm-up). "
         "FLOPs per text = 2 x non-embedding parameters x tokens scored (padding is not useful work, so it "
         "lowers the efficiency). Peak RSS is the whole process (model + texts + earlier backends' leftovers), "
         "sampled during each backend's run.",
     ]
+    if "cli" in res:
+        c = res["cli"]
+        ratio = c["rows_per_s_scoring"] / c["in_process_texts_per_s"]
+        lines += [
+            "",
+            "## Command line, end to end",
+            "",
+            f"`scripts/predict.py` in a fresh process on {c['rows']} rows (the texts above, repeated) as JSONL, "
+            f"writing Parquet, backend {c['backend']}: {c['wall_seconds']} s wall ({c['rows_per_s_end_to_end']} rows/s "
+            f"including start-up and model load); its scoring loop (reading, scoring, writing, overlapped) ran "
+            f"{c['scoring_seconds']} s = **{c['rows_per_s_scoring']} rows/s, {ratio:.0%} of the in-process "
+            f"{c['in_process_texts_per_s']} texts/s**.",
+        ]
     if "training" in res:
         t = res["training"]
         lines += [
@@ -581,6 +683,10 @@ def run_bench(
         spec, model_dir, texts, {"fp32": res["matmul"]["fp32_gflops"], "bf16": res["matmul"]["bf16_gflops"]}
     )
     res["recommended"] = recommend(res["inference"]["backends"], spec.min_agreement)
+    record_machine_choice(res["inference"]["backends"], res["recommended"], spec.min_agreement)
+    if spec.cli_rows > 0 and res["recommended"].startswith("torch"):
+        res["cli"] = bench_cli(spec, model_dir, texts, res["recommended"], root)
+        res["cli"]["in_process_texts_per_s"] = res["inference"]["backends"][res["recommended"]]["texts_per_s"]
     if spec.train_steps > 0:
         res["training"] = bench_training(spec, model_spec, root, train_records)
     if spec.ray_texts > 0:

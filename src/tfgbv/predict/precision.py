@@ -1,0 +1,107 @@
+"""fp32 or bf16 on this machine: measured once at first use, cached per machine, overridable (`bf16=true|false`).
+
+The fastest precision differs by CPU: with AMX or AVX-512 BF16 units, bf16 weights run several times faster than fp32;
+on CPUs that only emulate bf16 it is slower. So `bf16=auto` in batch scoring times both on the bundled corpus (a few
+seconds), keeps bf16 only if it is faster and its labels agree with fp32 on at least `min_agreement` of the cells,
+and stores the decision in `<cache>/backend_choice.json` under a key of CPU model, ISA flags, threads and torch version
+(tfgbv.env.machine_key), so later runs on the same machine reuse it. `make bench` measures more thoroughly and
+refreshes the entry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from tfgbv.env import cpu_flags, cpu_model, machine_key
+from tfgbv.io import write_json
+from tfgbv.locations import cache_dir, data_dir
+from tfgbv.predict.transformer import Classifier
+
+log = logging.getLogger(__name__)
+
+CHOICE_FILE = "backend_choice.json"
+MIN_AGREEMENT = 0.995
+PROBE_TEXTS = 512
+
+
+def probe_texts(n: int = PROBE_TEXTS) -> list[str]:
+    """The first `n` texts of the bundled corpus (always installed with the package)."""
+    texts: list[str] = []
+    for path in sorted((data_dir() / "seed").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                texts.append(json.loads(line)["text"])
+                if len(texts) >= n:
+                    return texts
+    return texts
+
+
+def _texts_per_s(clf: Classifier, texts: Sequence[str]) -> tuple[float, np.ndarray]:
+    clf.predict_proba(texts[:64])  # warm-up: kernels for the first batch shapes
+    start = time.perf_counter()
+    prob = clf.predict_proba(texts)
+    return len(texts) / (time.perf_counter() - start), prob
+
+
+def measure_precision(
+    model_dir: str | Path, texts: Sequence[str], min_agreement: float = MIN_AGREEMENT, **kwargs: Any
+) -> dict[str, Any]:
+    """Time fp32 and bf16 on `texts`; bf16 is chosen when it is faster and agrees on >= `min_agreement` of labels."""
+    fp32 = Classifier.from_pretrained(model_dir, bf16=False, **kwargs)
+    fp32_speed, ref = _texts_per_s(fp32, texts)
+    thresholds = fp32.thresholds
+    del fp32
+    bf16 = Classifier.from_pretrained(model_dir, bf16=True, **kwargs)
+    bf16_speed, prob = _texts_per_s(bf16, texts)
+    agreement = float(((prob >= thresholds) == (ref >= thresholds)).mean())
+    return {
+        "bf16": bool(bf16_speed > fp32_speed and agreement >= min_agreement),
+        "fp32_texts_per_s": round(fp32_speed, 1),
+        "bf16_texts_per_s": round(bf16_speed, 1),
+        "label_agreement": round(agreement, 4),
+        "min_agreement": min_agreement,
+        "texts": len(texts),
+        "cpu": cpu_model(),
+        "cpu_flags": cpu_flags(),
+        "measured": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "by": "tfgbv.predict.precision",
+    }
+
+
+def read_choices(cache: Path | None = None) -> dict[str, Any]:
+    path = (cache or cache_dir()) / CHOICE_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def record_choice(entry: dict[str, Any], cache: Path | None = None) -> None:
+    """Store `entry` as this machine's choice (other machines' entries are kept)."""
+    choices = read_choices(cache)
+    choices[machine_key()] = entry
+    write_json((cache or cache_dir()) / CHOICE_FILE, choices)
+
+
+def choose_bf16(model_dir: str | Path, cache: Path | None = None, **kwargs: Any) -> bool:
+    """This machine's measured choice, measuring (and caching) it first if there is none yet."""
+    entry = read_choices(cache).get(machine_key())
+    if entry is None:
+        log.info("bf16=auto: timing fp32 and bf16 once on this machine (a few seconds; cached in %s)", cache_dir())
+        entry = measure_precision(model_dir, probe_texts(), **kwargs)
+        record_choice(entry, cache)
+    log.info(
+        "bf16=auto -> %s on this machine (fp32 %.0f, bf16 %.0f texts/s, agreement %.4f; bf16=true|false overrides)",
+        "bf16" if entry["bf16"] else "fp32",
+        entry["fp32_texts_per_s"],
+        entry["bf16_texts_per_s"],
+        entry["label_agreement"],
+    )
+    return bool(entry["bf16"])
