@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from tfgbv.cli.config import CONFIG_DIR, to_spec
 from tfgbv.predict.files import ScoreSpec, estimate_rows, load_scorer, score_files
 from tfgbv.predict.onnx_backend import export_onnx
+from tfgbv.predict.precision import COMPILE_MIN_ROWS
 from tfgbv.predict.ray_engine import score_with_ray
 
 log = logging.getLogger("tfgbv.predict")
@@ -34,10 +35,6 @@ PREDICT_RUN_KEYS = (
     "batch_tokens",
     "compile",
 )
-
-
-# torch.compile costs up to a minute once and then scores ~1.5x faster (docs/bench.md): worth it from about 100k rows.
-COMPILE_MIN_ROWS = 100_000
 
 
 def want_compile(setting: Any, inputs: list[str]) -> bool:

@@ -27,6 +27,8 @@ from tfgbv.predict.transformer import Classifier
 log = logging.getLogger(__name__)
 
 CHOICE_FILE = "backend_choice.json"
+# torch.compile costs up to a minute once and then scores faster (docs/bench.md): worth it from about 100k rows.
+COMPILE_MIN_ROWS = 100_000
 MIN_AGREEMENT = 0.995
 PROBE_TEXTS = 512
 
