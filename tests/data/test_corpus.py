@@ -1,6 +1,5 @@
 """The bundled corpus: schema, duplicates, requirements, and the data statement's counts match the files."""
 
-
 import pytest
 
 from tests.helpers import REPO
@@ -25,9 +24,21 @@ SEED = REPO / "data" / "seed"
 
 
 def _rec(**over):
-    rec = {"id": "x1", "text": "Ту бешарм ҳастӣ", "lang": "tg", "script": "Cyrl", "insult": 0, "shaming": 1, "threat": 0,
-           "doxxing": 0, "target": "activist", "functionality": "shaming_honour_family", "obfuscation": "none",
-           "platform": "facebook", "synthetic": True}
+    rec = {
+        "id": "x1",
+        "text": "Ту бешарм ҳастӣ",
+        "lang": "tg",
+        "script": "Cyrl",
+        "insult": 0,
+        "shaming": 1,
+        "threat": 0,
+        "doxxing": 0,
+        "target": "activist",
+        "functionality": "shaming_honour_family",
+        "obfuscation": "none",
+        "platform": "facebook",
+        "synthetic": True,
+    }
     rec.update(over)
     return rec
 
@@ -59,15 +70,25 @@ def test_record_checks_name_the_field():
 
 
 def test_phone_numbers_are_found_in_common_spellings():
-    assert phone_numbers("+992 00 071 22 45 и 00-045-67-89, +992000712245") == ["992000712245", "000456789", "992000712245"]
+    assert phone_numbers("+992 00 071 22 45 и 00-045-67-89, +992000712245") == [
+        "992000712245",
+        "000456789",
+        "992000712245",
+    ]
     assert phone_numbers("нарх 500 сомонӣ, соли 2024") == []
 
 
 def test_near_duplicates_within_and_across_splits():
-    splits = {"train": [{"id": "a", "text": "Ин духтар шарми оила аст, бародараш куҷост?"},
-                        {"id": "b", "text": "Имрӯз бозор кушода аст"}],
-              "test": [{"id": "c", "text": "Ин духтар шарми оила аст, бародараш куҷост??"},
-                       {"id": "d", "text": "имрӯз бозор   кушода аст"}]}
+    splits = {
+        "train": [
+            {"id": "a", "text": "Ин духтар шарми оила аст, бародараш куҷост?"},
+            {"id": "b", "text": "Имрӯз бозор кушода аст"},
+        ],
+        "test": [
+            {"id": "c", "text": "Ин духтар шарми оила аст, бародараш куҷост??"},
+            {"id": "d", "text": "имрӯз бозор   кушода аст"},
+        ],
+    }
     rep = duplicate_report(splits, threshold=0.8)
     assert {(d["a"]["id"], d["b"]["id"]) for d in rep["near_across"]} >= {("a", "c")}
     assert {(d["a"]["id"], d["b"]["id"]) for d in rep["exact_across"]} == {("b", "d")}
@@ -91,15 +112,20 @@ def test_write_statement_replaces_only_the_block(tmp_path):
 
 
 def test_krippendorff_alpha_and_vote_aggregation():
-    perfect = [{"annotator_votes": {"insult": [1, 1, 1]}}, {"annotator_votes": {"insult": [0, 0, 0]}},
-               {"annotator_votes": {"insult": [1, 1, None]}}]
+    perfect = [
+        {"annotator_votes": {"insult": [1, 1, 1]}},
+        {"annotator_votes": {"insult": [0, 0, 0]}},
+        {"annotator_votes": {"insult": [1, 1, None]}},
+    ]
     assert krippendorff_alpha(perfect)["insult"] == pytest.approx(1.0)
     assert krippendorff_alpha(perfect)["threat"] is None
     split = [{"annotator_votes": {"insult": [1, 0]}}, {"annotator_votes": {"insult": [0, 1]}}]
     assert krippendorff_alpha(split)["insult"] < 0
     assert aggregate_votes([1, 0, 1], "soft") == pytest.approx(2 / 3)
     assert aggregate_votes([1, 0], "majority") == 1.0
-    assert apply_votes({"insult": 0, "annotator_votes": {"insult": [1, 1, 0]}}, "soft")["insult"] == pytest.approx(2 / 3)
+    assert apply_votes({"insult": 0, "annotator_votes": {"insult": [1, 1, 0]}}, "soft")["insult"] == pytest.approx(
+        2 / 3
+    )
 
 
 NAN = float("nan")
@@ -108,15 +134,19 @@ NAN = float("nan")
 def test_nominal_alpha_matches_krippendorffs_published_worked_examples():
     # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: 4 observers, 12 units, missing
     # values; nominal alpha = 0.743.
-    k2011 = [[1, 2, 3, 3, 2, 1, 4, 1, 2, NAN, NAN, NAN],
-             [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NAN, 3],
-             [NAN, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NAN],
-             [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NAN]]
+    k2011 = [
+        [1, 2, 3, 3, 2, 1, 4, 1, 2, NAN, NAN, NAN],
+        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NAN, 3],
+        [NAN, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NAN],
+        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NAN],
+    ]
     assert nominal_alpha(k2011) == pytest.approx(0.743, abs=5e-4)
     # The 3-coder, 15-unit example of the Wikipedia article "Krippendorff's alpha": nominal alpha = 0.691.
-    wiki = [[NAN, NAN, NAN, NAN, NAN, 3, 4, 1, 2, 1, 1, 3, 3, NAN, 3],
-            [1, NAN, 2, 1, 3, 3, 4, 3, NAN, NAN, NAN, NAN, NAN, NAN, NAN],
-            [NAN, NAN, 2, 1, 3, 4, 4, NAN, 2, 1, 1, 3, 3, NAN, 4]]
+    wiki = [
+        [NAN, NAN, NAN, NAN, NAN, 3, 4, 1, 2, 1, 1, 3, 3, NAN, 3],
+        [1, NAN, 2, 1, 3, 3, 4, 3, NAN, NAN, NAN, NAN, NAN, NAN, NAN],
+        [NAN, NAN, 2, 1, 3, 4, 4, NAN, 2, 1, 1, 3, 3, NAN, 4],
+    ]
     assert nominal_alpha(wiki) == pytest.approx(0.691, abs=5e-4)
 
 
@@ -131,9 +161,28 @@ def test_soft_labels_flow_from_a_data_config(tmp_path):
     from tfgbv.data.sources import SourceSpec, SplitSpec, load_data
     from tfgbv.io import write_jsonl
 
-    rows = [{"id": f"r{i}", "text": f"матн {i}", "lang": "tg", "insult": 0, "shaming": 0, "threat": 0, "doxxing": 0,
-             "annotator_votes": {"insult": [1, 0, 1, 1]}} for i in range(3)]
+    rows = [
+        {
+            "id": f"r{i}",
+            "text": f"матн {i}",
+            "lang": "tg",
+            "insult": 0,
+            "shaming": 0,
+            "threat": 0,
+            "doxxing": 0,
+            "annotator_votes": {"insult": [1, 0, 1, 1]},
+        }
+        for i in range(3)
+    ]
     write_jsonl(tmp_path / "v.jsonl", rows)
-    data = load_data([SourceSpec(name="v", files={"train": [str(tmp_path / "v.jsonl")]}, label_mode="soft",
-                                 split=SplitSpec(dev_fraction=0, test_fraction=0))])
+    data = load_data(
+        [
+            SourceSpec(
+                name="v",
+                files={"train": [str(tmp_path / "v.jsonl")]},
+                label_mode="soft",
+                split=SplitSpec(dev_fraction=0, test_fraction=0),
+            )
+        ]
+    )
     assert [r["insult"] for r in data.splits["train"]] == [0.75] * 3

@@ -19,7 +19,8 @@ CSV = "text,toxic\nпривет всем,0\nты дурак,1\n".encode("utf-8")
 TSV = "id\tcomment\n1\tсалом\n".encode("utf-8")
 XML = """<data>
 <text>
-<tox rate = "4" response= "post: animate" type = "general_insult"><phrase type="direct"><lex>Дурак</lex></phrase> ты</tox>
+<tox rate = "4" response= "post: animate" type = "general_insult">\
+<phrase type="direct"><lex>Дурак</lex></phrase> ты</tox>
 </text>
 
 <text>
@@ -86,28 +87,32 @@ def _sha(b: bytes) -> str:
 
 def _registry(tmp_path: Path, server: Server, *, manual: bool = False) -> Path:
     server.files.update({"/tiny/a.csv": CSV, "/tiny/b.tsv": TSV, "/tox/all.xml": XML})
-    lines = ["datasets:",
-             "  tiny:",
-             "    title: Tiny test set",
-             "    repository: https://example.org/tiny",
-             "    commit: 0123456789abcdef0123456789abcdef01234567",
-             "    licence: CC BY 4.0 (test)",
-             "    citation: A. Author, Tiny Test Set, 2024",
-             "    files:",
-             f"      a.csv: {{url: '{server.url}/tiny/a.csv', sha256: {_sha(CSV)}, size: {len(CSV)}}}",
-             f"      b.tsv: {{url: '{server.url}/tiny/b.tsv', sha256: {_sha(TSV)}}}",
-             "  tox:",
-             "    licence: MIT (test)",
-             "    citation: B. Author, Tox, 2025",
-             "    files:",
-             f"      all.xml: {{url: '{server.url}/tox/all.xml', sha256: {_sha(XML)}, size: {len(XML)}}}",
-             f"      texts.jsonl: {{derive: rutoxicon_jsonl, from: all.xml, sha256: {_sha(rutoxicon_jsonl_bytes())}}}"]
+    lines = [
+        "datasets:",
+        "  tiny:",
+        "    title: Tiny test set",
+        "    repository: https://example.org/tiny",
+        "    commit: 0123456789abcdef0123456789abcdef01234567",
+        "    licence: CC BY 4.0 (test)",
+        "    citation: A. Author, Tiny Test Set, 2024",
+        "    files:",
+        f"      a.csv: {{url: '{server.url}/tiny/a.csv', sha256: {_sha(CSV)}, size: {len(CSV)}}}",
+        f"      b.tsv: {{url: '{server.url}/tiny/b.tsv', sha256: {_sha(TSV)}}}",
+        "  tox:",
+        "    licence: MIT (test)",
+        "    citation: B. Author, Tox, 2025",
+        "    files:",
+        f"      all.xml: {{url: '{server.url}/tox/all.xml', sha256: {_sha(XML)}, size: {len(XML)}}}",
+        f"      texts.jsonl: {{derive: rutoxicon_jsonl, from: all.xml, sha256: {_sha(rutoxicon_jsonl_bytes())}}}",
+    ]
     if manual:
-        lines += ["  kaggle_only:",
-                  "    licence: unknown",
-                  "    citation: C. Author, Kaggle set",
-                  "    manual: Download data.csv from https://www.kaggle.com/datasets/example (needs a Kaggle login).",
-                  f"    files: {{data.csv: {{sha256: {_sha(b'x')}}}}}"]
+        lines += [
+            "  kaggle_only:",
+            "    licence: unknown",
+            "    citation: C. Author, Kaggle set",
+            "    manual: Download data.csv from https://www.kaggle.com/datasets/example (needs a Kaggle login).",
+            f"    files: {{data.csv: {{sha256: {_sha(b'x')}}}}}",
+        ]
     path = tmp_path / "registry.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -186,7 +191,11 @@ def test_list_shows_present_missing_and_corrupt_datasets(tmp_path, server, capsy
     (dest / "tox" / "all.xml").write_bytes(XML + b"<!-- changed -->")
     capsys.readouterr()
     assert main(["--registry", str(registry), "--dest", str(dest), "list"]) == 0
-    rows = {ln.split()[0]: ln.split()[1] for ln in capsys.readouterr().out.splitlines()[1:] if ln.startswith("  ") and not ln.startswith("      ")}
+    rows = {
+        ln.split()[0]: ln.split()[1]
+        for ln in capsys.readouterr().out.splitlines()[1:]
+        if ln.startswith("  ") and not ln.startswith("      ")
+    }
     assert rows == {"tiny": "present", "tox": "corrupt"}
     (dest / "tiny" / "b.tsv").unlink()
     (dest / "tiny" / "b.tsv.part").write_bytes(TSV[:3])
@@ -210,7 +219,9 @@ def test_unknown_dataset_name_lists_the_known_ones(tmp_path, server, capsys):
 
 def test_registry_errors_name_the_file_dataset_and_field(tmp_path):
     bad = tmp_path / "r.yaml"
-    bad.write_text("datasets:\n  x:\n    licence: MIT\n    citation: c\n    files: {a.csv: {url: 'http://h/a', sha256: abc}}\n")
+    bad.write_text(
+        "datasets:\n  x:\n    licence: MIT\n    citation: c\n    files: {a.csv: {url: 'http://h/a', sha256: abc}}\n"
+    )
     with pytest.raises(FetchError, match=r"r\.yaml: x/a\.csv: sha256 must be 64 hex digits"):
         load_registry(bad)
 

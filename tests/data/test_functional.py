@@ -139,9 +139,21 @@ def test_every_label_has_positive_and_hard_negative_functionalities():
         assert len(hard) >= 3, (lab, hard)
         assert obf == {f"obfuscated_{k}" for k in OBFUSCATIONS}, (lab, obf)
     hard_funcs = {c["functionality"] for c in cases if c["hard_negative"]}
-    required = {"counter_speech_insult", "counter_speech_shaming", "counter_speech_threat", "counter_speech_doxxing",
-                "reporting_insult_shaming", "reporting_threat", "reporting_doxxing", "quoting_news_research", "negation",
-                "neutral_identity", "public_helpline", "public_office_address", "own_business_contact"}
+    required = {
+        "counter_speech_insult",
+        "counter_speech_shaming",
+        "counter_speech_threat",
+        "counter_speech_doxxing",
+        "reporting_insult_shaming",
+        "reporting_threat",
+        "reporting_doxxing",
+        "quoting_news_research",
+        "negation",
+        "neutral_identity",
+        "public_helpline",
+        "public_office_address",
+        "own_business_contact",
+    }
     assert required <= hard_funcs
     assert set(LABELS_TESTED) == set(FUNCTIONALITIES)
 
@@ -193,7 +205,8 @@ def test_obfuscate_each_kind_changes_text_as_described():
     rng = random.Random(0)
     ru, tg = "Эта активистка — тупая дура и позор семьи", "Ин зан беномус ва шармандаи оила аст"
     assert obfuscate(tg, "no_tajik_letters", rng) == "Ин зан беномус ва шармандаи оила аст".translate(
-        str.maketrans("ҳҷқғӣӯ", "хчкгиу"))
+        str.maketrans("ҳҷқғӣӯ", "хчкгиу")
+    )
     assert obfuscate("Ҳақиқат ҷӯй", "no_tajik_letters", rng) == "Хакикат чуй"
     for text in (ru, tg, "Ҳой, ту аблаҳ ҳастӣ"):
         latin = obfuscate(text, "latin_translit", rng)
@@ -247,11 +260,14 @@ def test_templates_live_in_a_data_file_and_a_malformed_one_names_the_functionali
 
     assert load_spec() == SPEC and len(SPEC) > 40
     bad = tmp_path / "templates.yaml"
-    bad.write_text("insult_x:\n  labels: [insult]\n  description: x\n  tg: [ok]\n  ru: [{pl: null, oops: 1}]\n",
-                   encoding="utf-8")
+    bad.write_text(
+        "insult_x:\n  labels: [insult]\n  description: x\n  tg: [ok]\n  ru: [{pl: null, oops: 1}]\n", encoding="utf-8"
+    )
     with pytest.raises(ValueError, match=r"templates.yaml: insult_x.ru\[0\]: a template is a string"):
         load_spec(bad)
-    bad.write_text("neg:\n  labels: [insult]\n  hard_negative_for: [insult]\n  description: x\n  tg: [a]\n  ru: [b]\n",
-                   encoding="utf-8")
+    bad.write_text(
+        "neg:\n  labels: [insult]\n  hard_negative_for: [insult]\n  description: x\n  tg: [a]\n  ru: [b]\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ValueError, match="neg: give exactly one of labels"):
         load_spec(bad)

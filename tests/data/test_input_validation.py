@@ -12,8 +12,19 @@ from tfgbv.io import write_text
 
 
 def _rows(n=4, **over):
-    return [{"id": f"r{i}", "text": f"комментарий {i}", "lang": "ru", "insult": i % 2, "shaming": 0, "threat": 0,
-             "doxxing": 0, **over} for i in range(n)]
+    return [
+        {
+            "id": f"r{i}",
+            "text": f"комментарий {i}",
+            "lang": "ru",
+            "insult": i % 2,
+            "shaming": 0,
+            "threat": 0,
+            "doxxing": 0,
+            **over,
+        }
+        for i in range(n)
+    ]
 
 
 def _jsonl(path, rows):
@@ -36,8 +47,11 @@ def _problems(path, **kw) -> str:
 
 def test_stray_quote_never_merges_training_rows(tmp_path):
     p = tmp_path / "q.tsv"
-    p.write_text("id\ttext\tlang\tinsult\nt1\tfirst\tru\t0\nt2\t\"quoted start\tru\t0\nt3\tthird\tru\t0\n"
-                 "t4\tfourth \"q\tru\t1\nt5\tfifth\tru\t0\n", encoding="utf-8")
+    p.write_text(
+        'id\ttext\tlang\tinsult\nt1\tfirst\tru\t0\nt2\t"quoted start\tru\t0\nt3\tthird\tru\t0\n'
+        't4\tfourth "q\tru\t1\nt5\tfifth\tru\t0\n',
+        encoding="utf-8",
+    )
     msg = _problems(p, label_columns={"insult": "insult"})
     assert f"{p}:3:" in msg and "unbalanced quote" in msg and "1 data problem" in msg
     p.write_text(p.read_text().replace('"quoted start', "quoted start"), encoding="utf-8")
@@ -90,8 +104,9 @@ def test_csv_ids_keep_leading_zeros(tmp_path):
 def test_label_values_match_csv_cells_by_text(tmp_path):
     p = tmp_path / "d.csv"
     p.write_text("text,y\na,0\nb,2\nc,2.0\nd,1\ne,9\n", encoding="utf-8")
-    recs = _load(p, id_column=None, lang="ru", label_columns={"insult": "y"}, label_values={0: 0, 1: None, 2: 1},
-                 drop_values=[9]).splits["test"]
+    recs = _load(
+        p, id_column=None, lang="ru", label_columns={"insult": "y"}, label_values={0: 0, 1: None, 2: 1}, drop_values=[9]
+    ).splits["test"]
     assert [r["insult"] for r in recs] == [0.0, 1.0, 1.0, -1.0]
 
 
@@ -117,15 +132,18 @@ def test_atomic_writer_never_follows_a_precreated_temp_symlink(tmp_path):
 # ----------------------------------------------------------------------------- 12. tfgbv_config.json validation
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"labels": ["shaming", "insult", "threat", "doxxing"]}, "labels"),
-    ({"temperatures": {"insult": 0.0}}, "temperatures.insult must be a finite number > 0"),
-    ({"temperatures": {"threat": float("nan")}}, "temperatures.threat"),
-    ({"thresholds": {"insult": "0.5", "shaming": 0.5, "threat": 0.5, "doxxing": 0.5}}, "thresholds.insult"),
-    ({"thresholds": {"insult": 1.5, "shaming": 0.5, "threat": 0.5, "doxxing": 0.5}}, "thresholds.insult"),
-    ({"thresholds": {"insult": 0.5}}, "thresholds must give a number for each"),
-    ({"text": {"prefix": "", "max_length": 0}}, "text.max_length"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"labels": ["shaming", "insult", "threat", "doxxing"]}, "labels"),
+        ({"temperatures": {"insult": 0.0}}, "temperatures.insult must be a finite number > 0"),
+        ({"temperatures": {"threat": float("nan")}}, "temperatures.threat"),
+        ({"thresholds": {"insult": "0.5", "shaming": 0.5, "threat": 0.5, "doxxing": 0.5}}, "thresholds.insult"),
+        ({"thresholds": {"insult": 1.5, "shaming": 0.5, "threat": 0.5, "doxxing": 0.5}}, "thresholds.insult"),
+        ({"thresholds": {"insult": 0.5}}, "thresholds must give a number for each"),
+        ({"text": {"prefix": "", "max_length": 0}}, "text.max_length"),
+    ],
+)
 def test_model_config_is_validated_on_load(tmp_path, tiny_run, change, message):
     from tfgbv.models.build import ModelLoadError
     from tfgbv.predict.transformer import Classifier
@@ -142,9 +160,18 @@ def test_model_config_is_validated_on_load(tmp_path, tiny_run, change, message):
 # ----------------------------------------------------------------------------- 13. PII masking
 
 
-@pytest.mark.parametrize("phone", ["93.555.12.34", "93\u200b555\u200b12\u200b34", "9 3 5 5 5 1 2 3 4",
-                                   "+9 9 2 9 3 5 5 5 1 2 3 4", "9-3-5-5-5-1-2-3-4", "+992\u200b93\u200b555\u200b1234",
-                                   "93\x00555\x0012\x0034"])
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "93.555.12.34",
+        "93\u200b555\u200b12\u200b34",
+        "9 3 5 5 5 1 2 3 4",
+        "+9 9 2 9 3 5 5 5 1 2 3 4",
+        "9-3-5-5-5-1-2-3-4",
+        "+992\u200b93\u200b555\u200b1234",
+        "93\x00555\x0012\x0034",
+    ],
+)
 def test_pii_masking_catches_dotted_split_and_spaced_phones(phone):
     from tfgbv.text import mask_pii
 
@@ -202,11 +229,19 @@ def test_debug_fast_caps_samples():
 # ----------------------------------------------------------------------------- 15. invisible characters, marks
 
 
-@pytest.mark.parametrize("raw", [
-    "ту бе\x00шарм ҳастӣ", "ту\x00 бешарм\x00 ҳастӣ", "ту беш\x07арм ҳа\x7fстӣ\x9f",  # NUL and other controls
-    "ту бешарм\U000e0041\U000e0042 ҳастӣ", "\U000e0001ту бе\U000e0073шарм ҳастӣ\U000e007f",  # TAG characters
-    "ту бе\u0301шарм ҳастӣ", "т\u0336у\u0335 б\u0338е\u0322\u0489шарм ҳастӣ", "ту \u0300бешарм ҳастӣ\u0301",  # marks
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "ту бе\x00шарм ҳастӣ",
+        "ту\x00 бешарм\x00 ҳастӣ",
+        "ту беш\x07арм ҳа\x7fстӣ\x9f",  # NUL and other controls
+        "ту бешарм\U000e0041\U000e0042 ҳастӣ",
+        "\U000e0001ту бе\U000e0073шарм ҳастӣ\U000e007f",  # TAG characters
+        "ту бе\u0301шарм ҳастӣ",
+        "т\u0336у\u0335 б\u0338е\u0322\u0489шарм ҳастӣ",
+        "ту \u0300бешарм ҳастӣ\u0301",  # marks
+    ],
+)
 def test_nul_tag_and_stray_marks_are_stripped(raw):
     from tfgbv.text import normalize_text
 

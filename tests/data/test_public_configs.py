@@ -1,6 +1,5 @@
 """Each public-dataset config maps a tiny hand-made file with the same layout into the schema correctly."""
 
-
 import pytest
 from hydra import compose, initialize_config_dir
 
@@ -42,8 +41,11 @@ def test_ru_sexism_vk_maps_sexist_to_shaming_drops_in_context_and_racist_and_hid
 
 
 def test_ru_sexism_vk_in_context_can_be_counted():
-    data = _load("ru_sexism_vk", "+data.sources.ru_sexism_vk.label_values.sexist_in_co=1",
-                 "data.sources.ru_sexism_vk.drop_values=[racist]")
+    data = _load(
+        "ru_sexism_vk",
+        "+data.sources.ru_sexism_vk.label_values.sexist_in_co=1",
+        "data.sources.ru_sexism_vk.drop_values=[racist]",
+    )
     assert sum(r["shaming"] == 1.0 for r in _all(data)) == 5
 
 
@@ -75,18 +77,31 @@ def test_ru_abusive_tweets_grades_map_with_ambiguous_missing():
 def test_custom_config_reads_your_own_csv(tmp_path):
     p = tmp_path / "mine.csv"
     p.write_text("comment,toxic\n" + "".join(f"текст {i},{i % 2}\n" for i in range(20)), encoding="utf-8")
-    data = _load("custom", f"data.sources.custom.files.all={p}", "data.sources.custom.text_column=comment",
-                 "data.sources.custom.lang=ru", "data.sources.custom.lang_column=null", "data.sources.custom.id_column=null",
-                 "data.sources.custom.label_columns={insult: toxic}")
+    data = _load(
+        "custom",
+        f"data.sources.custom.files.all={p}",
+        "data.sources.custom.text_column=comment",
+        "data.sources.custom.lang=ru",
+        "data.sources.custom.lang_column=null",
+        "data.sources.custom.id_column=null",
+        "data.sources.custom.label_columns={insult: toxic}",
+    )
     assert sum(len(v) for v in data.splits.values()) == 20 and data.splits["test"]
 
 
 @pytest.mark.parametrize("name", ["ru_2ch_pikabu", "ru_sexism_vk"])
 def test_mixed_run_masks_labels_a_source_does_not_annotate(name):
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name="train", overrides=["experiment=public_ru_mix", f"paths.shared_datasets={PUBLIC}",
-                                                      "data.sources.seed.files.train=" + str(FIXTURES / "tiny_corpus.jsonl"),
-                                                      "~data.sources.seed.files.dev", "~data.sources.seed.files.test"])
+        cfg = compose(
+            config_name="train",
+            overrides=[
+                "experiment=public_ru_mix",
+                f"paths.shared_datasets={PUBLIC}",
+                "data.sources.seed.files.train=" + str(FIXTURES / "tiny_corpus.jsonl"),
+                "~data.sources.seed.files.dev",
+                "~data.sources.seed.files.test",
+            ],
+        )
     data = load_data(data_sources(cfg.data))
     import numpy as np
 
@@ -101,9 +116,16 @@ def test_mixed_run_masks_labels_a_source_does_not_annotate(name):
 
 def test_mixed_run_shows_the_bundled_corpus_more_often_per_epoch():
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name="train", overrides=["experiment=public_ru_mix", f"paths.shared_datasets={PUBLIC}",
-                                                      "data.sources.seed.files.train=" + str(FIXTURES / "tiny_corpus.jsonl"),
-                                                      "~data.sources.seed.files.dev", "~data.sources.seed.files.test"])
+        cfg = compose(
+            config_name="train",
+            overrides=[
+                "experiment=public_ru_mix",
+                f"paths.shared_datasets={PUBLIC}",
+                "data.sources.seed.files.train=" + str(FIXTURES / "tiny_corpus.jsonl"),
+                "~data.sources.seed.files.dev",
+                "~data.sources.seed.files.test",
+            ],
+        )
     data = load_data(data_sources(cfg.data))
     repeat = cfg.data.sources.seed.train_repeat
     assert repeat > 1
@@ -137,9 +159,16 @@ def test_ru_paradetox_rows_become_minimal_pairs_in_one_split():
 
 def test_ru_abusive_saitov_maps_grades_and_drops_mild_and_reads_semicolon_south_park():
     recs = _by_text(_load("ru_abusive_saitov"))
-    assert recs["ну ты и урод"]["insult"] == 1.0 and recs["тупые люди"]["insult"] == 1.0 and recs["все плохо"]["insult"] == 0.0
+    assert (
+        recs["ну ты и урод"]["insult"] == 1.0
+        and recs["тупые люди"]["insult"] == 1.0
+        and recs["все плохо"]["insult"] == 0.0
+    )
     assert "коллеги шумят" not in recs and "Ну ты и чудак" not in recs, "grade 1 is ambiguous: dropped"
-    assert recs["Заткнись, болван!"]["insult"] == 1.0 and recs["Заткнись, болван!"]["source"] == "ru_abusive_saitov_south_park"
+    assert (
+        recs["Заткнись, болван!"]["insult"] == 1.0
+        and recs["Заткнись, болван!"]["source"] == "ru_abusive_saitov_south_park"
+    )
     assert recs["Все они предатели и мрази"]["insult"] == 1.0
 
 
@@ -152,8 +181,11 @@ def test_ru_uk_surzhyk_maps_abusive_flag_and_never_reads_author_names():
 
 def test_ru_inappropriate_keeps_only_unanimously_appropriate_rows_as_negatives():
     recs = _by_text(_load("ru_inappropriate_snlp"))
-    assert set(recs) == {"Женщины имеют право работать где хотят", "Врач сказал, что лишний вес лечится",
-                         "Оружие хранится в сейфе по закону"}
+    assert set(recs) == {
+        "Женщины имеют право работать где хотят",
+        "Врач сказал, что лишний вес лечится",
+        "Оружие хранится в сейфе по закону",
+    }
     for r in recs.values():
         assert r["insult"] == r["shaming"] == r["threat"] == 0.0 and r["doxxing"] == MISSING
 
@@ -165,7 +197,10 @@ def test_tg_prose_reads_headerless_parstext_and_sentences_of_addresses_as_negati
     assert not any("فارسی" in t for t in recs), "the Perso-Arabic column is not read"
     assert "Мо ба маориф диққати махсус медиҳем!" in recs, "addresses are cut into sentences"
     assert "1." not in recs, "fragments shorter than min_chars are skipped"
-    assert sum(t == "Ҳамватанони азиз!" for t in recs) == 1 and len([r for r in _all(data) if r["text"] == "Ҳамватанони азиз!"]) == 1
+    assert (
+        sum(t == "Ҳамватанони азиз!" for t in recs) == 1
+        and len([r for r in _all(data) if r["text"] == "Ҳамватанони азиз!"]) == 1
+    )
     for r in recs.values():
         assert r["lang"] == "tg" and all(r[lab] == 0.0 for lab in ("insult", "shaming", "threat", "doxxing"))
     augmented = [r for r in data.splits["train"] if r.get("augment")]
@@ -178,7 +213,9 @@ def test_default_mix_uses_every_source_and_drops_cross_source_duplicates():
     assert {"seed", "ru_2ch_pikabu", "ru_paradetox", "tg_parstext", "tg_addresses", "ru_inappropriate_snlp"} <= sources
     assert data.sources["ru_inappropriate_snlp"]["license"] == "cc-by-nc-sa-4.0"
     # "ты придурок конченый" (ok_2ch) and "Ты Придурок Конченый!!!" are one text up to case and punctuation
-    texts = [r["text"] for r in data.splits["train"] + data.splits["dev"] + data.splits["test"] if "ридурок" in r["text"]]
+    texts = [
+        r["text"] for r in data.splits["train"] + data.splits["dev"] + data.splits["test"] if "ридурок" in r["text"]
+    ]
     assert len(texts) == 1
 
 

@@ -21,7 +21,15 @@ from tfgbv.labels import LABELS
 def _rows(n=4, **over):
     rows = []
     for i in range(n):
-        row = {"id": f"r{i}", "text": f"комментарий номер {i}", "lang": "ru", "insult": i % 2, "shaming": 0, "threat": 0, "doxxing": 0}
+        row = {
+            "id": f"r{i}",
+            "text": f"комментарий номер {i}",
+            "lang": "ru",
+            "insult": i % 2,
+            "shaming": 0,
+            "threat": 0,
+            "doxxing": 0,
+        }
         row.update(over)
         rows.append(row)
     return rows
@@ -118,9 +126,16 @@ def test_errors_are_collected_not_just_the_first(tmp_path):
 def test_csv_mapping_with_value_map_missing_labels_and_line_numbers(tmp_path):
     p = tmp_path / "d.csv"
     # second data row spans two physical lines; the bad row after it must still be located at line 6
-    p.write_text('comment,label\nпривет,non_sexist\n"две\nстроки",sexist\nспорно,sexist_in_co\nплохо,weird\n', encoding="utf-8")
-    spec = dict(text_column="comment", id_column=None, lang="ru", label_columns={"shaming": "label"},
-                label_values={"sexist": 1, "non_sexist": 0, "sexist_in_co": None})
+    p.write_text(
+        'comment,label\nпривет,non_sexist\n"две\nстроки",sexist\nспорно,sexist_in_co\nплохо,weird\n', encoding="utf-8"
+    )
+    spec = dict(
+        text_column="comment",
+        id_column=None,
+        lang="ru",
+        label_columns={"shaming": "label"},
+        label_values={"sexist": 1, "non_sexist": 0, "sexist_in_co": None},
+    )
     msg = _error(p, **spec)
     assert f"{p}:6" in msg and "'weird'" in msg
     p.write_text('comment,label\nпривет,non_sexist\n"две\nстроки",sexist\nспорно,sexist_in_co\n', encoding="utf-8")
@@ -135,9 +150,20 @@ def test_csv_mapping_with_value_map_missing_labels_and_line_numbers(tmp_path):
 def test_drop_values_removes_rows(tmp_path):
     p = tmp_path / "d.csv"
     p.write_text("comment,label\na,sexist\nb,racist\nc,non_sexist\n")
-    data = load_data([SourceSpec(name="t", files={"test": [str(p)]}, text_column="comment", id_column=None, lang="ru",
-                                 label_columns={"shaming": "label"}, label_values={"sexist": 1, "non_sexist": 0},
-                                 drop_values=["racist"])])
+    data = load_data(
+        [
+            SourceSpec(
+                name="t",
+                files={"test": [str(p)]},
+                text_column="comment",
+                id_column=None,
+                lang="ru",
+                label_columns={"shaming": "label"},
+                label_values={"sexist": 1, "non_sexist": 0},
+                drop_values=["racist"],
+            )
+        ]
+    )
     assert [r["text"] for r in data.splits["test"]] == ["a", "c"]
 
 
@@ -153,7 +179,14 @@ def test_parquet_and_csv_load_like_jsonl(tmp_path):
 
 
 def test_stratified_split_is_seeded_and_keeps_groups_together():
-    recs = [{"id": str(i), "lang": "tg" if i % 3 else "ru", **{lab: float(i % 2 == 0 and lab == "insult") for lab in LABELS}} for i in range(200)]
+    recs = [
+        {
+            "id": str(i),
+            "lang": "tg" if i % 3 else "ru",
+            **{lab: float(i % 2 == 0 and lab == "insult") for lab in LABELS},
+        }
+        for i in range(200)
+    ]
     groups = [i // 2 for i in range(200)]  # pairs of near-duplicates
     a = stratified_split(recs, 0.1, 0.1, seed=3, groups=groups)
     b = stratified_split(recs, 0.1, 0.1, seed=3, groups=groups)
@@ -180,8 +213,12 @@ def test_train_repeat_oversamples_training_rows_only(tmp_path):
     write_jsonl(b, [{**r, "id": f"b{i}"} for i, r in enumerate(_rows(3))])
     t = tmp_path / "t.jsonl"
     write_jsonl(t, [{**r, "id": f"t{i}"} for i, r in enumerate(_rows(2))])
-    data = load_data([SourceSpec(name="small", files={"train": [str(a)], "test": [str(t)]}, train_repeat=3),
-                      SourceSpec(name="big", files={"train": [str(b)]})])
+    data = load_data(
+        [
+            SourceSpec(name="small", files={"train": [str(a)], "test": [str(t)]}, train_repeat=3),
+            SourceSpec(name="big", files={"train": [str(b)]}),
+        ]
+    )
     epoch = data.training_records()
     assert sum(r["source"] == "small" for r in epoch) == 3 * sum(r["source"] == "small" for r in data.splits["train"])
     assert sum(r["source"] == "big" for r in epoch) == sum(r["source"] == "big" for r in data.splits["train"])
@@ -211,15 +248,26 @@ def test_cross_source_dedup_drops_a_planted_test_text_from_another_sources_train
     from tfgbv.data.sources import SourceSpec, SplitSpec, load_data
 
     planted = "Это очень длинный и уникальный комментарий про соседей и их собаку"
-    a = SourceSpec(name="a", files={"train": [_write(tmp_path / "a_train.jsonl", [_row(1, "обычный текст один")])],
-                                    "test": [_write(tmp_path / "a_test.jsonl", [_row(2, planted)])]})
+    a = SourceSpec(
+        name="a",
+        files={
+            "train": [_write(tmp_path / "a_train.jsonl", [_row(1, "обычный текст один")])],
+            "test": [_write(tmp_path / "a_test.jsonl", [_row(2, planted)])],
+        },
+    )
     b_rows = [_row(1, planted.upper() + "!!!"), _row(2, planted + " да"), _row(3, "совсем другой текст тут")]
-    b = SourceSpec(name="b", files={"train": [_write(tmp_path / "b_train.jsonl", b_rows)]}, split=SplitSpec(dev_fraction=0.0))
+    b = SourceSpec(
+        name="b", files={"train": [_write(tmp_path / "b_train.jsonl", b_rows)]}, split=SplitSpec(dev_fraction=0.0)
+    )
     data = load_data([a, b])
     train_texts = [r["text"] for r in data.splits["train"]]
-    assert planted not in train_texts and planted.upper() + "!!!" not in train_texts and planted + " да" not in train_texts
+    assert (
+        planted not in train_texts and planted.upper() + "!!!" not in train_texts and planted + " да" not in train_texts
+    )
     assert [r["text"] for r in data.splits["test"]] == [planted]
-    assert {(d["source"], d["split"], d["reason"], d["other_source"]) for d in data.dropped} == {("b", "train", "leaks into test", "a")}
+    assert {(d["source"], d["split"], d["reason"], d["other_source"]) for d in data.dropped} == {
+        ("b", "train", "leaks into test", "a")
+    }
     assert sum(d["rows"] for d in data.dropped) == 2
 
 
@@ -227,11 +275,22 @@ def test_text_variants_of_one_row_are_never_duplicates_of_each_other(tmp_path):
     from tfgbv.data.sources import SourceSpec, SplitSpec, load_data
 
     p = tmp_path / "pairs.tsv"
-    p.write_text("toxic\tneutral\nну ты и дурак совсем\tну ты и совсем\nдругой дурацкий текст\tдругой текст\n", encoding="utf-8")
-    spec = SourceSpec(name="p", files={"all": [str(p)]}, id_column=None, lang="ru", lang_column=None, label_columns={},
-                      text_variants=[{"column": "toxic", "labels": {"insult": 1}}, {"column": "neutral", "labels": {"insult": 0}}],
-                      split=SplitSpec(dev_fraction=0.0, test_fraction=0.5, seed=1))
-    data = load_data([spec, SourceSpec(name="q", files={"test": [_write(tmp_path / "q.jsonl", [_row(1, "ничего общего")])]})])
+    p.write_text(
+        "toxic\tneutral\nну ты и дурак совсем\tну ты и совсем\nдругой дурацкий текст\tдругой текст\n", encoding="utf-8"
+    )
+    spec = SourceSpec(
+        name="p",
+        files={"all": [str(p)]},
+        id_column=None,
+        lang="ru",
+        lang_column=None,
+        label_columns={},
+        text_variants=[{"column": "toxic", "labels": {"insult": 1}}, {"column": "neutral", "labels": {"insult": 0}}],
+        split=SplitSpec(dev_fraction=0.0, test_fraction=0.5, seed=1),
+    )
+    data = load_data(
+        [spec, SourceSpec(name="q", files={"test": [_write(tmp_path / "q.jsonl", [_row(1, "ничего общего")])]})]
+    )
     recs = [r for s in data.splits.values() for r in s if r["source"] == "p"]
     assert len(recs) == 4 and not data.dropped
     assert len({(r["pair"], r["split"]) for r in recs}) == 2
@@ -241,8 +300,12 @@ def test_max_train_rows_caps_training_rows_only(tmp_path):
     from tfgbv.data.sources import SourceSpec, SplitSpec, load_data
 
     rows = [_row(i, f"текст номер {i} про что-то своё {i * 7919}") for i in range(40)]
-    spec = SourceSpec(name="big", files={"all": [_write(tmp_path / "big.jsonl", rows)]}, max_train_rows=10,
-                      split=SplitSpec(dev_fraction=0.25, test_fraction=0.25, seed=0))
+    spec = SourceSpec(
+        name="big",
+        files={"all": [_write(tmp_path / "big.jsonl", rows)]},
+        max_train_rows=10,
+        split=SplitSpec(dev_fraction=0.25, test_fraction=0.25, seed=0),
+    )
     data = load_data([spec])
     assert len(data.splits["train"]) == 10 and len(data.splits["dev"]) + len(data.splits["test"]) == 20
     assert data.capped == {"big": {"available": 20, "kept": 10}}

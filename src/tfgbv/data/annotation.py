@@ -47,7 +47,7 @@ def nominal_alpha(reliability: np.ndarray) -> float | None:
     n_c = coincidence.sum(axis=1)
     n = n_c.sum()
     disagree_observed = coincidence.sum() - np.trace(coincidence)
-    disagree_expected = n ** 2 - (n_c ** 2).sum()
+    disagree_expected = n**2 - (n_c**2).sum()
     if disagree_expected == 0:
         return None
     return float(1.0 - (n - 1) * disagree_observed / disagree_expected)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-# Punctuation and symbols (Unicode categories P*, S* except letters/digits/space), kept: @ and # start handles and tags,
-# and placeholders like [PHONE] keep their brackets out of the way by being removed too (harmless: only the word is kept).
+# Punctuation and symbols (Unicode categories P*, S* except letters/digits/space), kept: @ and # start handles and
+# tags, and placeholders like [PHONE] keep their brackets out of the way by being removed too (harmless: only the word
+# is kept).
 _PUNCT = re.compile(r"[^\w\s@#]+")
 _SPACES = re.compile(r"\s+")
 # Emoji and pictographs (the main blocks), variation selectors and the zero-width joiner that glues emoji sequences.
-_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0E\uFE0F\u200D\u20E3]+")
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0e\ufe0f\u200d\u20e3]+")
 
 
 def lower_nopunct(text: str) -> str:

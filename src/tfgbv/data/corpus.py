@@ -8,25 +8,63 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from tfgbv.io import write_text
 from tfgbv.data.dedup import duplicate_report
+from tfgbv.io import write_text
 from tfgbv.labels import LABELS, LANGS
 
-TARGETS = ("activist", "public_woman", "partner_or_ex", "family_woman", "divorced_woman", "woman_with_disability",
-           "hijab_wearer", "woman_without_hijab", "ethnic_russian_woman", "teen_girl", "women_general", "man", "none")
+TARGETS = (
+    "activist",
+    "public_woman",
+    "partner_or_ex",
+    "family_woman",
+    "divorced_woman",
+    "woman_with_disability",
+    "hijab_wearer",
+    "woman_without_hijab",
+    "ethnic_russian_woman",
+    "teen_girl",
+    "women_general",
+    "man",
+    "none",
+)
 OBFUSCATIONS = ("none", "no_tajik_letters", "latin_translit", "homoglyph", "leet", "spaced", "stretched")
 SCRIPTS = ("Cyrl", "Latn", "mixed")
 PLATFORMS = ("facebook", "instagram", "telegram", "whatsapp")
-HARD_NEGATIVES = ("neg_counter_speech", "neg_victim_report", "neg_quote_news_research", "neg_helpline_crisis",
-                  "neg_own_business_contact", "neg_neutral_identity", "neg_untargeted_profanity", "neg_criticism_no_abuse")
+HARD_NEGATIVES = (
+    "neg_counter_speech",
+    "neg_victim_report",
+    "neg_quote_news_research",
+    "neg_helpline_crisis",
+    "neg_own_business_contact",
+    "neg_neutral_identity",
+    "neg_untargeted_profanity",
+    "neg_criticism_no_abuse",
+)
 FUNCTIONALITIES = (
-    "insult_direct", "insult_dehumanising", "insult_appearance_disability", "insult_obscene",
-    "shaming_honour_family", "shaming_dress_hijab", "shaming_call_to_control", "shaming_victim_blaming",
-    "shaming_divorce_morality", "shaming_not_proper_tajik",
-    "threat_violence", "threat_sexual", "threat_blackmail_images", "threat_incitement", "threat_we_know_where",
-    "doxxing_address", "doxxing_phone", "doxxing_workplace_school", "doxxing_identity_reveal", "doxxing_request_info",
-    "doxxing_threat_to_expose", "doxxing_private_chats",
-    *HARD_NEGATIVES, "neg_everyday",
+    "insult_direct",
+    "insult_dehumanising",
+    "insult_appearance_disability",
+    "insult_obscene",
+    "shaming_honour_family",
+    "shaming_dress_hijab",
+    "shaming_call_to_control",
+    "shaming_victim_blaming",
+    "shaming_divorce_morality",
+    "shaming_not_proper_tajik",
+    "threat_violence",
+    "threat_sexual",
+    "threat_blackmail_images",
+    "threat_incitement",
+    "threat_we_know_where",
+    "doxxing_address",
+    "doxxing_phone",
+    "doxxing_workplace_school",
+    "doxxing_identity_reveal",
+    "doxxing_request_info",
+    "doxxing_threat_to_expose",
+    "doxxing_private_chats",
+    *HARD_NEGATIVES,
+    "neg_everyday",
 )
 REQUIRED = ("id", "text", "lang", "script", *LABELS, "target", "functionality", "obfuscation", "platform", "synthetic")
 
@@ -48,8 +86,14 @@ def check_record(rec: Mapping[str, Any], where: str) -> list[str]:
     problems = [f"{where}: missing field '{k}'" for k in REQUIRED if k not in rec]
     if problems:
         return problems
-    checks = (("lang", LANGS), ("script", SCRIPTS), ("target", TARGETS), ("functionality", FUNCTIONALITIES),
-              ("obfuscation", OBFUSCATIONS), ("platform", PLATFORMS))
+    checks = (
+        ("lang", LANGS),
+        ("script", SCRIPTS),
+        ("target", TARGETS),
+        ("functionality", FUNCTIONALITIES),
+        ("obfuscation", OBFUSCATIONS),
+        ("platform", PLATFORMS),
+    )
     for key, allowed in checks:
         if rec[key] not in allowed:
             problems.append(f"{where}: field '{key}' has value {rec[key]!r}; allowed: {', '.join(allowed)}")
@@ -67,7 +111,9 @@ def check_record(rec: Mapping[str, Any], where: str) -> list[str]:
         problems.append(f"{where}: functionality {rec['functionality']!r} is a positive but no label is set")
     for digits in phone_numbers(rec["text"]):
         if not FICTITIOUS_PHONE.match(digits):
-            problems.append(f"{where}: field 'text' holds phone number {digits[:3]}… outside the fictitious range +992 00 0XX XX XX")
+            problems.append(
+                f"{where}: field 'text' holds phone number {digits[:3]}… outside the fictitious range +992 00 0XX XX XX"
+            )
     return problems
 
 
@@ -107,8 +153,10 @@ def corpus_stats(splits: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str,
             "target": dict(sorted(Counter(r["target"] for r in recs).items())),
             "platform": dict(sorted(Counter(r["platform"] for r in recs).items())),
             "label_combinations": dict(sorted(combos.items())),
-            "lang_x_label": {lang: {lab: sum(1 for r in recs if r["lang"] == lang and r[lab]) for lab in LABELS}
-                             for lang in sorted({r["lang"] for r in recs})},
+            "lang_x_label": {
+                lang: {lab: sum(1 for r in recs if r["lang"] == lang and r[lab]) for lab in LABELS}
+                for lang in sorted({r["lang"] for r in recs})
+            },
         }
 
     return {"total": block(all_recs), "splits": {s: block(recs) for s, recs in splits.items()}}
@@ -133,21 +181,41 @@ def requirement_checks(stats: Mapping[str, Any]) -> list[tuple[str, bool, str]]:
 
 def render_counts(stats: Mapping[str, Any]) -> str:
     """Markdown tables for DATA_STATEMENT.md, generated from the files."""
-    lines = [STATEMENT_BEGIN, "", "| split | rows | " + " | ".join(LABELS) + " | no label | hard negatives | obfuscated |",
-             "|---|---|" + "---|" * len(LABELS) + "---|---|---|"]
+    lines = [
+        STATEMENT_BEGIN,
+        "",
+        "| split | rows | " + " | ".join(LABELS) + " | no label | hard negatives | obfuscated |",
+        "|---|---|" + "---|" * len(LABELS) + "---|---|---|",
+    ]
     for name, b in [*stats["splits"].items(), ("total", stats["total"])]:
-        lines.append(f"| {name} | {b['rows']} | " + " | ".join(str(b["labels"][lab]) for lab in LABELS)
-                     + f" | {b['no_label']} | {b['hard_negatives']} | {b['obfuscated']} |")
+        lines.append(
+            f"| {name} | {b['rows']} | "
+            + " | ".join(str(b["labels"][lab]) for lab in LABELS)
+            + f" | {b['no_label']} | {b['hard_negatives']} | {b['obfuscated']} |"
+        )
     t = stats["total"]
     langs = sorted(t["lang"])
-    lines += ["", "| language (BCP-47) | " + " | ".join(f"{s} rows" for s in stats["splits"]) + " | total | " + " | ".join(LABELS) + " |",
-              "|---|" + "---|" * (len(stats["splits"]) + 1 + len(LABELS))]
+    lines += [
+        "",
+        "| language (BCP-47) | "
+        + " | ".join(f"{s} rows" for s in stats["splits"])
+        + " | total | "
+        + " | ".join(LABELS)
+        + " |",
+        "|---|" + "---|" * (len(stats["splits"]) + 1 + len(LABELS)),
+    ]
     for lang in langs:
         per_split = " | ".join(str(b["lang"].get(lang, 0)) for b in stats["splits"].values())
-        lines.append(f"| {lang} | {per_split} | {t['lang'][lang]} | " + " | ".join(str(t["lang_x_label"][lang][lab]) for lab in LABELS) + " |")
+        lines.append(
+            f"| {lang} | {per_split} | {t['lang'][lang]} | "
+            + " | ".join(str(t["lang_x_label"][lang][lab]) for lab in LABELS)
+            + " |"
+        )
     lines += ["", "| obfuscation | rows |", "|---|---|"] + [f"| {k} | {v} |" for k, v in t["obfuscation"].items()]
     lines += ["", "| target | rows |", "|---|---|"] + [f"| {k} | {v} |" for k, v in t["target"].items()]
-    lines += ["", "| label combination | rows |", "|---|---|"] + [f"| {k} | {v} |" for k, v in t["label_combinations"].items()]
+    lines += ["", "| label combination | rows |", "|---|---|"] + [
+        f"| {k} | {v} |" for k, v in t["label_combinations"].items()
+    ]
     lines += ["", STATEMENT_END]
     return "\n".join(lines)
 
@@ -157,7 +225,7 @@ def statement_block(text: str) -> str | None:
     if STATEMENT_BEGIN not in text or STATEMENT_END not in text:
         return None
     start = text.index(STATEMENT_BEGIN)
-    return text[start:text.index(STATEMENT_END) + len(STATEMENT_END)]
+    return text[start : text.index(STATEMENT_END) + len(STATEMENT_END)]
 
 
 SPLIT_FILES = ("train", "dev", "test")
@@ -212,8 +280,12 @@ def check_functional(path: str | Path) -> list[str]:
     return problems
 
 
-def validate_corpus(seed_dir: str | Path, functional_path: str | Path | None = None,
-                    statement_path: str | Path | None = None, near_threshold: float = 0.8) -> dict[str, Any]:
+def validate_corpus(
+    seed_dir: str | Path,
+    functional_path: str | Path | None = None,
+    statement_path: str | Path | None = None,
+    near_threshold: float = 0.8,
+) -> dict[str, Any]:
     """Everything `scripts/validate_data.py` checks. Returns a report with `problems` (empty = valid)."""
     splits, problems = load_corpus(seed_dir)
     report: dict[str, Any] = {"problems": problems}
@@ -223,12 +295,16 @@ def validate_corpus(seed_dir: str | Path, functional_path: str | Path | None = N
     report["duplicates"] = dups
     for kind in ("exact_across", "near_across"):
         for d in dups[kind]:
-            problems.append(f"{kind.replace('_', ' ')} splits: {d['a']['split']}/{d['a']['id']} ~ {d['b']['split']}/{d['b']['id']}"
-                            + (f" (similarity {d['similarity']})" if "similarity" in d else ""))
+            problems.append(
+                f"{kind.replace('_', ' ')} splits: {d['a']['split']}/{d['a']['id']} ~ {d['b']['split']}/{d['b']['id']}"
+                + (f" (similarity {d['similarity']})" if "similarity" in d else "")
+            )
     stats = corpus_stats(splits)
     report["stats"] = stats
     report["requirements"] = requirement_checks(stats)
-    problems.extend(f"corpus requirement not met: {name} (have {have})" for name, ok, have in report["requirements"] if not ok)
+    problems.extend(
+        f"corpus requirement not met: {name} (have {have})" for name, ok, have in report["requirements"] if not ok
+    )
     if functional_path:
         problems.extend(check_functional(functional_path))
     if statement_path:
@@ -237,7 +313,9 @@ def validate_corpus(seed_dir: str | Path, functional_path: str | Path | None = N
         if block is None:
             problems.append(f"{statement_path}: counts block markers not found")
         elif block != render_counts(stats):
-            problems.append(f"{statement_path}: counts block differs from the files; run scripts/validate_data.py --write-statement")
+            problems.append(
+                f"{statement_path}: counts block differs from the files; run scripts/validate_data.py --write-statement"
+            )
     return report
 
 

@@ -60,7 +60,9 @@ def duplicate_groups(n: int, pairs: Sequence[tuple[int, int, float]]) -> list[in
     return [find(i) for i in range(n)]
 
 
-def duplicate_report(splits: Mapping[str, Sequence[Mapping[str, Any]]], threshold: float = 0.8, ngram: int = 4) -> dict[str, Any]:
+def duplicate_report(
+    splits: Mapping[str, Sequence[Mapping[str, Any]]], threshold: float = 0.8, ngram: int = 4
+) -> dict[str, Any]:
     """Exact and near duplicates within each split and across splits (cross-split ones are leaks)."""
     items = [(split, rec) for split, recs in splits.items() for rec in recs]
     texts = [rec["text"] for _, rec in items]
@@ -80,7 +82,9 @@ def duplicate_report(splits: Mapping[str, Sequence[Mapping[str, Any]]], threshol
     exact_desc = [describe(i, j) for i, j in exact_pairs]
     near_desc = [describe(i, j, s) for i, j, s in near]
     return {
-        "threshold": threshold, "ngram": ngram, "items": len(texts),
+        "threshold": threshold,
+        "ngram": ngram,
+        "items": len(texts),
         "exact_within": [d for d in exact_desc if d["a"]["split"] == d["b"]["split"]],
         "exact_across": [d for d in exact_desc if d["a"]["split"] != d["b"]["split"]],
         "near_within": [d for d in near_desc if d["a"]["split"] == d["b"]["split"]],
@@ -100,8 +104,15 @@ def match_key(text: str) -> str:
     return _NON_WORD.sub(" ", text.lower()).strip()
 
 
-def minhash_near_pairs(texts: Sequence[str], threshold: float = 0.8, ngram: int = 5, bands: int = 16, rows: int = 5,
-                       seed: int = 0, max_bucket: int = 50) -> list[tuple[int, int, float]]:
+def minhash_near_pairs(
+    texts: Sequence[str],
+    threshold: float = 0.8,
+    ngram: int = 5,
+    bands: int = 16,
+    rows: int = 5,
+    seed: int = 0,
+    max_bucket: int = 50,
+) -> list[tuple[int, int, float]]:
     """Near-duplicate pairs (i < j, Jaccard of character n-gram sets >= threshold) for large collections.
 
     Texts equal under `match_key` are pairs at similarity 1.0. For the rest, MinHash with locality-sensitive banding
@@ -121,8 +132,15 @@ def minhash_near_pairs(texts: Sequence[str], threshold: float = 0.8, ngram: int 
         else:
             first[key] = k
     reps = np.array(sorted(first.values()), dtype=np.int64)
-    vec = HashingVectorizer(analyzer="char", ngram_range=(ngram, ngram), n_features=1 << 26, binary=True,
-                            alternate_sign=False, norm=None, lowercase=False)
+    vec = HashingVectorizer(
+        analyzer="char",
+        ngram_range=(ngram, ngram),
+        n_features=1 << 26,
+        binary=True,
+        alternate_sign=False,
+        norm=None,
+        lowercase=False,
+    )
     X = vec.transform([keys[k] for k in reps]).tocsr()
     X.sort_indices()
     sizes = np.diff(X.indptr)
@@ -142,8 +160,10 @@ def minhash_near_pairs(texts: Sequence[str], threshold: float = 0.8, ngram: int 
             sorted_keys = band_key[order]
             bounds = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])
             sizes_b = np.diff(bounds)
-            for lo, n in zip(bounds[:-1][(sizes_b > 1) & (sizes_b <= max_bucket)], sizes_b[(sizes_b > 1) & (sizes_b <= max_bucket)]):
-                members = live[order[lo:lo + n]]
+            for lo, n in zip(
+                bounds[:-1][(sizes_b > 1) & (sizes_b <= max_bucket)], sizes_b[(sizes_b > 1) & (sizes_b <= max_bucket)]
+            ):
+                members = live[order[lo : lo + n]]
                 ii, jj = np.triu_indices(n, 1)
                 found.append(np.stack([members[ii], members[jj]], axis=1))
     if found:

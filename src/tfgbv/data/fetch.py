@@ -18,7 +18,6 @@ import http.client
 import json
 import os
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -50,8 +49,8 @@ class FileEntry:
     sha256: str
     size: int | None = None
     url: str | None = None
-    derive: str | None = None   # built locally from another file of the folder (see DERIVERS)
-    source: str | None = None   # the file it is derived from
+    derive: str | None = None  # built locally from another file of the folder (see DERIVERS)
+    source: str | None = None  # the file it is derived from
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ class Dataset:
     licence: str
     citation: str
     files: tuple[FileEntry, ...]
-    manual: str | None = None   # no raw-downloadable source: instructions printed instead of a download
+    manual: str | None = None  # no raw-downloadable source: instructions printed instead of a download
     note: str | None = None
 
 
@@ -91,9 +90,17 @@ def _dataset(path: Path, name: str, entry: dict) -> Dataset:
     files = tuple(_file(where, fname, f or {}, entry) for fname, f in (entry.get("files") or {}).items())
     if not files and not entry.get("manual"):
         raise FetchError(f"{where}: lists no files and no manual instructions")
-    return Dataset(name=name, title=str(entry.get("title") or name), repository=str(entry.get("repository") or ""),
-                   commit=str(entry.get("commit") or ""), licence=str(entry["licence"]), citation=str(entry["citation"]),
-                   files=files, manual=entry.get("manual"), note=entry.get("note"))
+    return Dataset(
+        name=name,
+        title=str(entry.get("title") or name),
+        repository=str(entry.get("repository") or ""),
+        commit=str(entry.get("commit") or ""),
+        licence=str(entry["licence"]),
+        citation=str(entry["citation"]),
+        files=files,
+        manual=entry.get("manual"),
+        note=entry.get("note"),
+    )
 
 
 def _file(where: str, name: str, f: dict, entry: dict) -> FileEntry:
@@ -108,8 +115,9 @@ def _file(where: str, name: str, f: dict, entry: dict) -> FileEntry:
         raise FetchError(f"{where}/{name}: unknown derive rule {f['derive']!r}; known: {sorted(DERIVERS)}")
     if f.get("derive") and not f.get("from"):
         raise FetchError(f"{where}/{name}: derive needs 'from: <file of the same folder>'")
-    return FileEntry(name=name, sha256=digest, size=f.get("size"), url=f.get("url"), derive=f.get("derive"),
-                     source=f.get("from"))
+    return FileEntry(
+        name=name, sha256=digest, size=f.get("size"), url=f.get("url"), derive=f.get("derive"), source=f.get("from")
+    )
 
 
 # ----------------------------------------------------------------------------- state on disk
@@ -178,8 +186,9 @@ def _transfer(url: str, part: Path, timeout: float) -> None:
         os.fsync(fh.fileno())
 
 
-def download(url: str, target: Path, sha256: str, size: int | None = None, *, timeout: float = 60.0,
-             attempts: int = 3) -> None:
+def download(
+    url: str, target: Path, sha256: str, size: int | None = None, *, timeout: float = 60.0, attempts: int = 3
+) -> None:
     """Download `url` to `target` via `target.part` (resumed across attempts and runs), verify, then rename.
 
     The .part has a fixed name, not a unique one, so that a later run can resume it; an exclusive lock on it keeps two
@@ -202,15 +211,19 @@ def download(url: str, target: Path, sha256: str, size: int | None = None, *, ti
             problem = f"the connection closed after {have} of {size} bytes"
         if attempt == attempts:
             have = part.stat().st_size if part.exists() else 0
-            raise FetchError(f"{url}: download failed after {attempts} attempts ({problem}); {have} bytes kept in "
-                             f"{part}, run the fetch again to resume")
+            raise FetchError(
+                f"{url}: download failed after {attempts} attempts ({problem}); {have} bytes kept in "
+                f"{part}, run the fetch again to resume"
+            )
     digest = sha256_file(part)
     if digest != sha256:
         got = part.stat().st_size
         part.unlink()
-        raise FetchError(f"{url}: the downloaded file ({got} bytes) has SHA-256 {digest}, the registry expects "
-                         f"{sha256}; refused, nothing written to {target} (the upstream file changed, or the "
-                         f"download was corrupted; the partial file was removed)")
+        raise FetchError(
+            f"{url}: the downloaded file ({got} bytes) has SHA-256 {digest}, the registry expects "
+            f"{sha256}; refused, nothing written to {target} (the upstream file changed, or the "
+            f"download was corrupted; the partial file was removed)"
+        )
     os.replace(part, target)
     fsync_dir(target.parent)
 
@@ -224,12 +237,25 @@ def rutoxicon_jsonl(xml_path: Path) -> bytes:
     Reproduces the workplace copy's rutoxicon_texts.jsonl byte for byte (its SHA-256 is in the registry)."""
     lines = []
     for i, el in enumerate(ET.parse(xml_path).getroot().iter("text")):
-        tox = [{"type": t.get("type"), "rate": int(t.get("rate")), "response": t.get("response"),
+        tox = [
+            {
+                "type": t.get("type"),
+                "rate": int(t.get("rate")),
+                "response": t.get("response"),
                 "span_text": "".join(t.itertext()),
                 "phrases": [{"type": p.get("type"), "text": "".join(p.itertext())} for p in t.iter("phrase")],
-                "lex": ["".join(x.itertext()) for x in t.iter("lex")]} for t in el.iter("tox")]
-        rec = {"id": i, "text": "".join(el.itertext()).strip(), "tox": tox, "types": sorted({t["type"] for t in tox}),
-               "max_rate": max((t["rate"] for t in tox), default=None), "raw_xml": ET.tostring(el, encoding="unicode")}
+                "lex": ["".join(x.itertext()) for x in t.iter("lex")],
+            }
+            for t in el.iter("tox")
+        ]
+        rec = {
+            "id": i,
+            "text": "".join(el.itertext()).strip(),
+            "tox": tox,
+            "types": sorted({t["type"] for t in tox}),
+            "max_rate": max((t["rate"] for t in tox), default=None),
+            "raw_xml": ET.tostring(el, encoding="unicode"),
+        }
         lines.append(json.dumps(rec, ensure_ascii=False) + "\n")
     return "".join(lines).encode("utf-8")
 
@@ -244,8 +270,10 @@ def derive(entry: FileEntry, folder: Path) -> None:
     data = DERIVERS[str(entry.derive)](source)
     digest = hashlib.sha256(data).hexdigest()
     if digest != entry.sha256:
-        raise FetchError(f"{folder / entry.name}: built from {source} with SHA-256 {digest}, the registry expects "
-                         f"{entry.sha256}; refused, nothing written")
+        raise FetchError(
+            f"{folder / entry.name}: built from {source} with SHA-256 {digest}, the registry expects "
+            f"{entry.sha256}; refused, nothing written"
+        )
     write_bytes(folder / entry.name, data)
 
 
@@ -254,12 +282,15 @@ def derive(entry: FileEntry, folder: Path) -> None:
 
 def manual_instructions(ds: Dataset, dest: Path) -> str:
     names = ", ".join(f.name for f in ds.files) or "the files"
-    return (f"{ds.name}: no raw-downloadable source; fetch it by hand:\n  {ds.manual}\n"
-            f"  then put {names} in {dest / ds.name} and run `tfgbv-data list` to check them.")
+    return (
+        f"{ds.name}: no raw-downloadable source; fetch it by hand:\n  {ds.manual}\n"
+        f"  then put {names} in {dest / ds.name} and run `tfgbv-data list` to check them."
+    )
 
 
-def fetch_dataset(ds: Dataset, dest: Path, *, force: bool = False, timeout: float = 60.0,
-                  say: Callable[[str], None] = print) -> bool:
+def fetch_dataset(
+    ds: Dataset, dest: Path, *, force: bool = False, timeout: float = 60.0, say: Callable[[str], None] = print
+) -> bool:
     """Fetch one dataset's files into dest/<name>; True when every file is present and verified afterwards."""
     folder = dest / ds.name
     if ds.manual and not all(f.url or f.derive for f in ds.files):
@@ -273,8 +304,10 @@ def fetch_dataset(ds: Dataset, dest: Path, *, force: bool = False, timeout: floa
             say(f"  {ds.name}/{entry.name}: present (SHA-256 ok)")
             continue
         if state == "corrupt" and not force:
-            raise FetchError(f"{target} exists but does not match the registry's SHA-256 {entry.sha256} (edited, "
-                             f"truncated or another version); move it away or rerun with --force to replace it")
+            raise FetchError(
+                f"{target} exists but does not match the registry's SHA-256 {entry.sha256} (edited, "
+                f"truncated or another version); move it away or rerun with --force to replace it"
+            )
         if entry.derive:
             derive(entry, folder)
             say(f"  {ds.name}/{entry.name}: built from {entry.source} (SHA-256 ok)")
@@ -282,8 +315,10 @@ def fetch_dataset(ds: Dataset, dest: Path, *, force: bool = False, timeout: floa
             say(f"  {ds.name}/{entry.name}: downloading {entry.url}")
             download(str(entry.url), target, entry.sha256, entry.size, timeout=timeout)
             say(f"  {ds.name}/{entry.name}: done (SHA-256 ok)")
-    say(f"{ds.name}: {ds.title}\n  source:   {ds.repository} @ {ds.commit}\n  licence:  {ds.licence}\n"
-        f"  citation: {ds.citation}")
+    say(
+        f"{ds.name}: {ds.title}\n  source:   {ds.repository} @ {ds.commit}\n  licence:  {ds.licence}\n"
+        f"  citation: {ds.citation}"
+    )
     return True
 
 
@@ -319,7 +354,8 @@ def cmd_list(datasets: Iterable[Dataset], dest: Path) -> int:
         for name, state in files.items():
             if state != "present":
                 part = dest / ds.name / f"{name}.part"
-                partial = f"   (partial download: {part.stat().st_size} bytes; fetch resumes it)" if part.is_file() else ""
+                partial = (
+                    f"   (partial download: {part.stat().st_size} bytes; fetch resumes it)" if part.is_file() else ""
+                )
                 print(f"      {state:<8} {name}{partial}")
     return 0
-

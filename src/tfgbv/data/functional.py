@@ -57,23 +57,61 @@ TARGETS: tuple[Target, ...] = (
     Target("journalist", "рӯзноманигор", "журналистка", "журналистку", "журналистки", "журналистке"),
     Target("singer", "сароянда", "певица", "певицу", "певицы", "певице"),
     Target("dancer", "раққоса", "танцовщица", "танцовщицу", "танцовщицы", "танцовщице"),
-    Target("divorced_woman", "зани талоқшуда", "разведённая женщина", "разведённую женщину", "разведённой женщины",
-           "разведённой женщине"),
-    Target("woman_with_disability", "зани дорои маъюбӣ", "женщина с инвалидностью", "женщину с инвалидностью",
-           "женщины с инвалидностью", "женщине с инвалидностью"),
-    Target("hijab_wearer", "духтари ҳиҷобпӯш", "девушка в хиджабе", "девушку в хиджабе", "девушки в хиджабе",
-           "девушке в хиджабе"),
-    Target("woman_without_hijab", "духтари бе рӯймол", "девушка без платка", "девушку без платка", "девушки без платка",
-           "девушке без платка"),
-    Target("ethnic_russian_woman", "зани рус", "русская женщина", "русскую женщину", "русской женщины",
-           "русской женщине"),
+    Target(
+        "divorced_woman",
+        "зани талоқшуда",
+        "разведённая женщина",
+        "разведённую женщину",
+        "разведённой женщины",
+        "разведённой женщине",
+    ),
+    Target(
+        "woman_with_disability",
+        "зани дорои маъюбӣ",
+        "женщина с инвалидностью",
+        "женщину с инвалидностью",
+        "женщины с инвалидностью",
+        "женщине с инвалидностью",
+    ),
+    Target(
+        "hijab_wearer",
+        "духтари ҳиҷобпӯш",
+        "девушка в хиджабе",
+        "девушку в хиджабе",
+        "девушки в хиджабе",
+        "девушке в хиджабе",
+    ),
+    Target(
+        "woman_without_hijab",
+        "духтари бе рӯймол",
+        "девушка без платка",
+        "девушку без платка",
+        "девушки без платка",
+        "девушке без платка",
+    ),
+    Target(
+        "ethnic_russian_woman", "зани рус", "русская женщина", "русскую женщину", "русской женщины", "русской женщине"
+    ),
     Target("teen_girl", "духтари мактабхон", "школьница", "школьницу", "школьницы", "школьнице"),
-    Target("wife", "зани Ҷамшед", "жена Джамшеда", "жену Джамшеда", "жены Джамшеда", "жене Джамшеда",
-           relational=True),
-    Target("sister", "хоҳари Рустам", "сестра Рустама", "сестру Рустама", "сестры Рустама", "сестре Рустама",
-           relational=True),
-    Target("girls_general", "духтарони имрӯза", "современные девушки", "современных девушек", "современных девушек",
-           "современным девушкам", number="pl"),
+    Target("wife", "зани Ҷамшед", "жена Джамшеда", "жену Джамшеда", "жены Джамшеда", "жене Джамшеда", relational=True),
+    Target(
+        "sister",
+        "хоҳари Рустам",
+        "сестра Рустама",
+        "сестру Рустама",
+        "сестры Рустама",
+        "сестре Рустама",
+        relational=True,
+    ),
+    Target(
+        "girls_general",
+        "духтарони имрӯза",
+        "современные девушки",
+        "современных девушек",
+        "современных девушек",
+        "современным девушкам",
+        number="pl",
+    ),
     Target("feminists", "феминистҳо", "феминистки", "феминисток", "феминисток", "феминисткам", number="pl"),
 )
 NO_TARGET = "none"
@@ -81,16 +119,35 @@ NO_TARGET = "none"
 # ----------------------------------------------------------------------------- invented contact details
 
 ADDRESSES = {
-    "tg": ["кӯчаи Гулбоғ 14, хонаи 3", "микрорайони 34, бинои 12, хонаи 8", "кӯчаи Навбаҳор 7, хонаи 21",
-           "маҳаллаи Пахтакор, кӯчаи Боғ 5", "ш. Душанбе, кӯчаи Лолазор 19, хонаи 4", "деҳаи Сарбоғ, кӯчаи Мактаб 3"],
-    "ru": ["ул. Садовая 14, кв. 3", "34 мкр, дом 12, кв. 8", "ул. Весенняя 7, кв. 21", "махалля Пахтакор, ул. Садовая 5",
-           "г. Душанбе, ул. Лолазор 19, кв. 4", "кишлак Сарбог, ул. Школьная 3"],
+    "tg": [
+        "кӯчаи Гулбоғ 14, хонаи 3",
+        "микрорайони 34, бинои 12, хонаи 8",
+        "кӯчаи Навбаҳор 7, хонаи 21",
+        "маҳаллаи Пахтакор, кӯчаи Боғ 5",
+        "ш. Душанбе, кӯчаи Лолазор 19, хонаи 4",
+        "деҳаи Сарбоғ, кӯчаи Мактаб 3",
+    ],
+    "ru": [
+        "ул. Садовая 14, кв. 3",
+        "34 мкр, дом 12, кв. 8",
+        "ул. Весенняя 7, кв. 21",
+        "махалля Пахтакор, ул. Садовая 5",
+        "г. Душанбе, ул. Лолазор 19, кв. 4",
+        "кишлак Сарбог, ул. Школьная 3",
+    ],
 }
-PUBLIC_ADDRESSES = {"tg": ["кӯчаи Дӯстӣ 10, ошёнаи 2", "кӯчаи Марказӣ 1", "хиёбони Истиқлол 45, утоқи 12"],
-                    "ru": ["ул. Дружбы 10, 2 этаж", "ул. Центральная 1", "проспект Независимости 45, кабинет 12"]}
+PUBLIC_ADDRESSES = {
+    "tg": ["кӯчаи Дӯстӣ 10, ошёнаи 2", "кӯчаи Марказӣ 1", "хиёбони Истиқлол 45, утоқи 12"],
+    "ru": ["ул. Дружбы 10, 2 этаж", "ул. Центральная 1", "проспект Независимости 45, кабинет 12"],
+}
 # Formats people type; all are the fictitious range +992 00 0XX XX XX.
-PHONE_FORMATS = ("+992 00 0{a} {b} {c}", "+992 (00) 0{a}-{b}-{c}", "00 0{a} {b} {c}", "+992000{a}{b}{c}",
-                 "+992-00-0{a}-{b}-{c}")
+PHONE_FORMATS = (
+    "+992 00 0{a} {b} {c}",
+    "+992 (00) 0{a}-{b}-{c}",
+    "00 0{a} {b} {c}",
+    "+992000{a}{b}{c}",
+    "+992-00-0{a}-{b}-{c}",
+)
 PHONE_RE = re.compile(r"(?:\+?992[\s\-()]*)?\(?00\)?[\s\-]*0\d{2}[\s\-]*\d{2}[\s\-]*\d{2}")  # the fictitious range
 
 
@@ -141,8 +198,10 @@ def _template(raw: Any, where: str) -> T:
     if isinstance(raw, str):
         return T(raw)
     if not isinstance(raw, dict) or set(raw) - _TEMPLATE_KEYS or not (raw.get("sg") or raw.get("pl")):
-        raise ValueError(f"{where}: a template is a string or a mapping with keys from {sorted(_TEMPLATE_KEYS)} "
-                         f"(sg or pl set), got {raw!r}")
+        raise ValueError(
+            f"{where}: a template is a string or a mapping with keys from {sorted(_TEMPLATE_KEYS)} "
+            f"(sg or pl set), got {raw!r}"
+        )
     return T(raw.get("sg"), raw.get("pl"), tuple(raw.get("skip") or ()), tuple(raw.get("only") or ()))
 
 
@@ -156,7 +215,9 @@ def _functionality(name: str, raw: Any, where: str) -> Functionality:
     tests = tuple(raw.get("hard_negative_for") or labels)
     unknown = set(labels + tests) - set(LABELS)
     if unknown or not tests:
-        raise ValueError(f"{where}: labels must be a non-empty list from {list(LABELS)}, got {sorted(unknown) or tests}")
+        raise ValueError(
+            f"{where}: labels must be a non-empty list from {list(LABELS)}, got {sorted(unknown) or tests}"
+        )
     if not isinstance(raw.get("description"), str):
         raise ValueError(f"{where}: description must be a string")
     templates = {}
@@ -167,8 +228,15 @@ def _functionality(name: str, raw: Any, where: str) -> Functionality:
         templates[lang] = [_template(t, f"{where}.{lang}[{i}]") for i, t in enumerate(items)]
     hard = "hard_negative_for" in raw
     prefix = f"hard negative for {' / '.join(tests)}" if hard else " + ".join(labels)
-    return Functionality(labels, tests, hard, f"{prefix}: {raw['description']}", templates,
-                         bool(raw.get("targeted", True)), int(raw.get("variants", 1)))
+    return Functionality(
+        labels,
+        tests,
+        hard,
+        f"{prefix}: {raw['description']}",
+        templates,
+        bool(raw.get("targeted", True)),
+        int(raw.get("variants", 1)),
+    )
 
 
 def load_spec(path: str | Path | None = None) -> dict[str, Functionality]:
@@ -195,29 +263,99 @@ OBFUSCATION_DESCRIPTIONS = {
 OBFUSCATED_PER_LANG = 40  # obfuscated cases per kind and source language (no_tajik_letters: Tajik only, doubled)
 
 FUNCTIONALITIES: dict[str, str] = {name: f.description for name, f in SPEC.items()}
-FUNCTIONALITIES.update({f"obfuscated_{k}": f"labels of the plain form: {OBFUSCATION_DESCRIPTIONS[k]}, applied to positive "
-                        "cases" for k in OBFUSCATIONS})
+FUNCTIONALITIES.update(
+    {
+        f"obfuscated_{k}": f"labels of the plain form: {OBFUSCATION_DESCRIPTIONS[k]}, applied to positive cases"
+        for k in OBFUSCATIONS
+    }
+)
 LABELS_TESTED: dict[str, tuple[str, ...]] = {name: f.tests for name, f in SPEC.items()}
 LABELS_TESTED.update({f"obfuscated_{k}": LABELS for k in OBFUSCATIONS})
 
 # ----------------------------------------------------------------------------- obfuscation
 
-_TG_PLAIN = str.maketrans({"ҳ": "х", "ҷ": "ч", "қ": "к", "ғ": "г", "ӣ": "и", "ӯ": "у",
-                           "Ҳ": "Х", "Ҷ": "Ч", "Қ": "К", "Ғ": "Г", "Ӣ": "И", "Ӯ": "У"})
+_TG_PLAIN = str.maketrans(
+    {
+        "ҳ": "х",
+        "ҷ": "ч",
+        "қ": "к",
+        "ғ": "г",
+        "ӣ": "и",
+        "ӯ": "у",
+        "Ҳ": "Х",
+        "Ҷ": "Ч",
+        "Қ": "К",
+        "Ғ": "Г",
+        "Ӣ": "И",
+        "Ӯ": "У",
+    }
+)
 # Cyrillic -> Latin as people type it in chats (not an official romanisation). Where several spellings are common,
 # one is drawn per text, so a text is consistent in itself.
 _TRANSLIT: dict[str, tuple[str, ...]] = {
-    "а": ("a",), "б": ("b",), "в": ("v",), "г": ("g",), "ғ": ("gh", "g"), "д": ("d",), "е": ("e",), "ё": ("yo", "e"),
-    "ж": ("zh", "j"), "з": ("z",), "и": ("i",), "ӣ": ("i",), "й": ("y", "i", "j"), "к": ("k",), "қ": ("q", "k"),
-    "л": ("l",), "м": ("m",), "н": ("n",), "о": ("o",), "п": ("p",), "р": ("r",), "с": ("s",), "т": ("t",),
-    "у": ("u",), "ӯ": ("u", "o"), "ф": ("f",), "х": ("kh", "x", "h"), "ҳ": ("h",), "ц": ("ts", "c"), "ч": ("ch",),
-    "ҷ": ("j",), "ш": ("sh",), "щ": ("sch", "sh"), "ъ": ("", "'"), "ы": ("y", "i"), "ь": ("", "'"), "э": ("e",),
-    "ю": ("yu", "ju"), "я": ("ya", "ja"),
+    "а": ("a",),
+    "б": ("b",),
+    "в": ("v",),
+    "г": ("g",),
+    "ғ": ("gh", "g"),
+    "д": ("d",),
+    "е": ("e",),
+    "ё": ("yo", "e"),
+    "ж": ("zh", "j"),
+    "з": ("z",),
+    "и": ("i",),
+    "ӣ": ("i",),
+    "й": ("y", "i", "j"),
+    "к": ("k",),
+    "қ": ("q", "k"),
+    "л": ("l",),
+    "м": ("m",),
+    "н": ("n",),
+    "о": ("o",),
+    "п": ("p",),
+    "р": ("r",),
+    "с": ("s",),
+    "т": ("t",),
+    "у": ("u",),
+    "ӯ": ("u", "o"),
+    "ф": ("f",),
+    "х": ("kh", "x", "h"),
+    "ҳ": ("h",),
+    "ц": ("ts", "c"),
+    "ч": ("ch",),
+    "ҷ": ("j",),
+    "ш": ("sh",),
+    "щ": ("sch", "sh"),
+    "ъ": ("", "'"),
+    "ы": ("y", "i"),
+    "ь": ("", "'"),
+    "э": ("e",),
+    "ю": ("yu", "ju"),
+    "я": ("ya", "ja"),
 }
 # Cyrillic letters and their Latin look-alikes (what people substitute; the normaliser maps them back).
-_HOMO_OUT = {"а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "к": "k",
-             "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T",
-             "Х": "X", "У": "Y"}
+_HOMO_OUT = {
+    "а": "a",
+    "е": "e",
+    "о": "o",
+    "р": "p",
+    "с": "c",
+    "у": "y",
+    "х": "x",
+    "к": "k",
+    "А": "A",
+    "В": "B",
+    "Е": "E",
+    "К": "K",
+    "М": "M",
+    "Н": "H",
+    "О": "O",
+    "Р": "P",
+    "С": "C",
+    "Т": "T",
+    "Х": "X",
+    "У": "Y",
+}
 _LEET_OUT = {"а": "@", "о": "0", "з": "3", "ч": "4", "б": "6"}
 _CYR_LETTER = re.compile(r"[А-Яа-яЁёҲҳҶҷҚқҒғӢӣӮӯ]")
 _VOWELS = set("аеёиоуыэюяӣӯАЕЁИОУЫЭЮЯӢӮ")
@@ -273,12 +411,17 @@ def _leet_word(word: str, rng: random.Random) -> str | None:
 
 
 def _stretched_word(word: str, rng: random.Random) -> str | None:
-    idx = [i for i, ch in enumerate(word) if ch in _VOWELS
-           and (i == 0 or word[i - 1].lower() != ch.lower()) and (i == len(word) - 1 or word[i + 1].lower() != ch.lower())]
+    idx = [
+        i
+        for i, ch in enumerate(word)
+        if ch in _VOWELS
+        and (i == 0 or word[i - 1].lower() != ch.lower())
+        and (i == len(word) - 1 or word[i + 1].lower() != ch.lower())
+    ]
     if not idx:
         return None
     i = rng.choice(idx)
-    return word[:i + 1] + word[i].lower() * rng.randint(3, 6) + word[i + 1:]
+    return word[: i + 1] + word[i].lower() * rng.randint(3, 6) + word[i + 1 :]
 
 
 def _spaced_word(word: str, rng: random.Random) -> str | None:
@@ -294,12 +437,15 @@ def _spacing_is_unambiguous(text: str, start: int, end: int) -> bool:
     """Spaced letters next to a one-letter word ("и д у р а") would read as one run; people avoid it, so do we."""
     before = text[:start].split()
     after = text[end:].split()
-    lonely = (lambda tok: len(tok) == 1 and tok.isalpha())
+
+    def lonely(tok: str) -> bool:
+        return len(tok) == 1 and tok.isalpha()
+
     return not (before and lonely(before[-1])) and not (after and lonely(after[0]))
 
 
 def _candidate_words(text: str) -> list[str]:
-    words = [w.strip(",.!?«»:;—()\"") for w in text.split()]
+    words = [w.strip(',.!?«»:;—()"') for w in text.split()]
     words = [w for w in words if len(w) >= 4 and all(_is_cyr(ch) for ch in w)]
     return sorted(dict.fromkeys(words), key=len, reverse=True)
 
@@ -326,7 +472,7 @@ def obfuscate(text: str, kind: str, rng: random.Random, words: Iterable[str] | N
             continue
         new = func(word, rng)
         if new and new != word:
-            return text[:match.start()] + new + text[match.end():]
+            return text[: match.start()] + new + text[match.end() :]
     return text
 
 
@@ -338,20 +484,27 @@ _KEY_WORD = re.compile(r"\[([^\]]+)\]")
 def _fill(template: str, target: Target | None, lang: str, rng: random.Random) -> tuple[str, list[str]]:
     """Fill one template; return the text and its marked key words."""
     text = template
-    for placeholder, make in (("{addr}", lambda: rng.choice(ADDRESSES[lang])), ("{phone}", lambda: fictitious_phone(rng)),
-                              ("{public_addr}", lambda: rng.choice(PUBLIC_ADDRESSES[lang])),
-                              ("{public_phone}", lambda: fictitious_phone(rng))):
+    for placeholder, make in (
+        ("{addr}", lambda: rng.choice(ADDRESSES[lang])),
+        ("{phone}", lambda: fictitious_phone(rng)),
+        ("{public_addr}", lambda: rng.choice(PUBLIC_ADDRESSES[lang])),
+        ("{public_phone}", lambda: fictitious_phone(rng)),
+    ):
         while placeholder in text:
             text = text.replace(placeholder, make(), 1)
     if target is not None:
-        forms = {"{t_acc}": target.ru_acc, "{t_gen}": target.ru_gen, "{t_dat}": target.ru_dat,
-                 "{t}": target.tg if lang == "tg" else target.ru}
+        forms = {
+            "{t_acc}": target.ru_acc,
+            "{t_gen}": target.ru_gen,
+            "{t_dat}": target.ru_dat,
+            "{t}": target.tg if lang == "tg" else target.ru,
+        }
         for placeholder, form in forms.items():
             text = text.replace(placeholder, form)
     if "{" in text:
         raise ValueError(f"template {template!r} ({lang}) has an unknown placeholder: {text!r}")
     first = 1 if text.startswith("[") else 0
-    text = text[:first] + text[first].upper() + text[first + 1:]
+    text = text[:first] + text[first].upper() + text[first + 1 :]
     return _KEY_WORD.sub(r"\1", text), _KEY_WORD.findall(text)
 
 
@@ -365,12 +518,20 @@ def _targets_for(tpl: T) -> list[tuple[Target, str]]:
     return out
 
 
-def _make_case(name: str, lang: str, n: int, text: str, target: str, labels: Iterable[str], hard: bool,
-               obfuscation: str) -> dict[str, Any]:
+def _make_case(
+    name: str, lang: str, n: int, text: str, target: str, labels: Iterable[str], hard: bool, obfuscation: str
+) -> dict[str, Any]:
     labels = set(labels)
     script = {"latin_translit": "Latn", "homoglyph": "mixed"}.get(obfuscation, "Cyrl")
-    case: dict[str, Any] = {"id": f"F-{name}-{lang}-{n:04d}", "text": text, "lang": lang, "script": script,
-                            "functionality": name, "target": target, "obfuscation": obfuscation}
+    case: dict[str, Any] = {
+        "id": f"F-{name}-{lang}-{n:04d}",
+        "text": text,
+        "lang": lang,
+        "script": script,
+        "functionality": name,
+        "target": target,
+        "obfuscation": obfuscation,
+    }
     case.update({lab: int(lab in labels) for lab in LABELS})
     case.update({"hard_negative": hard, "case_type": "positive" if labels else "negative"})
     return case
@@ -398,8 +559,16 @@ def _plain_cases(rng: random.Random) -> tuple[list[dict[str, Any]], dict[str, li
                     seen.add(text)
                     made += 1
                     n += 1
-                    case = _make_case(name, lang, n, text, target.key if target else NO_TARGET, spec.labels,
-                                      spec.hard_negative, "none")
+                    case = _make_case(
+                        name,
+                        lang,
+                        n,
+                        text,
+                        target.key if target else NO_TARGET,
+                        spec.labels,
+                        spec.hard_negative,
+                        "none",
+                    )
                     cases.append(case)
                     key_words[case["id"]] = keys
     return cases, key_words
@@ -444,8 +613,9 @@ def generate_cases(seed: int = 0) -> list[dict[str, Any]]:
                 if text == src["text"]:
                     continue
                 made += 1
-                case = _make_case(name, out_lang, made, text, src["target"], [lab for lab in LABELS if src[lab]],
-                                  False, kind)
+                case = _make_case(
+                    name, out_lang, made, text, src["target"], [lab for lab in LABELS if src[lab]], False, kind
+                )
                 case["source_case"] = src["id"]
                 cases.append(case)
     return cases
@@ -464,8 +634,16 @@ def summarize(cases: list[dict[str, Any]]) -> dict[str, Any]:
     by_func: dict[str, Any] = {}
     for case in cases:
         name = case["functionality"]
-        entry = by_func.setdefault(name, {"description": FUNCTIONALITIES[name], "labels_tested": list(LABELS_TESTED[name]),
-                                          "hard_negative": case["hard_negative"], "cases": 0, "by_lang": {}})
+        entry = by_func.setdefault(
+            name,
+            {
+                "description": FUNCTIONALITIES[name],
+                "labels_tested": list(LABELS_TESTED[name]),
+                "hard_negative": case["hard_negative"],
+                "cases": 0,
+                "by_lang": {},
+            },
+        )
         entry["cases"] += 1
         per_lang = entry["by_lang"].setdefault(case["lang"], {"cases": 0, **{lab: 0 for lab in LABELS}, "no_label": 0})
         per_lang["cases"] += 1
@@ -491,54 +669,62 @@ def readme(cases: list[dict[str, Any]]) -> str:
     for name, entry in summary["by_functionality"].items():
         langs = ", ".join(f"{lang} {v['cases']}" for lang, v in entry["by_lang"].items())
         kind = "hard negative" if entry["hard_negative"] else "positive"
-        rows.append(f"| `{name}` | {kind} | {', '.join(entry['labels_tested'])} | {entry['cases']} ({langs}) | "
-                    f"{FUNCTIONALITIES[name]} |")
+        rows.append(
+            f"| `{name}` | {kind} | {', '.join(entry['labels_tested'])} | {entry['cases']} ({langs}) | "
+            f"{FUNCTIONALITIES[name]} |"
+        )
     targets = ", ".join(f"`{t.key}` ({t.ru})" for t in TARGETS)
-    return "\n".join([
-        "# Functional test suite",
-        "",
-        "<!-- generated by scripts/make_functional.py from src/tfgbv/functional.py; do not edit by hand -->",
-        "",
-        "HateCheck-style (Röttger et al. 2021) behavioural tests for the four TFGBV labels in Tajik and Russian. "
-        "Each *functionality* is one behaviour the classifier must get right: the plain forms of each label, and the "
-        "*hard negatives* that share words with abuse but carry no label (counter-speech, a victim's own report, news "
-        "quoting abuse, negation, neutral or positive mention of a group, public helplines, a woman's own business "
-        "number). Cases are hand-written templates × target phrases × both languages; positive cases are also "
-        "obfuscated (Tajik typed without its letters, Latin transliteration, Latin look-alike letters, leetspeak, "
-        "spaced and stretched letters) and keep their labels. A case passes when every label's prediction equals "
-        "its expected value; `scripts/evaluate.py` reports accuracy per functionality and language.",
-        "",
-        f"{summary['cases']} cases, {summary['functionalities']} functionalities, "
-        f"{summary['hard_negative_cases']} hard-negative cases. Expected positives per label: "
-        + ", ".join(f"{lab} {n}" for lab, n in summary["expected_positive"].items()) + ". Languages: "
-        + ", ".join(f"{lang} {n}" for lang, n in summary["by_lang"].items()) + ".",
-        "",
-        f"Targets: {targets}; `none` for untargeted cases.",
-        "",
-        "## Files",
-        "",
-        "- `cases.jsonl`: one case per line: `id` (`F-<functionality>-<lang>-NNNN`), `text`, `lang` (`tg`, `ru`, "
-        "`tg-Latn`, `ru-Latn`), `script`, `functionality`, `target`, `obfuscation`, one 0/1 field per label "
-        f"({', '.join(LABELS)}), `hard_negative`, `case_type` (`positive`/`negative`); obfuscated cases also have "
-        "`source_case`, the id of their plain form.",
-        "- `summary.json`: counts per functionality × language × expected label.",
-        "",
-        "## Regenerate",
-        "",
-        "Never edit these files by hand; a test checks that they equal a fresh generation.",
-        "",
-        "    python scripts/make_functional.py --out data/functional/cases.jsonl --seed 0   # or: make functional",
-        "",
-        "## Privacy",
-        "",
-        f"Every phone number is in the fictitious range `{PHONE_RANGE}` (Tajik national numbers never start "
-        "with 0), including the 'public' helpline numbers; every address, name, market stall, school and company "
-        "is invented.",
-        "",
-        "## Functionalities",
-        "",
-        "| functionality | type | labels tested | cases (by language) | description |",
-        "|---|---|---|---|---|",
-        *rows,
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Functional test suite",
+            "",
+            "<!-- generated by scripts/make_functional.py from data/functional/templates.yaml and "
+            "src/tfgbv/data/functional.py; do not edit by hand -->",
+            "",
+            "HateCheck-style (Röttger et al. 2021) behavioural tests for the four TFGBV labels in Tajik and Russian. "
+            "Each *functionality* is one behaviour the classifier must get right: the plain forms of each label, and "
+            "the *hard negatives* that share words with abuse but carry no label (counter-speech, a victim's own "
+            "report, news quoting abuse, negation, neutral or positive mention of a group, public helplines, a woman's "
+            "own business number). Cases are hand-written templates × target phrases × both languages; positive "
+            "cases are also obfuscated (Tajik typed without its letters, Latin transliteration, Latin look-alike "
+            "letters, leetspeak, spaced and stretched letters) and keep their labels. A case passes when every "
+            "label's prediction equals its expected value; `scripts/evaluate.py` reports accuracy per functionality "
+            "and language.",
+            "",
+            f"{summary['cases']} cases, {summary['functionalities']} functionalities, "
+            f"{summary['hard_negative_cases']} hard-negative cases. Expected positives per label: "
+            + ", ".join(f"{lab} {n}" for lab, n in summary["expected_positive"].items())
+            + ". Languages: "
+            + ", ".join(f"{lang} {n}" for lang, n in summary["by_lang"].items())
+            + ".",
+            "",
+            f"Targets: {targets}; `none` for untargeted cases.",
+            "",
+            "## Files",
+            "",
+            "- `cases.jsonl`: one case per line: `id` (`F-<functionality>-<lang>-NNNN`), `text`, `lang` (`tg`, `ru`, "
+            "`tg-Latn`, `ru-Latn`), `script`, `functionality`, `target`, `obfuscation`, one 0/1 field per label "
+            f"({', '.join(LABELS)}), `hard_negative`, `case_type` (`positive`/`negative`); obfuscated cases also have "
+            "`source_case`, the id of their plain form.",
+            "- `summary.json`: counts per functionality × language × expected label.",
+            "",
+            "## Regenerate",
+            "",
+            "Never edit these files by hand; a test checks that they equal a fresh generation.",
+            "",
+            "    python scripts/make_functional.py --out data/functional/cases.jsonl --seed 0   # or: make functional",
+            "",
+            "## Privacy",
+            "",
+            f"Every phone number is in the fictitious range `{PHONE_RANGE}` (Tajik national numbers never start "
+            "with 0), including the 'public' helpline numbers; every address, name, market stall, school and company "
+            "is invented.",
+            "",
+            "## Functionalities",
+            "",
+            "| functionality | type | labels tested | cases (by language) | description |",
+            "|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )

@@ -1,8 +1,8 @@
 """Reading CSV/TSV as physical records, so every record is accounted for and a stray quote never merges rows.
 
-Shared by batch scoring (`tfgbv.predict.files`) and training-data loading (`tfgbv.data.sources`). pandas and `datasets` parse
-leniently: one unbalanced `"` silently swallows the following lines into a single field, the row count no longer
-matches the file and the merged row takes the last swallowed line's values. Here:
+Shared by batch scoring (`tfgbv.predict.files`) and training-data loading (`tfgbv.data.sources`). pandas and
+`datasets` parse leniently: one unbalanced `"` silently swallows the following lines into a single field, the row
+count no longer matches the file and the merged row takes the last swallowed line's values. Here:
 
 - every record is parsed strictly (the `csv` module with `strict=True`: a quote inside a quoted field must be doubled,
   a closing quote must end the field);
@@ -92,8 +92,11 @@ def _parse(first: tuple[int, str], take: Callable[[], tuple[int, str] | None], d
     except csv.Error as err:
         msg = str(err)
         if "unexpected end of data" in msg:
-            msg = (f"a quoted field is not closed within {MAX_RECORD_LINES} lines or before the end of the file"
-                   if len(used) >= MAX_RECORD_LINES else "a quoted field is not closed before the end of the file")
+            msg = (
+                f"a quoted field is not closed within {MAX_RECORD_LINES} lines or before the end of the file"
+                if len(used) >= MAX_RECORD_LINES
+                else "a quoted field is not closed before the end of the file"
+            )
         return None, used, f"malformed CSV record ({msg})"
 
 
@@ -114,8 +117,9 @@ def _header(fields: list[str], lineno: int) -> list[str]:
     return names
 
 
-def csv_records(raw_lines: Iterable[bytes], delimiter: str, header_out: list[str] | None = None,
-                names: Sequence[str] | None = None) -> Iterator[CsvRecord]:
+def csv_records(
+    raw_lines: Iterable[bytes], delimiter: str, header_out: list[str] | None = None, names: Sequence[str] | None = None
+) -> Iterator[CsvRecord]:
     """Records of a CSV/TSV given as raw byte lines (the header is read first and not yielded; its column names are
     appended to `header_out` when given). `names`: a header-less file with these columns (every line is a record).
 
@@ -154,8 +158,10 @@ def csv_records(raw_lines: Iterable[bytes], delimiter: str, header_out: list[str
         if problem is not None and len(used) > 1:
             # Most likely a stray quote: read the swallowed lines again as records of their own.
             pending.extendleft(reversed(used[1:]))
-            problem += (f"; the record starting on line {lineno} would run to line {used[-1][0]} (unbalanced quote?), "
-                        f"so only line {lineno} is rejected and the lines after it are read as records")
+            problem += (
+                f"; the record starting on line {lineno} would run to line {used[-1][0]} (unbalanced quote?), "
+                f"so only line {lineno} is rejected and the lines after it are read as records"
+            )
         if problem is None:
             values = {k: (v if v != "" else None) for k, v in zip(header, fields)}
             yield CsvRecord(lineno, values, None, used[-1][0] if len(used) > 1 else None)

@@ -32,8 +32,18 @@ from tfgbv.text import VK_USER_TAG
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "dev", "test")
-META_FIELDS = ("target", "source", "functionality", "script", "obfuscation", "platform", "annotator_votes", "annotators", "slice",
-               "pair")
+META_FIELDS = (
+    "target",
+    "source",
+    "functionality",
+    "script",
+    "obfuscation",
+    "platform",
+    "annotator_votes",
+    "annotators",
+    "slice",
+    "pair",
+)
 LIST_META_FIELDS = ("annotator_votes", "annotators")  # kept as written (a mapping / a list), not made strings
 MISSING = -1.0  # label value meaning "not annotated"; masked out of loss and metrics
 FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".txt": "text"}
@@ -97,7 +107,8 @@ class SourceSpec:
     on_empty_text: str = "error"  # error | skip (public dumps contain empty comments, e.g. stickers); skips are counted
     mask_user_tags: bool = False  # replace VK-style [id123|Name] tags before anything sees the text
     # Terms of the data (a Hugging Face licence id: mit, cc-by-4.0, gpl-3.0, other, ...; "unknown" until checked). A
-    # model card's `license:` is the most restrictive licence among the sources it was trained on (tfgbv.report.model_card).
+    # model card's `license:` is the most restrictive licence among the sources it was trained on
+    # (tfgbv.report.model_card).
     license: str = "unknown"
     dataset: str | None = None  # public identifier for a card's `datasets:` (Hub id or repository URL); None = name
     mapping: str = ""  # one line for the model card: how the source's labels map onto ours
@@ -129,7 +140,9 @@ def source_from_dict(name: str, raw: Mapping[str, Any]) -> SourceSpec:
     unknown_labels = [k for k in (raw.get("label_columns") or {}) if k not in LABELS]
     unknown_labels += [v for v in (raw.get("list_label_map") or {}).values() if v not in LABELS]
     if unknown_labels:
-        raise DataValidationError([f"data source '{name}': unknown label name(s) {unknown_labels} in label_columns; known: {list(LABELS)}"])
+        raise DataValidationError(
+            [f"data source '{name}': unknown label name(s) {unknown_labels} in label_columns; known: {list(LABELS)}"]
+        )
     files = raw.pop("files", None)
     if not files:
         raise DataValidationError([f"data source '{name}': no files given"])
@@ -156,14 +169,22 @@ def source_from_dict(name: str, raw: Mapping[str, Any]) -> SourceSpec:
         if raw.get(key) is not None:
             raw[key] = list(raw[key])
     unknown_labels = [k for k in (raw.get("label_constants") or {}) if k not in LABELS]
-    unknown_labels += [k for v in (raw.get("text_variants") or []) for k in (dict(v).get("labels") or {}) if k not in LABELS]
+    unknown_labels += [
+        k for v in (raw.get("text_variants") or []) for k in (dict(v).get("labels") or {}) if k not in LABELS
+    ]
     if unknown_labels:
-        raise DataValidationError([f"data source '{name}': unknown label name(s) {unknown_labels}; known: {list(LABELS)}"])
+        raise DataValidationError(
+            [f"data source '{name}': unknown label name(s) {unknown_labels}; known: {list(LABELS)}"]
+        )
     bad_aug = [a for a in raw.get("augment") or [] if a not in AUGMENTATIONS]
     if bad_aug:
-        raise DataValidationError([f"data source '{name}': unknown augment(s) {bad_aug}; known: {sorted(AUGMENTATIONS)}"])
+        raise DataValidationError(
+            [f"data source '{name}': unknown augment(s) {bad_aug}; known: {sorted(AUGMENTATIONS)}"]
+        )
     if raw.get("segment", "line") not in ("line", "sentence"):
-        raise DataValidationError([f"data source '{name}': segment must be 'line' or 'sentence', got {raw['segment']!r}"])
+        raise DataValidationError(
+            [f"data source '{name}': segment must be 'line' or 'sentence', got {raw['segment']!r}"]
+        )
     repeat = raw.get("train_repeat", 1)
     if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
         raise DataValidationError([f"data source '{name}': train_repeat must be an integer >= 1, got {repeat!r}"])
@@ -176,7 +197,9 @@ def source_from_dict(name: str, raw: Mapping[str, Any]) -> SourceSpec:
 def _format_of(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise DataValidationError([f"{path}: unsupported file type '{path.suffix}'; use .jsonl, .csv, .tsv or .parquet"])
+        raise DataValidationError(
+            [f"{path}: unsupported file type '{path.suffix}'; use .jsonl, .csv, .tsv or .parquet"]
+        )
     return fmt
 
 
@@ -307,8 +330,9 @@ def read_text_lines(path: Path, segment: str = "line") -> Table:
     return Table([{"text": t} for t in texts], ["text"], lines)
 
 
-def read_table(path: str | Path, delimiter: str | None = None, column_names: Sequence[str] | None = None,
-               segment: str = "line") -> Table:
+def read_table(
+    path: str | Path, delimiter: str | None = None, column_names: Sequence[str] | None = None, segment: str = "line"
+) -> Table:
     """Load one local file (JSONL, CSV/TSV, Parquet or plain text) with its values as written (see Table).
 
     `column_names` names the columns of a header-less CSV/TSV; `segment` cuts plain text into lines or sentences."""
@@ -337,7 +361,11 @@ def read_table(path: str | Path, delimiter: str | None = None, column_names: Seq
 
 
 def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or (isinstance(value, str) and value.strip() == "")
+    return (
+        value is None
+        or (isinstance(value, float) and math.isnan(value))
+        or (isinstance(value, str) and value.strip() == "")
+    )
 
 
 def _match_keys(value: Any) -> list[str]:
@@ -372,7 +400,10 @@ def _map_label(value: Any, spec: SourceSpec, label: str, loc: str, problems: lis
             if key in table:
                 mapped = table[key]
                 return MISSING if mapped is None else float(mapped)
-        problems.append(f"{loc}: field '{spec.label_columns[label]}' has value {value!r}, not in label_values {list(spec.label_values)}")
+        problems.append(
+            f"{loc}: field '{spec.label_columns[label]}' has value {value!r}, not in label_values "
+            f"{list(spec.label_values)}"
+        )
         return None
     if isinstance(value, bool):
         return float(value)
@@ -410,8 +441,12 @@ def map_rows(ds, spec: SourceSpec, path: Path, split: str) -> tuple[list[dict], 
     skipped = 0
     columns = set(ds.column_names)
     text_cols = [v["column"] for v in spec.text_variants] or [spec.text_column]
-    needed = [*text_cols, *spec.label_columns.values(), *([spec.list_label_column] if spec.list_label_column else []),
-              *spec.keep_values]
+    needed = [
+        *text_cols,
+        *spec.label_columns.values(),
+        *([spec.list_label_column] if spec.list_label_column else []),
+        *spec.keep_values,
+    ]
     missing_cols = [c for c in needed if c not in columns]
     if missing_cols:
         return [], [f"{path}: missing column(s) {missing_cols}; found {sorted(columns)}"], 0
@@ -468,8 +503,12 @@ def map_rows(ds, spec: SourceSpec, path: Path, split: str) -> tuple[list[dict], 
                 continue
             if spec.mask_user_tags:
                 text = VK_USER_TAG.sub("<USER>", text)
-            rec: dict[str, Any] = {"id": rid if not spec.text_variants else f"{rid}#{col}", "text": text, "lang": lang,
-                                   "source": spec.name}
+            rec: dict[str, Any] = {
+                "id": rid if not spec.text_variants else f"{rid}#{col}",
+                "text": text,
+                "lang": lang,
+                "source": spec.name,
+            }
             merged = {**labels, **variant_labels}
             for lab in LABELS:
                 rec[lab] = merged.get(lab, MISSING)
@@ -508,18 +547,23 @@ def check_unique_ids(records: Iterable[dict]) -> list[str]:
 
 def stratum(rec: Mapping[str, Any]) -> str:
     """Label combination + language: the unit of stratification."""
-    combo = "".join("1" if rec.get(lab, MISSING) >= 0.5 else ("0" if rec.get(lab, MISSING) >= 0 else "?") for lab in LABELS)
+    combo = "".join(
+        "1" if rec.get(lab, MISSING) >= 0.5 else ("0" if rec.get(lab, MISSING) >= 0 else "?") for lab in LABELS
+    )
     return f"{combo}|{rec.get('lang')}"
 
 
-def stratified_split(records: list[dict], dev_fraction: float, test_fraction: float, seed: int,
-                     groups: Sequence[int] | None = None) -> dict[str, list[dict]]:
+def stratified_split(
+    records: list[dict], dev_fraction: float, test_fraction: float, seed: int, groups: Sequence[int] | None = None
+) -> dict[str, list[dict]]:
     """Seeded split stratified by label combination and language.
 
     `groups` (optional, one int per record) keeps records of one group (e.g. near-duplicates) in one split.
     """
     if not 0 <= dev_fraction < 1 or not 0 <= test_fraction < 1 or dev_fraction + test_fraction >= 1:
-        raise ValueError(f"split fractions must be in [0, 1) and sum below 1, got dev={dev_fraction} test={test_fraction}")
+        raise ValueError(
+            f"split fractions must be in [0, 1) and sum below 1, got dev={dev_fraction} test={test_fraction}"
+        )
     rng = random.Random(seed)
     groups = list(groups) if groups is not None else list(range(len(records)))
     by_group: dict[int, list[int]] = defaultdict(list)
@@ -576,7 +620,9 @@ class LoadedData:
 
 def labels_matrix(records: Sequence[Mapping[str, Any]]) -> np.ndarray:
     """[N, len(LABELS)] float array with MISSING (-1) where a label is not annotated."""
-    return np.array([[float(r.get(lab, MISSING)) for lab in LABELS] for r in records], dtype=np.float32).reshape(len(records), len(LABELS))
+    return np.array([[float(r.get(lab, MISSING)) for lab in LABELS] for r in records], dtype=np.float32).reshape(
+        len(records), len(LABELS)
+    )
 
 
 def load_source(spec: SourceSpec) -> tuple[dict[str, list[dict]], list[dict], list[str]]:
@@ -596,8 +642,17 @@ def load_source(spec: SourceSpec) -> tuple[dict[str, list[dict]], list[dict], li
             rows, probs, skipped = map_rows(ds, spec, path, split)
             problems.extend(probs)
             recs.extend(rows)
-            files_info.append({"source": spec.name, "split": split, "path": str(path), "sha256": sha256_file(path),
-                               "rows": len(ds), "kept": len(rows), "skipped_empty_text": skipped})
+            files_info.append(
+                {
+                    "source": spec.name,
+                    "split": split,
+                    "path": str(path),
+                    "sha256": sha256_file(path),
+                    "rows": len(ds),
+                    "kept": len(rows),
+                    "skipped_empty_text": skipped,
+                }
+            )
         by_split[split] = recs
     if problems:
         return {}, files_info, problems
@@ -606,19 +661,22 @@ def load_source(spec: SourceSpec) -> tuple[dict[str, list[dict]], list[dict], li
         return {}, files_info, problems
     if "all" in by_split:
         pool = by_split.pop("all")
-        out = stratified_split(pool, spec.split.dev_fraction, spec.split.test_fraction, spec.split.seed,
-                               groups=split_groups(pool))
+        out = stratified_split(
+            pool, spec.split.dev_fraction, spec.split.test_fraction, spec.split.seed, groups=split_groups(pool)
+        )
         for split, recs in by_split.items():  # explicit split files win over carved ones
             out[split] = recs
     else:
         out = {s: by_split.get(s, []) for s in SPLITS}
         if "train" in by_split and "dev" not in by_split and spec.split.dev_fraction > 0:
-            carved = stratified_split(by_split["train"], spec.split.dev_fraction, 0.0, spec.split.seed,
-                                      groups=split_groups(by_split["train"]))
+            carved = stratified_split(
+                by_split["train"], spec.split.dev_fraction, 0.0, spec.split.seed, groups=split_groups(by_split["train"])
+            )
             out["train"], out["dev"] = carved["train"], carved["dev"]
         if "train" in by_split and "test" not in by_split and spec.split.test_fraction > 0:
-            carved = stratified_split(out["train"], 0.0, spec.split.test_fraction, spec.split.seed + 1,
-                                      groups=split_groups(out["train"]))
+            carved = stratified_split(
+                out["train"], 0.0, spec.split.test_fraction, spec.split.seed + 1, groups=split_groups(out["train"])
+            )
             out["train"], out["test"] = carved["train"], carved["test"]
     out = {s: (out.get(s, []) if s in spec.use_splits else []) for s in SPLITS}
     if spec.max_rows is not None:
@@ -682,8 +740,10 @@ def drop_duplicates(splits: dict[str, list[dict]], threshold: float = 0.8) -> li
     dropped = {id(items[k][1]) for k in drop}
     for s in SPLITS:
         splits[s] = [r for r in splits[s] if id(r) not in dropped]
-    return [{"source": src, "split": split, "reason": why, "other_source": other, "rows": n}
-            for (src, split, why, other), n in sorted(report.items())]
+    return [
+        {"source": src, "split": split, "reason": why, "other_source": other, "rows": n}
+        for (src, split, why, other), n in sorted(report.items())
+    ]
 
 
 def augment_train(splits: dict[str, list[dict]], sources: Sequence[SourceSpec]) -> dict[str, int]:
@@ -699,7 +759,9 @@ def augment_train(splits: dict[str, list[dict]], sources: Sequence[SourceSpec]) 
     return dict(added)
 
 
-def cap_train_rows(splits: dict[str, list[dict]], sources: Sequence[SourceSpec], seed: int) -> dict[str, dict[str, int]]:
+def cap_train_rows(
+    splits: dict[str, list[dict]], sources: Sequence[SourceSpec], seed: int
+) -> dict[str, dict[str, int]]:
     """Keep a seeded sample of `max_train_rows` training rows per source; return {source: {available, kept}}."""
     caps = {spec.name: spec.max_train_rows for spec in sources if spec.max_train_rows is not None}
     if not caps:
@@ -723,8 +785,13 @@ def absent_files(spec: SourceSpec) -> list[str]:
     return [p for paths in spec.files.values() for p in paths if not Path(p).expanduser().exists()]
 
 
-def load_data(sources: Sequence[SourceSpec], max_train_samples: int | None = None,
-              max_eval_samples: int | None = None, seed: int = 42, dedup: bool | None = None) -> LoadedData:
+def load_data(
+    sources: Sequence[SourceSpec],
+    max_train_samples: int | None = None,
+    max_eval_samples: int | None = None,
+    seed: int = 42,
+    dedup: bool | None = None,
+) -> LoadedData:
     """Load and validate every source, drop cross-source duplicates and leaks, augment, then concatenate splits.
 
     Raises DataValidationError listing every problem (file:line: field: what) before anything is trained or written.
@@ -765,10 +832,20 @@ def load_data(sources: Sequence[SourceSpec], max_train_samples: int | None = Non
     if not splits["train"] and not splits["test"]:
         raise DataValidationError(["the configured sources produced no rows"])
     repeat = {spec.name: spec.train_repeat for spec in present if spec.train_repeat != 1}
-    terms = {spec.name: {"license": spec.license, "dataset": spec.dataset or spec.name, "mapping": spec.mapping}
-             for spec in present}
-    return LoadedData(splits=splits, files=files, train_repeat=repeat, sources=terms, skipped=skipped, dropped=dropped,
-                      augmented=augmented, capped=capped)
+    terms = {
+        spec.name: {"license": spec.license, "dataset": spec.dataset or spec.name, "mapping": spec.mapping}
+        for spec in present
+    }
+    return LoadedData(
+        splits=splits,
+        files=files,
+        train_repeat=repeat,
+        sources=terms,
+        skipped=skipped,
+        dropped=dropped,
+        augmented=augmented,
+        capped=capped,
+    )
 
 
 def annotation_stats(splits: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:
@@ -791,9 +868,14 @@ def annotation_stats(splits: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[
 
 def manifest(data: LoadedData) -> dict:
     """Row counts per split / source / language / label value, and file hashes: the run's data provenance."""
-    out: dict[str, Any] = {"files": data.files, "splits": {},
-                           "skipped_sources": list(data.skipped), "dropped_duplicates": list(data.dropped),
-                           "augmented": dict(data.augmented), "train_rows_capped": dict(data.capped)}
+    out: dict[str, Any] = {
+        "files": data.files,
+        "splits": {},
+        "skipped_sources": list(data.skipped),
+        "dropped_duplicates": list(data.dropped),
+        "augmented": dict(data.augmented),
+        "train_rows_capped": dict(data.capped),
+    }
     if data.train_repeat:
         out["train_repeat"] = dict(data.train_repeat)
     if data.sources:
@@ -801,20 +883,27 @@ def manifest(data: LoadedData) -> dict:
         for recs in data.splits.values():
             for r in recs:
                 annotated[r["source"]].update(lab for lab in LABELS if r[lab] >= 0)
-        out["sources"] = {name: {**terms, "labels": [lab for lab in LABELS if lab in annotated[name]]}
-                          for name, terms in data.sources.items()}
+        out["sources"] = {
+            name: {**terms, "labels": [lab for lab in LABELS if lab in annotated[name]]}
+            for name, terms in data.sources.items()
+        }
     annotation = annotation_stats(data.splits)
     if annotation:
         out["annotation"] = annotation
     for split, recs in data.splits.items():
-        entry: dict[str, Any] = {"rows": len(recs), "by_source": dict(Counter(r["source"] for r in recs)),
-                                 "by_lang": dict(Counter(r["lang"] for r in recs)), "labels": {}}
+        entry: dict[str, Any] = {
+            "rows": len(recs),
+            "by_source": dict(Counter(r["source"] for r in recs)),
+            "by_lang": dict(Counter(r["lang"] for r in recs)),
+            "labels": {},
+        }
         for lab in LABELS:
             vals = [r[lab] for r in recs]
-            entry["labels"][lab] = {"positive": sum(1 for v in vals if v >= 0.5), "negative": sum(1 for v in vals if 0 <= v < 0.5),
-                                    "missing": sum(1 for v in vals if v < 0)}
+            entry["labels"][lab] = {
+                "positive": sum(1 for v in vals if v >= 0.5),
+                "negative": sum(1 for v in vals if 0 <= v < 0.5),
+                "missing": sum(1 for v in vals if v < 0),
+            }
         entry["no_label"] = sum(1 for r in recs if all(0 <= r[lab] < 0.5 for lab in LABELS))
         out["splits"][split] = entry
     return out
-
-
