@@ -55,6 +55,20 @@ def fsync_dir(directory: Path) -> None:
 
 
 @contextlib.contextmanager
+def _renamed_over(tmp: Path, path: Path) -> Iterator[None]:
+    """Around writing `tmp`: on success rename it over `path` and make the rename durable; on any error remove it
+    (`path` is untouched)."""
+    try:
+        yield
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
 def atomic_write(path: str | Path, binary: bool = False, newline: str | None = None) -> Iterator[IO]:
     """Write `path` atomically: yields a file object on a unique temp file in the same directory; on success it is
     fsynced and renamed over `path` (readers see the old or the new file, never half of one); on any error the temp
@@ -62,17 +76,11 @@ def atomic_write(path: str | Path, binary: bool = False, newline: str | None = N
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = create_temp(path)
-    try:
+    with _renamed_over(tmp, path):
         with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline=newline) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(path.parent)
 
 
 @contextlib.contextmanager
@@ -86,16 +94,10 @@ def atomic_path(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
     os.close(fd)
     os.unlink(tmp)  # a unique name; the library creates the file itself
     tmp = tmp.with_name(tmp.name + suffix)
-    try:
+    with _renamed_over(tmp, path):
         yield tmp
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(path.parent)
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
