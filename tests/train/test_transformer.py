@@ -1,6 +1,8 @@
 """Masked loss, threshold tuning and pos_weight on hand-worked numbers."""
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,3 +120,69 @@ def test_length_batches_are_homogeneous_shuffled_and_cover_every_row_once():
     second = list(iter(sampler))
     assert second != first and sorted(second) == list(range(1003))  # a new order each epoch
     assert list(iter(ShuffledLengthBatches(lengths, 8, seed=3, mega_batch_mult=10))) == first  # seeded
+
+
+def _tiny_spec(**kw):
+    from tfgbv.models.build import ModelSpec, TextPrep
+
+    tiny = {"hidden_size": 16, "num_hidden_layers": 3, "num_attention_heads": 2, "intermediate_size": 32}
+    return ModelSpec(source="tiny", pooling="cls", text=TextPrep(max_length=16), tiny={**tiny, "vocab_size": 200}, **kw)
+
+
+def test_frozen_modules_are_the_embeddings_and_lower_layers_only():
+    from tfgbv.models.build import build_model, frozen_modules
+
+    _, model = build_model(_tiny_spec(freeze_embeddings=True, freeze_layers=2), ["один два три", "четыре пять"])
+    frozen = frozen_modules(model)
+    layers = model.bert.encoder.layer
+    assert any(m is model.bert.embeddings for m in frozen)
+    assert any(m is layers[0] for m in frozen) and any(m is layers[1] for m in frozen)
+    assert not any(m is layers[2] or m is model.classifier or m is model.bert.pooler for m in frozen)
+    _, unfrozen = build_model(_tiny_spec(), ["один два три"])
+    assert frozen_modules(unfrozen) == []
+
+
+def test_training_step_runs_frozen_layers_without_dropout():
+    from transformers import TrainingArguments
+
+    from tfgbv.models.build import build_model
+    from tfgbv.train.transformer import MaskedBCETrainer
+
+    tok, model = build_model(_tiny_spec(freeze_embeddings=True, freeze_layers=2), ["один два три", "четыре пять"])
+    args = TrainingArguments(output_dir="/tmp/unused", use_cpu=True, report_to="none", bf16=False)
+    trainer = MaskedBCETrainer(model=model, args=args)
+    enc = tok(["один два три", "четыре пять"], padding=True, return_tensors="pt")
+    seen: dict[str, bool] = {}
+    layers = model.bert.encoder.layer
+    layers[1].register_forward_hook(lambda m, i, o: seen.update(frozen=m.training))
+    layers[2].register_forward_hook(lambda m, i, o: seen.update(trained=m.training))
+    model.train()
+    loss = trainer.compute_loss(model, {**enc, "labels": torch.tensor([[1.0, 0, 0, -1], [0, 1, 0, 0]])})
+    assert torch.isfinite(loss)
+    assert seen == {"frozen": False, "trained": True}
+
+
+def test_curve_points_add_dev_evaluations_and_nothing_else(tiny_data, tmp_path):
+    from tfgbv import rundir
+    from tfgbv.train.transformer import TrainSpec, train
+
+    def run(name, curve_points):
+        tspec = TrainSpec(
+            max_steps=6,
+            per_device_train_batch_size=8,
+            eval_strategy="no",
+            early_stopping_patience=None,
+            learning_rate=1e-3,
+            bf16=False,
+            curve_points=curve_points,
+        )
+        out = train(tiny_data, _tiny_spec(), tspec, tmp_path / name, seed=3, score_test=False)
+        history = json.loads((Path(out["run_dir"]) / rundir.HISTORY).read_text(encoding="utf-8"))
+        return Path(out["run_dir"]), history
+
+    _, plain_history = run("plain", 0)
+    run_dir, history = run("curve", 3)
+    assert [h["step"] for h in history if "eval_macro_f1" in h] == [2, 4, 6]
+    assert not any("eval_macro_f1" in h for h in plain_history)
+    assert history[-1]["step"] == 6  # trained to the end: no early stopping, no best-checkpoint reload
+    assert not (run_dir / rundir.CHECKPOINTS).exists()

@@ -13,7 +13,13 @@ from typing import Any, Sequence
 import datasets
 import numpy as np
 import torch
-from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer, TrainingArguments
+from transformers import (
+    DataCollatorWithPadding,
+    EarlyStoppingCallback,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
 
 from tfgbv import rundir
 from tfgbv.data.sources import LoadedData, labels_matrix
@@ -21,7 +27,7 @@ from tfgbv.env import bf16_supported, progress_bar_wanted, seed_everything
 from tfgbv.io import write_json
 from tfgbv.labels import LABELS
 from tfgbv.metrics.decision import THRESHOLD_GRID, apply_temperature, fit_decisions, macro_f1_at, sigmoid
-from tfgbv.models.build import ModelSpec, build_model, save_model_dir, spec_to_meta
+from tfgbv.models.build import ModelSpec, build_model, frozen_modules, save_model_dir, spec_to_meta
 from tfgbv.models.coverage import tokenizer_coverage
 from tfgbv.models.hf_format import HEAD_PREFIXES
 from tfgbv.predict.transformer import predict_logits
@@ -58,6 +64,9 @@ class TrainSpec:
     num_threads: int | None = None
     use_cpu: bool = False
     keep_checkpoints: bool = False
+    # Dev macro-F1 (at 0.5) at this many evenly spaced steps: a learning curve in train_history.json. Only adds
+    # evaluations (no checkpoints, no model selection), so the trained model is the same.
+    curve_points: int = 0
 
 
 # ----------------------------------------------------------------------------- loss + thresholds
@@ -199,6 +208,7 @@ class MaskedBCETrainer(Trainer):
         self._pos_weight = torch.tensor(pos_weight, dtype=torch.float32) if pos_weight else None
         self._head_lr = head_learning_rate
         self._length_batches = length_batches
+        self._frozen_cache: tuple[torch.nn.Module, list[torch.nn.Module]] | None = None
 
     def _get_train_sampler(self, train_dataset=None):
         ds = self.train_dataset if train_dataset is None else train_dataset
@@ -220,9 +230,18 @@ class MaskedBCETrainer(Trainer):
             optimizer._tfgbv_head_group = True
         return optimizer
 
+    def _frozen_modules(self, model) -> list[torch.nn.Module]:
+        # Frozen blocks (model.freeze_layers) run as fixed feature extractors, without dropout.
+        if self._frozen_cache is None or self._frozen_cache[0] is not model:
+            self._frozen_cache = (model, frozen_modules(model))
+        return self._frozen_cache[1]
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         labels = inputs.pop("labels")
         inputs.pop("length", None)
+        if model.training:  # Trainer switches the whole model to train mode before every step
+            for module in self._frozen_modules(model):
+                module.eval()
         outputs = model(**inputs)
         pw = self._pos_weight.to(outputs.logits.device) if self._pos_weight is not None else None
         loss = masked_bce_loss(outputs.logits.float(), labels.float(), pw)
@@ -230,6 +249,23 @@ class MaskedBCETrainer(Trainer):
 
 
 # ----------------------------------------------------------------------------- the run, in steps
+
+
+class CurvePoints(TrainerCallback):
+    """Asks the Trainer to evaluate dev at `n` evenly spaced steps (the last one included)."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.steps: set[int] = set()
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        total = max(1, state.max_steps)
+        self.steps = {max(1, round(total * (i + 1) / self.n)) for i in range(self.n)}
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step in self.steps:
+            control.should_evaluate = True
+        return control
 
 
 def training_arguments(
@@ -305,13 +341,16 @@ def fine_tune(model, tokenizer, data: LoadedData, prep, spec: TrainSpec, run_dir
         if has_eval and spec.early_stopping_patience
         else []
     )
+    curve = dev_ds is not None and spec.curve_points > 0
+    if curve:
+        callbacks.append(CurvePoints(spec.curve_points))
     trainer = MaskedBCETrainer(
         model=model,
         args=training_arguments(spec, ckpt_dir, seed, use_bf16, has_eval),
         train_dataset=train_ds,
         eval_dataset=dev_ds,
         data_collator=DataCollatorWithPadding(tokenizer),  # pads each batch to its longest
-        compute_metrics=dev_macro_f1 if has_eval else None,
+        compute_metrics=dev_macro_f1 if has_eval or curve else None,
         callbacks=callbacks,
         pos_weight=pos_weight,
         head_learning_rate=spec.head_learning_rate,
