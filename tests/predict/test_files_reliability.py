@@ -248,6 +248,23 @@ def test_glob_never_matches_the_runs_own_files(tmp_path):
     assert _out_ids(d / "scores.jsonl") == ["a0", "a1", "a2"]
 
 
+def test_glob_never_hides_a_data_file_at_the_output_or_rejects_path(tmp_path):
+    d = tmp_path / "dir"
+    d.mkdir()
+    a = _jsonl(d / "a.jsonl", [{"id": f"a{i}", "text": "x"} for i in range(3)])
+    b = _jsonl(d / "b.jsonl", [{"id": "b0", "text": "y"}])
+    before = {p: p.read_bytes() for p in (a, b)}
+    with pytest.raises(ScoringError, match=r"matches .*a\.jsonl, which is this run's output path"):
+        score_files(FakeClassifier(), [str(d / "*.jsonl")], a, SPEC)
+    with pytest.raises(ScoringError, match=r"matches .*b\.jsonl, which is this run's rejects path"):
+        score_files(FakeClassifier(), [str(d / "*.jsonl")], d / "scores.parquet", SPEC, rejects=b)
+    assert {p: p.read_bytes() for p in (a, b)} == before and sorted(os.listdir(d)) == ["a.jsonl", "b.jsonl"]
+    # the files an earlier run on this output wrote are still left out, also with a custom rejects path
+    for _ in range(2):
+        s = score_files(FakeClassifier(), [str(d / "*.jsonl")], d / "s.jsonl", SPEC, rejects=d / "r.jsonl")
+        assert (s["input_rows"], s["output_rows"]) == (4, 4)
+
+
 def test_outputs_of_other_formats_do_not_share_rejects_or_summary(tmp_path):
     a = _jsonl(tmp_path / "a.jsonl", [{"id": "a1", "text": ""}, {"id": "a2", "text": "x"}])
     b = _jsonl(tmp_path / "b.jsonl", [{"id": "b1", "text": ""}, {"id": "b2", "text": "y"}, {"id": "b3", "text": "z"}])

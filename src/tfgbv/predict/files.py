@@ -192,12 +192,28 @@ def _own_role(path: str, paths: RunPaths) -> str | None:
     return None
 
 
+def _written_by_an_earlier_run(path: str, role: str, paths: RunPaths) -> bool:
+    """Whether `path`, which is this run's `role` file, was left there by an earlier run on the same output (so a glob
+    may leave it out) rather than being data that happens to lie at that path (then leaving it out would hide an input
+    and the run would overwrite it). Summary, lock and parts files are never data."""
+    if role not in ("output", "rejects") or paths.parts.is_dir():  # parts: an unfinished (or kept) run on this output
+        return True
+    try:
+        summary = json.loads(paths.summary.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(summary, dict) or not isinstance(summary.get(role), str):
+        return False
+    return _same_file(summary[role], path) or Path(summary[role]).name == Path(path).name
+
+
 def expand_inputs(inputs: Sequence[str], paths: RunPaths | None = None) -> list[str]:
     """Files and globs in a stable order; "-" means JSONL on standard input.
 
     A glob never yields the run's own output, rejects, summary or parts files (so re-running `input='dir/*.jsonl'
-    output=dir/scores.jsonl` does not score the first run's output); naming one of them explicitly is an error. A
-    file given twice (also by another name or through overlapping globs) is read once."""
+    output=dir/scores.jsonl` does not score the first run's output); naming one of them explicitly is an error, and so
+    is a glob matching a file at the output or rejects path that no earlier run on this output wrote (it is data the
+    run would overwrite). A file given twice (also by another name or through overlapping globs) is read once."""
     if isinstance(inputs, (str, Path)):
         inputs = [str(inputs)]
     out: list[str] = []
@@ -220,6 +236,14 @@ def expand_inputs(inputs: Sequence[str], paths: RunPaths | None = None) -> list[
                     f"input {item} is also this run's {role} file ({getattr(paths, role)}): writing it "
                     f"would destroy the input; choose another {role} path"
                 )
+            for m in own:
+                role = _own_role(m, paths)
+                if not _written_by_an_earlier_run(m, role, paths):
+                    raise ScoringError(
+                        f"input {item!r} matches {m}, which is this run's {role} path but was not written by an "
+                        f"earlier run on {paths.output} (no {paths.summary.name} names it): scoring would overwrite "
+                        f"it; choose another {role} path"
+                    )
             if own:
                 log.info("glob %r: leaving out this run's own files %s", item, own)
             matches = [m for m in matches if m not in own]
