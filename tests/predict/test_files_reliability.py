@@ -524,6 +524,36 @@ def test_invalid_options_are_refused(option):
         ScoreSpec(**option)
 
 
+@pytest.mark.parametrize(
+    "option",
+    [
+        {"bf16": "maybe"},
+        {"compile": "yes"},
+        {"num_threads": 0},
+        {"batch_tokens": 0},
+        {"batch_tokens": -5},
+        {"onnx_variant": "fp16"},
+        {"backend": "tensorrt"},
+    ],
+)
+def test_invalid_scorer_options_are_refused_before_the_model_loads(option, tmp_path):
+    from tfgbv.predict.files import check_scorer_options, load_scorer
+
+    with pytest.raises(ScoringError, match=f"invalid scoring option.*{next(iter(option))}"):
+        check_scorer_options(**option)
+    with pytest.raises(ScoringError, match=f"invalid scoring option.*{next(iter(option))}"):
+        load_scorer(tmp_path / "no-model-here", **option)  # refused before the model directory is even looked at
+
+
+def test_default_and_documented_scorer_options_are_accepted():
+    from tfgbv.predict.files import check_scorer_options
+
+    check_scorer_options()
+    for bf16 in (True, False, "auto"):
+        check_scorer_options(bf16=bf16, compile=bf16)
+    check_scorer_options(backend="onnx", onnx_variant="fp32", num_threads=2, batch_tokens=None)
+
+
 def test_unknown_predict_option_is_an_error():
     from hydra import compose, initialize_config_dir
 

@@ -117,6 +117,31 @@ class ScoreSpec:
             raise ScoringError("invalid scoring option(s): " + "; ".join(problems))
 
 
+def check_scorer_options(
+    backend: Any = "torch",
+    bf16: Any = "auto",
+    num_threads: Any = None,
+    onnx_variant: Any = "int8",
+    batch_tokens: Any = DEFAULT_BATCH_TOKENS,
+    compile: Any = False,
+) -> None:
+    """Refuse scorer options that would be misread (bf16=maybe taken as true, num_threads=0 as all cores,
+    batch_tokens=0 as one window per batch) or fail later with a raw error (an unknown ONNX variant)."""
+    problems = []
+    if backend not in ("torch", "onnx"):
+        problems.append(f"backend must be torch or onnx, got {backend!r}")
+    if onnx_variant not in FILES:
+        problems.append(f"onnx_variant must be one of {sorted(FILES)}, got {onnx_variant!r}")
+    for name, value, allowed in (("bf16", bf16, "true, false or auto"), ("compile", compile, "true, false or auto")):
+        if not (isinstance(value, bool) or value == "auto"):
+            problems.append(f"{name} must be {allowed}, got {value!r}")
+    for name, value in (("num_threads", num_threads), ("batch_tokens", batch_tokens)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
+            problems.append(f"{name} must be a positive integer or null, got {value!r}")
+    if problems:
+        raise ScoringError("invalid scoring option(s): " + "; ".join(problems))
+
+
 def load_scorer(
     model_dir: str | Path,
     backend: str = "torch",
@@ -131,6 +156,7 @@ def load_scorer(
 
     torch: `bf16` true/false/"auto" (measured once per machine, see tfgbv.predict.precision); `compile` runs the model
     through torch.compile (pays off on large inputs: it costs up to a minute once per process)."""
+    check_scorer_options(backend, bf16, num_threads, onnx_variant, batch_tokens, compile)
     if backend == "onnx":
         if not (find_model_dir(model_dir) / rundir.ONNX_DIR / FILES[onnx_variant]).exists():
             log.warning("no ONNX export in %s yet: exporting now (once; scripts/export.py does the same)", model_dir)
