@@ -248,6 +248,23 @@ def test_glob_never_matches_the_runs_own_files(tmp_path):
     assert _out_ids(d / "scores.jsonl") == ["a0", "a1", "a2"]
 
 
+def test_glob_never_hides_a_data_file_at_the_output_or_rejects_path(tmp_path):
+    d = tmp_path / "dir"
+    d.mkdir()
+    a = _jsonl(d / "a.jsonl", [{"id": f"a{i}", "text": "x"} for i in range(3)])
+    b = _jsonl(d / "b.jsonl", [{"id": "b0", "text": "y"}])
+    before = {p: p.read_bytes() for p in (a, b)}
+    with pytest.raises(ScoringError, match=r"matches .*a\.jsonl, which is this run's output path"):
+        score_files(FakeClassifier(), [str(d / "*.jsonl")], a, SPEC)
+    with pytest.raises(ScoringError, match=r"matches .*b\.jsonl, which is this run's rejects path"):
+        score_files(FakeClassifier(), [str(d / "*.jsonl")], d / "scores.parquet", SPEC, rejects=b)
+    assert {p: p.read_bytes() for p in (a, b)} == before and sorted(os.listdir(d)) == ["a.jsonl", "b.jsonl"]
+    # the files an earlier run on this output wrote are still left out, also with a custom rejects path
+    for _ in range(2):
+        s = score_files(FakeClassifier(), [str(d / "*.jsonl")], d / "s.jsonl", SPEC, rejects=d / "r.jsonl")
+        assert (s["input_rows"], s["output_rows"]) == (4, 4)
+
+
 def test_outputs_of_other_formats_do_not_share_rejects_or_summary(tmp_path):
     a = _jsonl(tmp_path / "a.jsonl", [{"id": "a1", "text": ""}, {"id": "a2", "text": "x"}])
     b = _jsonl(tmp_path / "b.jsonl", [{"id": "b1", "text": ""}, {"id": "b2", "text": "y"}, {"id": "b3", "text": "z"}])
@@ -505,6 +522,36 @@ def test_a_file_given_twice_is_read_once(tmp_path):
 def test_invalid_options_are_refused(option):
     with pytest.raises(ScoringError, match=f"invalid scoring option.*{next(iter(option))}"):
         ScoreSpec(**option)
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        {"bf16": "maybe"},
+        {"compile": "yes"},
+        {"num_threads": 0},
+        {"batch_tokens": 0},
+        {"batch_tokens": -5},
+        {"onnx_variant": "fp16"},
+        {"backend": "tensorrt"},
+    ],
+)
+def test_invalid_scorer_options_are_refused_before_the_model_loads(option, tmp_path):
+    from tfgbv.predict.files import check_scorer_options, load_scorer
+
+    with pytest.raises(ScoringError, match=f"invalid scoring option.*{next(iter(option))}"):
+        check_scorer_options(**option)
+    with pytest.raises(ScoringError, match=f"invalid scoring option.*{next(iter(option))}"):
+        load_scorer(tmp_path / "no-model-here", **option)  # refused before the model directory is even looked at
+
+
+def test_default_and_documented_scorer_options_are_accepted():
+    from tfgbv.predict.files import check_scorer_options
+
+    check_scorer_options()
+    for bf16 in (True, False, "auto"):
+        check_scorer_options(bf16=bf16, compile=bf16)
+    check_scorer_options(backend="onnx", onnx_variant="fp32", num_threads=2, batch_tokens=None)
 
 
 def test_unknown_predict_option_is_an_error():

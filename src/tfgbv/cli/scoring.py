@@ -12,7 +12,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from tfgbv.cli.config import CONFIG_DIR, to_spec
-from tfgbv.predict.files import ScoreSpec, estimate_rows, load_scorer, score_files
+from tfgbv.predict.files import ScoreSpec, check_scorer_options, estimate_rows, load_scorer, score_files
 from tfgbv.predict.onnx_backend import export_onnx
 from tfgbv.predict.precision import COMPILE_MIN_ROWS
 from tfgbv.predict.ray_engine import score_with_ray
@@ -55,6 +55,7 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     """Score files (or stdin) with a run; prints and returns the run summary."""
     inputs = list(cfg.input) if OmegaConf.is_list(cfg.input) else [str(cfg.input)]
     spec = score_spec(cfg)
+    check_scorer_options(cfg.backend, cfg.bf16, cfg.num_threads, cfg.onnx_variant, cfg.batch_tokens, cfg.compile)
     if cfg.engine.name == "ray":
         summary = score_with_ray(
             cfg.model_dir,

@@ -117,6 +117,31 @@ class ScoreSpec:
             raise ScoringError("invalid scoring option(s): " + "; ".join(problems))
 
 
+def check_scorer_options(
+    backend: Any = "torch",
+    bf16: Any = "auto",
+    num_threads: Any = None,
+    onnx_variant: Any = "int8",
+    batch_tokens: Any = DEFAULT_BATCH_TOKENS,
+    compile: Any = False,
+) -> None:
+    """Refuse scorer options that would be misread (bf16=maybe taken as true, num_threads=0 as all cores,
+    batch_tokens=0 as one window per batch) or fail later with a raw error (an unknown ONNX variant)."""
+    problems = []
+    if backend not in ("torch", "onnx"):
+        problems.append(f"backend must be torch or onnx, got {backend!r}")
+    if onnx_variant not in FILES:
+        problems.append(f"onnx_variant must be one of {sorted(FILES)}, got {onnx_variant!r}")
+    for name, value, allowed in (("bf16", bf16, "true, false or auto"), ("compile", compile, "true, false or auto")):
+        if not (isinstance(value, bool) or value == "auto"):
+            problems.append(f"{name} must be {allowed}, got {value!r}")
+    for name, value in (("num_threads", num_threads), ("batch_tokens", batch_tokens)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
+            problems.append(f"{name} must be a positive integer or null, got {value!r}")
+    if problems:
+        raise ScoringError("invalid scoring option(s): " + "; ".join(problems))
+
+
 def load_scorer(
     model_dir: str | Path,
     backend: str = "torch",
@@ -131,6 +156,7 @@ def load_scorer(
 
     torch: `bf16` true/false/"auto" (measured once per machine, see tfgbv.predict.precision); `compile` runs the model
     through torch.compile (pays off on large inputs: it costs up to a minute once per process)."""
+    check_scorer_options(backend, bf16, num_threads, onnx_variant, batch_tokens, compile)
     if backend == "onnx":
         if not (find_model_dir(model_dir) / rundir.ONNX_DIR / FILES[onnx_variant]).exists():
             log.warning("no ONNX export in %s yet: exporting now (once; scripts/export.py does the same)", model_dir)
@@ -192,12 +218,28 @@ def _own_role(path: str, paths: RunPaths) -> str | None:
     return None
 
 
+def _written_by_an_earlier_run(path: str, role: str, paths: RunPaths) -> bool:
+    """Whether `path`, which is this run's `role` file, was left there by an earlier run on the same output (so a glob
+    may leave it out) rather than being data that happens to lie at that path (then leaving it out would hide an input
+    and the run would overwrite it). Summary, lock and parts files are never data."""
+    if role not in ("output", "rejects") or paths.parts.is_dir():  # parts: an unfinished (or kept) run on this output
+        return True
+    try:
+        summary = json.loads(paths.summary.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(summary, dict) or not isinstance(summary.get(role), str):
+        return False
+    return _same_file(summary[role], path) or Path(summary[role]).name == Path(path).name
+
+
 def expand_inputs(inputs: Sequence[str], paths: RunPaths | None = None) -> list[str]:
     """Files and globs in a stable order; "-" means JSONL on standard input.
 
     A glob never yields the run's own output, rejects, summary or parts files (so re-running `input='dir/*.jsonl'
-    output=dir/scores.jsonl` does not score the first run's output); naming one of them explicitly is an error. A
-    file given twice (also by another name or through overlapping globs) is read once."""
+    output=dir/scores.jsonl` does not score the first run's output); naming one of them explicitly is an error, and so
+    is a glob matching a file at the output or rejects path that no earlier run on this output wrote (it is data the
+    run would overwrite). A file given twice (also by another name or through overlapping globs) is read once."""
     if isinstance(inputs, (str, Path)):
         inputs = [str(inputs)]
     out: list[str] = []
@@ -220,6 +262,14 @@ def expand_inputs(inputs: Sequence[str], paths: RunPaths | None = None) -> list[
                     f"input {item} is also this run's {role} file ({getattr(paths, role)}): writing it "
                     f"would destroy the input; choose another {role} path"
                 )
+            for m in own:
+                role = _own_role(m, paths)
+                if not _written_by_an_earlier_run(m, role, paths):
+                    raise ScoringError(
+                        f"input {item!r} matches {m}, which is this run's {role} path but was not written by an "
+                        f"earlier run on {paths.output} (no {paths.summary.name} names it): scoring would overwrite "
+                        f"it; choose another {role} path"
+                    )
             if own:
                 log.info("glob %r: leaving out this run's own files %s", item, own)
             matches = [m for m in matches if m not in own]
