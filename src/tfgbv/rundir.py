@@ -56,6 +56,7 @@ BASELINE_VOCAB = "tfidf_vocabulary.json"
 ONNX_DIR = "onnx"
 ONNX_FP32 = "model.onnx"
 ONNX_INT8 = "model.int8.onnx"
+ONNX_AGREEMENT = "agreement.json"  # <onnx dir>/agreement.json: each variant's agreement with PyTorch
 
 # ----------------------------------------------------------------------------- evaluation directory (<run>/eval*)
 REPORT = "report.md"

@@ -13,7 +13,7 @@ import torch
 from transformers import AutoTokenizer
 
 from tfgbv import rundir
-from tfgbv.io import atomic_path
+from tfgbv.io import atomic_path, write_json
 from tfgbv.models.build import find_model_dir, load_model_dir, read_meta
 from tfgbv.predict.transformer import DEFAULT_BATCH_TOKENS, Classifier, predict_windows
 
@@ -88,7 +88,7 @@ def export_onnx(
             "max_abs_prob_diff": float(np.abs(p - ref).max()),
             "label_agreement": float(((p >= clf.thresholds) == ref_labels).mean()),
         }
-    (out / "agreement.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    write_json(out / rundir.ONNX_AGREEMENT, report)
     return report
 
 
