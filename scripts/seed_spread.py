@@ -1,50 +1,62 @@
 """Headline figures of the default model over runs that differ only in the seed -> docs/default_model.{json,md}.
 
-    python scripts/seed_spread.py runs/<seed-42 run> runs/<seed-1 run> runs/<seed-2 run>
-Each run must have a finished evaluation (make train writes it). Numbers come from those files only.
+    python scripts/seed_spread.py runs/<seed-42 run> runs/<seed-1 run> runs/<seed-2 run> \
+        [--variant NAME=runs/<run of a changed configuration> ...]
+Each run must have a finished evaluation (make train writes it). Numbers come from those files only. A variant is one
+run of another configuration (the first seed); it is compared with the seeds' spread, and what differs in its saved
+config is listed. Runs with dev evaluations during training (trainer.curve_points) add their learning curve.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from tfgbv import rundir
 from tfgbv.io import write_json, write_text
-from tfgbv.report.headline import headline_metrics, render_spread, spread
+from tfgbv.report.headline import (
+    compare_variants,
+    config_changes,
+    headline_metrics,
+    learning_curve,
+    render_spread,
+    render_variants,
+    spread,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _load(run: Path) -> dict[str, Any]:
+    art = rundir.load_artifacts(run)
+    if art["eval"] is None:
+        raise SystemExit(f"{run}: no finished evaluation ({rundir.EVAL_DIR}/{rundir.METRICS}); run make train")
+    return art
+
+
 def main(argv: list[str]) -> int:
-    runs = [Path(a) for a in argv]
-    if not runs:
-        print(__doc__, file=sys.stderr)
-        return 2
-    values, described = [], []
-    for run in runs:
-        art = rundir.load_artifacts(run)
-        ev = art["eval"]
-        if ev is None:
-            print(
-                f"{run}: no finished evaluation ({rundir.EVAL_DIR}/{rundir.METRICS}); run make train", file=sys.stderr
-            )
-            return 1
-        values.append(headline_metrics(ev))
-        described.append(
-            {
-                "run": run.name,
-                "seed": art["config"].get("seed"),
-                "model_id": ev.get("model_id"),
-                "timings": art["timings"] or None,
-            }
-        )
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("runs", nargs="+", type=Path, help="runs of the default configuration, differing only in seed")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=RUN", help="one run of a changed config")
+    args = ap.parse_args(argv)
+    arts = [_load(run) for run in args.runs]
+    values = [headline_metrics(a["eval"]) for a in arts]
+    described = [
+        {
+            "run": a["run_dir"].name,
+            "seed": a["config"].get("seed"),
+            "model_id": a["eval"].get("model_id"),
+            "timings": a["timings"] or None,
+        }
+        for a in arts
+    ]
     summary = spread(values)
-    write_json(ROOT / "docs" / "default_model.json", {"runs": described, "targets": summary})
     md = [
         "# The default model over seeds",
         "",
-        f"`make train` configuration, {len(runs)} runs differing only in `seed` "
+        f"`make train` configuration, {len(arts)} runs differing only in `seed` "
         f"({', '.join(str(d['seed']) for d in described)}); each figure from the run's "
         f"`{rundir.EVAL_DIR}/{rundir.METRICS}` (`tfgbv.report.headline`). A difference between two configurations "
         "smaller than the SD here is noise.",
@@ -52,6 +64,50 @@ def main(argv: list[str]) -> int:
         *render_spread(summary, [d["run"] for d in described]),
         "",
     ]
+    variants: dict[str, Any] = {}
+    for item in args.variant:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            ap.error(f"--variant {item!r}: expected NAME=RUN_DIR")
+        art = _load(Path(path))
+        variants[name] = {
+            "run": Path(path).name,
+            "seed": art["config"].get("seed"),
+            "changes": config_changes(arts[0]["config"], art["config"]),
+            "values": headline_metrics(art["eval"]),
+        }
+    compared = compare_variants(summary, {n: v["values"] for n, v in variants.items()})
+    if variants:
+        md += [
+            "## Variants (one run each, against the seeds above)",
+            "",
+            "A difference counts only when it is larger than 2 SD of the seeds (**bold**); otherwise it is noise.",
+            "",
+        ]
+        for name, v in variants.items():
+            md.append(f"- **{name}** (`{v['run']}`, seed {v['seed']}): " + ("; ".join(v["changes"]) or "same config"))
+        md += ["", *render_variants(summary, compared), ""]
+    curves = {}
+    for a, d in zip(arts, described):
+        batch = ((a["config"].get("trainer") or {}).get("per_device_train_batch_size")) or 1
+        curve = learning_curve(a["history"], int(batch))
+        if curve:
+            curves[d["run"]] = curve
+    if curves:
+        md += [
+            "## Learning curve",
+            "",
+            "Dev macro-F1 at threshold 0.5 (all sources' dev rows, before calibration) after each share of the one "
+            "pass over the training rows (`trainer.curve_points`; evaluations only, the trained model is the same):",
+            "",
+        ]
+        for run, curve in curves.items():
+            md.append(f"- `{run}`: " + ", ".join(f"{rows:,} rows {f1:.3f}" for rows, f1 in curve))
+        md.append("")
+    write_json(
+        ROOT / "docs" / "default_model.json",
+        {"runs": described, "targets": summary, "variants": variants, "compared": compared, "curves": curves},
+    )
     write_text(ROOT / "docs" / "default_model.md", "\n".join(md))
     print("\n".join(md))
     return 0

@@ -8,7 +8,15 @@ from tfgbv.report.evaluation import (
     pair_ranking,
     per_source_metrics,
 )
-from tfgbv.report.headline import headline_metrics, spread
+from tfgbv.report.headline import (
+    compare_variants,
+    config_changes,
+    headline_metrics,
+    learning_curve,
+    render_spread,
+    render_variants,
+    spread,
+)
 
 Y = np.array([[1, -1, -1, -1], [0, -1, -1, -1], [0, -1, -1, -1], [0, 0, 0, 0], [0, 0, 0, 0]], float)
 P = np.array(
@@ -45,3 +53,31 @@ def test_headline_reads_targets_from_per_source_metrics_and_spread_says_if_met()
     s = spread([h, {**h, "functional.hard_negatives": 0.87}])
     assert s["functional.hard_negatives"]["values"] == [0.93, 0.87] and s["functional.hard_negatives"]["met"]
     assert not s["tg_prose.flagged"]["met"] and "ru_2ch_pikabu.insult.f1" not in s
+
+
+def test_style_checks_are_reported_without_a_goal():
+    h = headline_metrics({"style_shift": {"changed_rate": 0.12, "macro_f1_restyled": 0.7}})
+    s = spread([h, {**h, "style.changed_rate": 0.10}])
+    assert s["style.changed_rate"]["target"] is None and s["style.changed_rate"]["met"] is None
+    assert "| – | 0.110 |" in "\n".join(render_spread(s, ["a", "b"]))
+
+
+def test_variant_counts_as_a_change_only_beyond_two_seed_sds():
+    seeds = spread([{"seed.macro_f1": 0.80}, {"seed.macro_f1": 0.82}, {"seed.macro_f1": 0.78}])  # SD 0.02
+    out = compare_variants(seeds, {"small": {"seed.macro_f1": 0.83}, "big": {"seed.macro_f1": 0.70}})
+    assert not out["small"]["seed.macro_f1"]["beyond_noise"]
+    assert out["big"]["seed.macro_f1"]["beyond_noise"] and not out["big"]["seed.macro_f1"]["better"]
+    md = "\n".join(render_variants(seeds, out))
+    assert "0.830 (+0.030)" in md and "**-0.100** worse" in md
+
+
+def test_learning_curve_reads_dev_evaluations_as_rows_seen():
+    history = [{"loss": 0.5, "step": 20}, {"eval_macro_f1": 0.4, "step": 50}, {"eval_macro_f1": 0.6, "step": 100}]
+    assert learning_curve(history, batch_size=32) == [(1600, 0.4), (3200, 0.6)]
+
+
+def test_config_changes_list_what_a_variant_changed_but_not_seed_or_paths():
+    base = {"seed": 42, "paths": {"root": "/a"}, "data": {"sources": {"seed": {"augment": ["lower_nopunct"]}}}}
+    other = {"seed": 1, "paths": {"root": "/b"}, "data": {"sources": {"seed": {"augment": []}}}}
+    assert config_changes(base, other) == ["`data.sources.seed.augment`: ['lower_nopunct'] → []"]
+    assert config_changes(base, {**base, "trainer": {"curve_points": 8}}) == []

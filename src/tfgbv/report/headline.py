@@ -23,6 +23,11 @@ TARGETS: tuple[tuple[str, str, float, bool], ...] = (
     ("seed.macro_f1", "bundled synthetic test split macro F1", 0.86, True),
     ("functional.hard_negatives", "functional suite hard negatives accuracy", 0.90, True),
 )
+# Reported next to the targets (no goal): does style still decide the label? (evaluation.style_shift)
+CHECKS: tuple[tuple[str, str, bool], ...] = (
+    ("style.changed_rate", "synthetic test rows whose labels change when typed lower-case without punctuation", False),
+    ("style.macro_f1_restyled", "  bundled synthetic test macro F1, typed that way", True),
+)
 
 
 def headline_metrics(ev: Mapping[str, Any]) -> dict[str, float | None]:
@@ -50,13 +55,22 @@ def headline_metrics(ev: Mapping[str, Any]) -> dict[str, float | None]:
     seed_f1 = [m.get("f1") for m in ((per.get("seed") or {}).get("labels") or {}).values() if m.get("f1") is not None]
     out["seed.macro_f1"] = sum(seed_f1) / len(seed_f1) if len(seed_f1) == len(LABELS) else None
     out["functional.hard_negatives"] = (ev.get("functional") or {}).get("hard_negative_accuracy")
+    style = ev.get("style_shift") or {}
+    out["style.changed_rate"] = style.get("changed_rate")
+    out["style.macro_f1_restyled"] = style.get("macro_f1_restyled")
     return out
+
+
+def learning_curve(history: Sequence[Mapping[str, Any]], batch_size: int) -> list[tuple[int, float]]:
+    """(training rows seen, dev macro-F1 at 0.5) from a run's train_history.json (trainer.curve_points or epochs)."""
+    return [(int(h["step"]) * batch_size, float(h["eval_macro_f1"])) for h in history if "eval_macro_f1" in h]
 
 
 def spread(values: Sequence[dict[str, float | None]]) -> dict[str, dict[str, Any]]:
     """Per target: the values of each run, their mean, sample SD, min, max, and whether the mean meets the target."""
     out = {}
-    for key, what, target, higher in TARGETS:
+    rows = [*TARGETS, *((key, what, None, higher) for key, what, higher in CHECKS)]
+    for key, what, target, higher in rows:
         vals = [v[key] for v in values if v.get(key) is not None]
         if not vals:
             continue
@@ -70,9 +84,17 @@ def spread(values: Sequence[dict[str, float | None]]) -> dict[str, dict[str, Any
             "sd": statistics.stdev(vals) if len(vals) > 1 else None,
             "min": min(vals),
             "max": max(vals),
-            "met": mean >= target if higher else mean <= target,
+            "met": None if target is None else (mean >= target if higher else mean <= target),
         }
     return out
+
+
+def _goal(e: Mapping[str, Any]) -> str:
+    return "–" if e["target"] is None else ("≥ " if e["higher_is_better"] else "≤ ") + f"{e['target']:g}"
+
+
+def _met(e: Mapping[str, Any]) -> str:
+    return "–" if e["met"] is None else ("yes" if e["met"] else "**no**")
 
 
 def render_spread(summary: Mapping[str, Any], runs: Sequence[str]) -> list[str]:
@@ -82,8 +104,70 @@ def render_spread(summary: Mapping[str, Any], runs: Sequence[str]) -> list[str]:
         "|---|---|---|---|" + "---|" * len(runs) + "---|",
     ]
     for key, e in summary.items():
-        goal = ("≥ " if e["higher_is_better"] else "≤ ") + f"{e['target']:g}"
         sd = f"{e['sd']:.3f}" if e["sd"] is not None else "–"
         cells = " | ".join(f"{v:.3f}" for v in e["values"])
-        lines.append(f"| {e['what']} | {goal} | {e['mean']:.3f} | {sd} | {cells} | {'yes' if e['met'] else '**no**'} |")
+        lines.append(f"| {e['what']} | {_goal(e)} | {e['mean']:.3f} | {sd} | {cells} | {_met(e)} |")
     return lines
+
+
+def compare_variants(
+    summary: Mapping[str, Any], variants: Mapping[str, dict[str, float | None]]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Each variant run (one seed) against the default's seed spread: value, difference from the mean, and whether the
+    difference is beyond 2 SD of the seeds (smaller is noise); `better` says which way it moved."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, vals in variants.items():
+        out[name] = {}
+        for key, e in summary.items():
+            v = vals.get(key)
+            if v is None:
+                continue
+            diff = v - e["mean"]
+            beyond = e["sd"] is not None and abs(diff) > 2 * e["sd"]
+            out[name][key] = {
+                "value": v,
+                "diff": diff,
+                "beyond_noise": beyond,
+                "better": beyond and ((diff > 0) == e["higher_is_better"]),
+            }
+    return out
+
+
+def render_variants(summary: Mapping[str, Any], compared: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Markdown: the default's mean ± SD, then per variant its value and difference (bold beyond 2 SD)."""
+    names = list(compared)
+    lines = [
+        "| target | goal | default mean ± SD | " + " | ".join(f"{n} (Δ)" for n in names) + " |",
+        "|---|---|---|" + "---|" * len(names),
+    ]
+    for key, e in summary.items():
+        sd = f" ± {e['sd']:.3f}" if e["sd"] is not None else ""
+        cells = []
+        for n in names:
+            c = compared[n].get(key)
+            if c is None:
+                cells.append("–")
+                continue
+            delta = f"{c['diff']:+.3f}"
+            if c["beyond_noise"]:
+                delta = f"**{delta}** {'better' if c['better'] else 'worse'}"
+            cells.append(f"{c['value']:.3f} ({delta})")
+        lines.append(f"| {e['what']} | {_goal(e)} | {e['mean']:.3f}{sd} | " + " | ".join(cells) + " |")
+    return lines
+
+
+# Config keys that differ between runs of one configuration without changing what is trained.
+IGNORED_KEYS = ("seed", "run_name", "hydra", "paths", "publish_card", "trainer.curve_points")
+
+
+def _flat(cfg: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(cfg, dict):
+        return {k: v for key, val in cfg.items() for k, v in _flat(val, f"{prefix}{key}.").items()}
+    return {prefix[:-1]: cfg}
+
+
+def config_changes(base: dict, other: dict) -> list[str]:
+    """`key: before -> after` for every resolved config value that differs (paths, seed and run names aside)."""
+    a, b = _flat(base), _flat(other)
+    keep = [k for k in sorted(set(a) | set(b)) if not any(k == i or k.startswith(i + ".") for i in IGNORED_KEYS)]
+    return [f"`{k}`: {a.get(k, '–')} → {b.get(k, '–')}" for k in keep if a.get(k) != b.get(k)]
