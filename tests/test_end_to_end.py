@@ -211,6 +211,7 @@ def test_hydra_multirun_sweep_over_seeds(tmp_path, tiny_split_dir):
     assert [p.name for p in jobs] == ["0", "1"]
     seeds = [json.loads((p / "config.json").read_text())["seed"] for p in jobs]
     assert seeds == [1, 2]
+    assert not list(tmp_path.rglob("latest"))  # sweep jobs leave runs/latest alone
 
 
 def test_hub_model_offline_fails_with_a_clear_message(monkeypatch):

@@ -78,15 +78,21 @@ class _Clock:
         self._last = now
 
 
-def _point_latest(run_dir: Path) -> None:
-    """runs/latest -> the newest run, replaced atomically (sweep jobs leave it alone)."""
-    if run_dir.parent.name == "multirun":
+def _point_latest(run_dir: Path, runs_dir: str | Path) -> None:
+    """<runs_dir>/latest -> the newest run, replaced atomically. Sweep jobs (<runs_dir>/multirun/...) and runs written
+    outside runs_dir leave it alone."""
+    runs_dir = Path(runs_dir)
+    try:
+        rel = run_dir.resolve().relative_to(runs_dir.resolve())
+    except ValueError:
         return
-    latest = run_dir.parents[1] / "latest"
+    if not rel.parts or rel.parts[0] == "multirun":
+        return
+    latest = runs_dir / "latest"
     tmp = latest.with_name(f".latest.{os.getpid()}.tmp")
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
-    tmp.symlink_to(os.path.relpath(run_dir, latest.parent))
+    tmp.symlink_to(os.path.relpath(run_dir.resolve(), latest.parent.resolve()))
     os.replace(tmp, latest)
 
 
@@ -133,7 +139,7 @@ def run_train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     summary["card"] = str(publish_card(write_model_card(run_dir), _card_target(cfg) if evaluate_after else None))
     clock.lap("card")
     write_json(run_dir / rundir.TIMINGS, {"seconds": clock.laps, "total": round(sum(clock.laps.values()), 1)})
-    _point_latest(run_dir)
+    _point_latest(run_dir, cfg.paths.runs_dir)
     return summary
 
 
