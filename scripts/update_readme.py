@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tfgbv import rundir
 from tfgbv.io import write_bytes, write_text
-from tfgbv.report.headline import render_spread
+from tfgbv.report.headline import render_spread, render_variants
 from tfgbv.report.markdown import ci_of, interval, number
 from tfgbv.report.model_card import external_scores, misses_most_abuse, per_source_rows
 
@@ -53,6 +53,14 @@ def render(run: Path) -> str:
                 "",
                 *render_spread(spread["targets"], [r["run"] for r in spread["runs"]]),
             ]
+            if spread.get("compared"):
+                lines += [
+                    "",
+                    "**What the choices do** (one run each against the seeds' spread; bold = beyond 2 SD; what each "
+                    "variant changes is in [docs/default_model.md](docs/default_model.md)):",
+                    "",
+                    *render_variants(spread["targets"], spread["compared"]),
+                ]
         fr = ev.get("functional")
         if fr:
             lines += [
