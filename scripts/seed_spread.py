@@ -103,6 +103,12 @@ def main(argv: list[str]) -> int:
         ]
         for run, curve in curves.items():
             md.append(f"- `{run}`: " + ", ".join(f"{rows:,} rows {f1:.3f}" for rows, f1 in curve))
+            half = [f1 for rows, f1 in curve if rows >= curve[-1][0] / 2]
+            if len(half) > 1:
+                md.append(
+                    f"  Over the second half of the pass dev macro-F1 moved {half[-1] - half[0]:+.3f} "
+                    f"(from {half[0]:.3f} to {half[-1]:.3f})."
+                )
         md.append("")
     write_json(
         ROOT / "docs" / "default_model.json",
