@@ -40,6 +40,9 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path, help="runs of the default configuration, differing only in seed")
     ap.add_argument("--variant", action="append", default=[], metavar="NAME=RUN", help="one run of a changed config")
+    ap.add_argument("--out", default="docs/default_model", help="output stem (.json and .md), repository-relative")
+    ap.add_argument("--title", default="The default model over seeds")
+    ap.add_argument("--about", default="`make train` configuration", help="what the seed runs are")
     args = ap.parse_args(argv)
     arts = [_load(run) for run in args.runs]
     values = [headline_metrics(a["eval"]) for a in arts]
@@ -54,9 +57,9 @@ def main(argv: list[str]) -> int:
     ]
     summary = spread(values)
     md = [
-        "# The default model over seeds",
+        f"# {args.title}",
         "",
-        f"`make train` configuration, {len(arts)} runs differing only in `seed` "
+        f"{args.about}, {len(arts)} runs differing only in `seed` "
         f"({', '.join(str(d['seed']) for d in described)}); each figure from the run's "
         f"`{rundir.EVAL_DIR}/{rundir.METRICS}` (`tfgbv.report.headline`). A difference between two configurations "
         "smaller than the SD here is noise.",
@@ -111,10 +114,10 @@ def main(argv: list[str]) -> int:
                 )
         md.append("")
     write_json(
-        ROOT / "docs" / "default_model.json",
+        ROOT / f"{args.out}.json",
         {"runs": described, "targets": summary, "variants": variants, "compared": compared, "curves": curves},
     )
-    write_text(ROOT / "docs" / "default_model.md", "\n".join(md))
+    write_text(ROOT / f"{args.out}.md", "\n".join(md))
     print("\n".join(md))
     return 0
 
