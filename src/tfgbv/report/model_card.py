@@ -5,6 +5,7 @@ The YAML header carries a `model-index` built from `EvalResult`s so the Hub can 
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -678,7 +679,7 @@ def _section_get_started(art: dict, run_dir: Path) -> list[str]:
         "from transformers import pipeline",
         "",
         'pipe = pipeline("text-classification", model="path/to/model", top_k=None, function_to_apply="sigmoid")',
-        f"thresholds = {thresholds}",
+        f"thresholds = {json.dumps(thresholds)}",  # as ruff formats it (the card is linted)
         'texts = ["Ту бешарм ҳастӣ, шарми оилаат", "Телефон доверия кризисного центра работает круглосуточно"]',
         "for row in pipe(texts, truncation=True):",
         '    scores = {d["label"]: d["score"] for d in row}',
