@@ -255,15 +255,14 @@ def expand_inputs(inputs: Sequence[str], paths: RunPaths | None = None) -> list[
         if not is_glob and not os.path.lexists(matches[0]):
             raise ScoringError(f"input {item!r}: no such file")
         if paths is not None:
-            own = [m for m in matches if _own_role(m, paths)]
+            own = {m: role for m in matches if (role := _own_role(m, paths))}  # file -> which of this run's files
             if own and not is_glob:
-                role = _own_role(own[0], paths)
+                role = next(iter(own.values()))
                 raise ScoringError(
                     f"input {item} is also this run's {role} file ({getattr(paths, role)}): writing it "
                     f"would destroy the input; choose another {role} path"
                 )
-            for m in own:
-                role = _own_role(m, paths)
+            for m, role in own.items():
                 if not _written_by_an_earlier_run(m, role, paths):
                     raise ScoringError(
                         f"input {item!r} matches {m}, which is this run's {role} path but was not written by an "
@@ -271,7 +270,7 @@ def expand_inputs(inputs: Sequence[str], paths: RunPaths | None = None) -> list[
                         f"it; choose another {role} path"
                     )
             if own:
-                log.info("glob %r: leaving out this run's own files %s", item, own)
+                log.info("glob %r: leaving out this run's own files %s", item, list(own))
             matches = [m for m in matches if m not in own]
         if not matches:
             raise ScoringError(f"input {item!r}: the glob matched nothing (or only this run's own files)")
