@@ -16,6 +16,7 @@ import torch
 
 from tfgbv.env import bf16_supported
 from tfgbv.labels import LABELS
+from tfgbv.models.attention import use_cpu_attention
 from tfgbv.models.build import load_model_dir, resolve_model_dir, text_prep_from_meta
 from tfgbv.predict.base import MAX_TEXT_CHARS, calibrated_proba, checked_texts, labelled_predictions, model_identifier
 
@@ -195,6 +196,8 @@ class Classifier:
         self.bf16 = bool(bf16)
         if self.bf16:  # weights stored in bf16 once: no per-call re-casting of fp32 weights (as autocast does)
             self.model = self.model.to(torch.bfloat16)
+        if self.model is not None:  # fp32-softmax attention: same scores, faster in bf16 (tfgbv.models.attention)
+            use_cpu_attention(self.model)
         self.compiled = bool(compile) and model is not None
         self._forward = None if model is None else torch_forward(compiled(self.model) if self.compiled else self.model)
         self._id: str | None = None

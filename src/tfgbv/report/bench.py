@@ -243,6 +243,7 @@ def _backend_fn(name: str, spec: BenchSpec, model_dir: Path, texts: list[str], t
         clf = Classifier.from_pretrained(model_dir, bf16=False)
         # A folded model's pipeline output is calibrated already: only unfolded temperatures remain to apply.
         temps = clf.temperatures / clf.logit_scale
+        clf.model.set_attn_implementation("sdpa")  # what a user's pipeline runs (Classifier switched it)
         return pipeline_predict(clf.model, clf.tokenizer, spec.baseline_batch_size, temps), "fp32"
     if name.startswith("torch_"):
         bf16, compile_ = "bf16" in name, name.endswith("_compiled")
