@@ -1,10 +1,10 @@
 """Self-attention for CPU inference on short comments, registered with transformers' AttentionInterface.
 
 PyTorch's CPU flash-attention kernel (what `sdpa` runs) and the softmax of the `eager` path are slow in bf16 at the
-~30-token sequences of social-media comments: in a profile of the default run most of attention's time went to
-the softmax, not to its two small matrix products (torch_bf16 rows of docs/bench.md measure the result).
-This implementation is the eager one with the softmax computed in fp32 (fast, and more exact than a bf16 softmax) and its probabilities cast back
-to the model's dtype for the second product. It is an inference option: the saved model still says `sdpa`.
+~30-token sequences of social-media comments: in a profile of the default run most of attention's time went to the
+softmax, not to its two small matrix products (the torch_bf16 rows of docs/bench.md measure the result). This is the
+eager attention with the softmax computed in fp32 (fast, and more exact than a bf16 softmax), its probabilities cast
+back to the model's dtype for the second product. An inference option: the saved model still says `sdpa`.
 """
 
 from __future__ import annotations
