@@ -43,8 +43,8 @@ AttentionMaskInterface.register(CPU_ATTENTION, eager_mask)
 
 
 def use_cpu_attention(model) -> bool:
-    """Switch a loaded transformers model to CPU_ATTENTION; False (model unchanged) if it does not support the
-    attention interface (e.g. the mean-pooled research model's own encoder still does: it is a BertModel)."""
+    """Switch a loaded transformers model to CPU_ATTENTION in place; False (model unchanged) for a model without
+    transformers' attention interface."""
     try:
         model.set_attn_implementation(CPU_ATTENTION)
     except (AttributeError, ValueError):
