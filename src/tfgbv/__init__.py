@@ -5,7 +5,14 @@ clf = Classifier.from_pretrained("runs/latest")
 clf.predict(["..."])
 """
 
+import logging
+
 from tfgbv.labels import LABELS
+
+# transformers imports torchao (int8 scoring's quantiser) whenever it is installed, and torchao then warns on every
+# start that its CUDA kernels cannot load, and torch that two of its enums need no registration: noise on a CPU.
+for _name in ("torchao", "torch.utils._pytree"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
 
 __version__ = "0.1.0"
 __all__ = ["LABELS", "Classifier", "__version__"]

@@ -529,6 +529,7 @@ def test_invalid_options_are_refused(option):
     [
         {"bf16": "maybe"},
         {"compile": "yes"},
+        {"int8": "yes"},
         {"num_threads": 0},
         {"batch_tokens": 0},
         {"batch_tokens": -5},
@@ -550,8 +551,20 @@ def test_default_and_documented_scorer_options_are_accepted():
 
     check_scorer_options()
     for bf16 in (True, False, "auto"):
-        check_scorer_options(bf16=bf16, compile=bf16)
+        check_scorer_options(bf16=bf16, compile=bf16, int8=bf16)
     check_scorer_options(backend="onnx", onnx_variant="fp32", num_threads=2, batch_tokens=None)
+
+
+def test_int8_auto_is_measured_only_when_scoring_is_compiled(tiny_run, monkeypatch):
+    import tfgbv.predict.files as files
+
+    asked = []
+    monkeypatch.setattr(files, "choose_int8", lambda *a, **k: asked.append(a) or False)
+    monkeypatch.setattr(files, "choose_bf16", lambda *a, **k: False)
+    clf = files.load_scorer(tiny_run, int8="auto", compile=False)
+    assert asked == [] and not clf.int8 and not clf.compiled  # int8 runs compiled only: not even measured
+    clf = files.load_scorer(tiny_run, int8="auto", compile=True)
+    assert len(asked) == 1 and not clf.int8 and clf.compiled  # measured, and the measurement said no
 
 
 def test_unknown_predict_option_is_an_error():

@@ -51,3 +51,20 @@ def test_compiled_model_scores_like_the_eager_one(tiny_run):
     assert clf.compiled
     np.testing.assert_allclose(clf.predict_proba(TEXTS), eager, atol=1e-5)
     np.testing.assert_allclose(clf.predict_proba(TEXTS[:3]), eager[:3], atol=1e-5)  # another batch shape
+
+
+@pytest.mark.slow
+def test_int8_classifier_is_calibrated_compiled_and_agrees_with_fp32(tiny_run):
+    fp32 = Classifier.from_pretrained(tiny_run)
+    int8 = Classifier.from_pretrained(tiny_run, int8=True, calibration_texts=TEXTS[:20], bf16=True)
+    assert int8.int8 and int8.compiled and not int8.bf16  # int8 quantises the fp32 weights
+    assert int8.model_id == fp32.model_id + "-int8"  # resumed scoring never mixes int8 with another precision
+    a, b = fp32.predict_proba(TEXTS), int8.predict_proba(TEXTS)
+    assert np.abs(a - b).max() < 0.05
+    assert ((a >= fp32.thresholds) == (b >= fp32.thresholds)).mean() >= 0.95
+    np.testing.assert_allclose(int8.predict_proba(TEXTS[:3]), b[:3], atol=1e-3)  # another batch shape, same scores
+
+
+def test_int8_without_calibration_texts_is_refused(tiny_run):
+    with pytest.raises(ValueError, match="calibration texts"):
+        Classifier.from_pretrained(tiny_run, int8=True, calibration_texts=[])

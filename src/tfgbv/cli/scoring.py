@@ -34,6 +34,7 @@ PREDICT_RUN_KEYS = (
     "num_threads",
     "batch_tokens",
     "compile",
+    "int8",
 )
 
 
@@ -55,7 +56,9 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     """Score files (or stdin) with a run; prints and returns the run summary."""
     inputs = list(cfg.input) if OmegaConf.is_list(cfg.input) else [str(cfg.input)]
     spec = score_spec(cfg)
-    check_scorer_options(cfg.backend, cfg.bf16, cfg.num_threads, cfg.onnx_variant, cfg.batch_tokens, cfg.compile)
+    check_scorer_options(
+        cfg.backend, cfg.bf16, cfg.num_threads, cfg.onnx_variant, cfg.batch_tokens, cfg.compile, cfg.int8
+    )
     if cfg.engine.name == "ray":
         summary = score_with_ray(
             cfg.model_dir,
@@ -80,6 +83,7 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
             cfg.onnx_variant,
             cfg.batch_tokens,
             want_compile(cfg.compile, inputs),
+            cfg.int8,
         )
         summary = score_files(clf, inputs, cfg.output, spec, cfg.rejects)
     print(json.dumps(summary, indent=2))

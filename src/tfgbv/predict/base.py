@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from tfgbv.locations import data_dir
 from tfgbv.metrics.decision import apply_temperature
 
 
@@ -76,3 +77,19 @@ def labelled_predictions(clf, texts: Sequence[str] | str) -> list[dict[str, Any]
         for p in probs
     ]
     return out[0] if single else out
+
+
+# Bundled-corpus texts that time precisions (tfgbv.predict.precision) and calibrate int8 (Classifier(int8=True)).
+PROBE_TEXTS = 512
+
+
+def probe_texts(n: int = PROBE_TEXTS) -> list[str]:
+    """The first `n` texts of the bundled corpus (always installed with the package)."""
+    texts: list[str] = []
+    for path in sorted((data_dir() / "seed").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                texts.append(json.loads(line)["text"])
+                if len(texts) >= n:
+                    return texts
+    return texts

@@ -1,4 +1,4 @@
-"""fp32 or bf16 on this machine: measured once at first use, cached per machine, overridable (`bf16=true|false`).
+"""fp32, bf16 or int8 on this machine: measured once at first use, cached, overridable (`bf16=`, `int8=true|false`).
 
 The fastest precision differs by CPU: with AMX or AVX-512 BF16 units, bf16 weights run several times faster than fp32;
 on CPUs that only emulate bf16 it is slower. So `bf16=auto` in batch scoring times both on the bundled corpus (a few
@@ -6,6 +6,10 @@ seconds), keeps bf16 only if it is faster and its labels agree with fp32 on at l
 and stores the decision in `<cache>/backend_choice.json` under a key of CPU model, ISA flags, threads and torch version
 (tfgbv.env.machine_key), so later runs on the same machine reuse it. `make bench` measures more thoroughly and
 refreshes the entry.
+
+int8 (tfgbv.models.int8) only runs compiled, so `int8=auto` compares it with compiled bf16, when scoring is compiled
+(large inputs): calibrated on bundled texts, timed and checked against fp32 on others, kept only if faster and in
+agreement; its entry is keyed by machine and model (the agreement depends on the model).
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ import numpy as np
 
 from tfgbv.env import cpu_flags, cpu_model, machine_key
 from tfgbv.io import write_json
-from tfgbv.locations import cache_dir, data_dir
+from tfgbv.locations import cache_dir
+from tfgbv.models.build import find_model_dir, read_meta
+from tfgbv.predict.base import PROBE_TEXTS, model_identifier, probe_texts
 from tfgbv.predict.transformer import Classifier
 
 log = logging.getLogger(__name__)
@@ -30,19 +36,6 @@ CHOICE_FILE = "backend_choice.json"
 # torch.compile costs up to a minute once and then scores faster (docs/bench.md): worth it from about 100k rows.
 COMPILE_MIN_ROWS = 100_000
 MIN_AGREEMENT = 0.995
-PROBE_TEXTS = 512
-
-
-def probe_texts(n: int = PROBE_TEXTS) -> list[str]:
-    """The first `n` texts of the bundled corpus (always installed with the package)."""
-    texts: list[str] = []
-    for path in sorted((data_dir() / "seed").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                texts.append(json.loads(line)["text"])
-                if len(texts) >= n:
-                    return texts
-    return texts
 
 
 def _texts_per_s(clf: Classifier, texts: Sequence[str]) -> tuple[float, np.ndarray]:
@@ -77,6 +70,46 @@ def measure_precision(
     }
 
 
+def int8_choice_key(model_dir: str | Path) -> str:
+    """int8's agreement depends on the model as well as on the machine: its cache entry is keyed by both."""
+    found = find_model_dir(model_dir)
+    return f"{machine_key()}:int8:{model_identifier(found, read_meta(found))}"
+
+
+def measure_int8(
+    model_dir: str | Path,
+    texts: Sequence[str],
+    calibration_texts: Sequence[str],
+    min_agreement: float = MIN_AGREEMENT,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Time the compiled bf16 model and the int8 one (both compiled: int8 is compiled-only) on `texts`, which should
+    not be the calibration texts; int8 is chosen when it is faster and its labels agree with fp32 on at least
+    `min_agreement` of the cells."""
+    fp32 = Classifier.from_pretrained(model_dir, bf16=False, **kwargs)
+    ref, thresholds = fp32.predict_proba(texts), fp32.thresholds
+    del fp32
+    bf16 = Classifier.from_pretrained(model_dir, bf16=True, compile=True, **kwargs)
+    bf16_speed, _ = _texts_per_s(bf16, texts)
+    del bf16
+    int8 = Classifier.from_pretrained(model_dir, int8=True, calibration_texts=calibration_texts, **kwargs)
+    int8_speed, prob = _texts_per_s(int8, texts)
+    agreement = float(((prob >= thresholds) == (ref >= thresholds)).mean())
+    return {
+        "int8": bool(int8_speed > bf16_speed and agreement >= min_agreement),
+        "bf16_compiled_texts_per_s": round(bf16_speed, 1),
+        "int8_texts_per_s": round(int8_speed, 1),
+        "label_agreement": round(agreement, 4),
+        "min_agreement": min_agreement,
+        "texts": len(texts),
+        "calibration_texts": len(calibration_texts),
+        "cpu": cpu_model(),
+        "cpu_flags": cpu_flags(),
+        "measured": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "by": "tfgbv.predict.precision",
+    }
+
+
 def read_choices(cache: Path | None = None) -> dict[str, Any]:
     path = (cache or cache_dir()) / CHOICE_FILE
     try:
@@ -85,10 +118,10 @@ def read_choices(cache: Path | None = None) -> dict[str, Any]:
         return {}
 
 
-def record_choice(entry: dict[str, Any], cache: Path | None = None) -> None:
-    """Store `entry` as this machine's choice (other machines' entries are kept)."""
+def record_choice(entry: dict[str, Any], cache: Path | None = None, key: str | None = None) -> None:
+    """Store `entry` as this machine's choice, or under `key` (other entries are kept)."""
     choices = read_choices(cache)
-    choices[machine_key()] = entry
+    choices[key or machine_key()] = entry
     write_json((cache or cache_dir()) / CHOICE_FILE, choices)
 
 
@@ -107,3 +140,25 @@ def choose_bf16(model_dir: str | Path, cache: Path | None = None, **kwargs: Any)
         entry["label_agreement"],
     )
     return bool(entry["bf16"])
+
+
+def choose_int8(model_dir: str | Path, cache: Path | None = None, **kwargs: Any) -> bool:
+    """Whether int8 beats compiled bf16 for this model on this machine at >= MIN_AGREEMENT label agreement: measured
+    once (calibrated on the first PROBE_TEXTS bundled texts, timed and checked on the next ones: two compilations,
+    a few minutes) and cached under the machine and the model's content hash."""
+    key = int8_choice_key(model_dir)
+    entry = read_choices(cache).get(key)
+    if entry is None:
+        log.info("int8=auto: timing compiled bf16 and int8 once for this model on this machine (cached in %s)", cache)
+        texts = probe_texts(3 * PROBE_TEXTS)
+        calibration, held_out = texts[:PROBE_TEXTS], texts[PROBE_TEXTS:]
+        entry = measure_int8(model_dir, held_out or calibration, calibration, **kwargs)
+        record_choice(entry, cache, key)
+    log.info(
+        "int8=auto -> %s (compiled bf16 %.0f, int8 %.0f texts/s, agreement %.4f; int8=true|false overrides)",
+        "int8" if entry["int8"] else "no int8",
+        entry["bf16_compiled_texts_per_s"],
+        entry["int8_texts_per_s"],
+        entry["label_agreement"],
+    )
+    return bool(entry["int8"])

@@ -13,12 +13,21 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
+from torch._inductor import config as inductor_config
 
 from tfgbv.env import bf16_supported
 from tfgbv.labels import LABELS
 from tfgbv.models.attention import use_cpu_attention
 from tfgbv.models.build import load_model_dir, resolve_model_dir, text_prep_from_meta
-from tfgbv.predict.base import MAX_TEXT_CHARS, calibrated_proba, checked_texts, labelled_predictions, model_identifier
+from tfgbv.models.int8 import quantise_int8, recorded_input_ranges, smooth_linears
+from tfgbv.predict.base import (
+    MAX_TEXT_CHARS,
+    calibrated_proba,
+    checked_texts,
+    labelled_predictions,
+    model_identifier,
+    probe_texts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +161,49 @@ def compiled(model):
         return model
 
 
+def graph_forward(graph, bf16: bool = False):
+    """A `forward` for predict_windows running an exported `(input_ids, attention_mask) -> logits` graph; `bf16`
+    computes its floating-point operations under bf16 autocast. Inductor's freezing (weights folded into the graph,
+    int8 weights pre-packed for oneDNN) is read from its global config when a graph is compiled, at the first call
+    and at each recompilation, so every call runs with it on."""
+
+    def forward(input_ids: np.ndarray, attention: np.ndarray) -> np.ndarray:
+        with (
+            torch.no_grad(),
+            torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16),
+            inductor_config.patch(freezing=True),
+        ):
+            out = graph(torch.from_numpy(input_ids), torch.from_numpy(attention))
+        return out.float().numpy()
+
+    return forward
+
+
+def int8_forward(
+    model, tokenizer, prep, calibration_texts: Sequence[str], batch_size: int = 64, max_batch_tokens: int | None = None
+):
+    """A `forward` for predict_windows scoring with an int8 version of the fp32 `model` (tfgbv.models.int8), compiled.
+
+    The texts calibrate it twice, batched as scoring batches them: once for the smoothing ranges, once for the
+    quantisation observers. The floating-point rest (attention, LayerNorm, GELU, head) runs in bf16 where the CPU has
+    it. `model` itself is modified (its encoder linears smoothed): load a fresh one for other uses.
+    """
+    if not calibration_texts:
+        raise ValueError("int8 needs calibration texts (none given)")
+    n_labels = model.config.num_labels
+    with recorded_input_ranges(model) as ranges:
+        predict_logits(model, tokenizer, calibration_texts, prep, batch_size, max_batch_tokens)
+    smooth_linears(model, ranges)
+
+    def calibrate(prepared) -> None:
+        predict_windows(
+            graph_forward(prepared), tokenizer, calibration_texts, prep, n_labels, batch_size, max_batch_tokens
+        )
+
+    graph = quantise_int8(model, calibrate)
+    return graph_forward(torch.compile(graph, dynamic=True), bf16=bf16_supported())
+
+
 class Classifier:
     """Load once, predict many: `Classifier.from_pretrained(run_or_model_dir).predict(texts)`.
 
@@ -159,6 +211,8 @@ class Classifier:
     `predict_logits` returns uncalibrated logits (what the temperatures divide) whether or not the saved model has the
     temperatures folded into its output layer, so every consumer divides exactly once.
     Texts longer than `max_chars` characters are refused with a ValueError (see MAX_TEXT_CHARS).
+    `int8=True` scores with a smoothed, statically quantised, compiled int8 model calibrated at load on
+    `calibration_texts` (default: the bundled corpus, tfgbv.predict.base.probe_texts); about a minute once per process.
     """
 
     max_chars: int = MAX_TEXT_CHARS
@@ -174,6 +228,8 @@ class Classifier:
         num_threads: int | None = None,
         compile: bool = False,
         batch_tokens: int | None = DEFAULT_BATCH_TOKENS,
+        int8: bool = False,
+        calibration_texts: Sequence[str] | None = None,
     ):
         if num_threads:
             torch.set_num_threads(num_threads)
@@ -193,13 +249,20 @@ class Classifier:
         self.batch_size, self.batch_tokens = batch_size, batch_tokens
         if bf16 == "auto":
             bf16 = bf16_supported()
-        self.bf16 = bool(bf16)
+        self.int8 = bool(int8) and model is not None
+        self.bf16 = bool(bf16) and not self.int8  # int8 quantises the fp32 weights (and computes the rest in bf16)
         if self.bf16:  # weights stored in bf16 once: no per-call re-casting of fp32 weights (as autocast does)
             self.model = self.model.to(torch.bfloat16)
         if self.model is not None:  # fp32-softmax attention: same scores, faster in bf16 (tfgbv.models.attention)
             use_cpu_attention(self.model)
-        self.compiled = bool(compile) and model is not None
-        self._forward = None if model is None else torch_forward(compiled(self.model) if self.compiled else self.model)
+        self.compiled = (bool(compile) or self.int8) and model is not None
+        if self.int8:
+            texts = probe_texts() if calibration_texts is None else calibration_texts
+            self._forward = int8_forward(self.model, tokenizer, self.prep, texts, batch_size, batch_tokens)
+        else:
+            self._forward = (
+                None if model is None else torch_forward(compiled(self.model) if self.compiled else self.model)
+            )
         self._id: str | None = None
 
     @classmethod
@@ -212,9 +275,10 @@ class Classifier:
 
     @property
     def model_id(self) -> str:
-        """The model's content hash; "-bf16" when it computes in bf16 (its scores differ slightly from fp32)."""
+        """The model's content hash; "-bf16" / "-int8" when it computes so (its scores differ slightly from fp32)."""
         if self._id is None:
-            self._id = model_identifier(self.model_dir, self.meta) + ("-bf16" if self.bf16 else "")
+            suffix = "-int8" if self.int8 else "-bf16" if self.bf16 else ""
+            self._id = model_identifier(self.model_dir, self.meta) + suffix
         return self._id
 
     def predict_logits(self, texts: Sequence[str]) -> np.ndarray:

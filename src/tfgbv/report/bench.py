@@ -1,10 +1,11 @@
 """Inference and training speed benchmark (scripts/bench.py, `make bench`): one process, one model, one text set.
 
-Inference: the naive `transformers.pipeline("text-classification", batch_size=32)` fp32 baseline against our
-backends (PyTorch fp32, PyTorch bf16 autocast, ONNX Runtime fp32 and int8): texts/s, ratio to the baseline, peak RSS,
-label agreement with PyTorch fp32, and efficiency against this machine's measured matrix-multiply peak
-(FLOPs per text ~= 2 x parameters outside the embeddings x tokens scored; attention's own T^2 term is left out, so the
-efficiency is slightly understated). Training: samples/s of our training step against a plain `Trainer` with the
+Inference: the naive `transformers.pipeline("text-classification", batch_size=32)` fp32 baseline against our backends
+(PyTorch fp32, bf16 weights, compiled bf16, compiled static int8; ONNX Runtime fp32 and int8): texts/s, ratio to the
+baseline, peak RSS, label agreement with PyTorch fp32, and efficiency against this machine's measured matrix-multiply
+peak (FLOPs per text ~= 2 x parameters outside the embeddings x tokens scored; attention's own T^2 term is left out,
+so the efficiency is slightly understated).
+Training: samples/s of our training step against a plain `Trainer` with the
 Hugging Face example defaults. Ray: throughput with 1 and 2 actors.
 """
 
@@ -40,21 +41,31 @@ from transformers import (
 )
 
 from tfgbv import rundir
+from tfgbv.data.sources import DataValidationError, read_table
 from tfgbv.env import bf16_supported, cpu_flags, cpu_model
 from tfgbv.io import write_jsonl, write_text
 from tfgbv.labels import LABELS
 from tfgbv.metrics.decision import apply_temperature
 from tfgbv.models.build import build_model, find_model_dir, resolve_pretrained_path, save_model_dir, spec_to_meta
+from tfgbv.predict.base import MAX_TEXT_CHARS
 from tfgbv.predict.files import ScoreSpec
 from tfgbv.predict.onnx_backend import FILES, OnnxClassifier, export_onnx
-from tfgbv.predict.precision import COMPILE_MIN_ROWS, record_choice
+from tfgbv.predict.precision import COMPILE_MIN_ROWS, int8_choice_key, record_choice
 from tfgbv.predict.ray_engine import score_with_ray
 from tfgbv.predict.transformer import Classifier, encode
 from tfgbv.train.transformer import MaskedBCETrainer, make_dataset
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("pipeline_fp32", "torch_fp32", "torch_bf16", "torch_bf16_compiled", "onnx_fp32", "onnx_int8")
+BACKENDS = (
+    "pipeline_fp32",
+    "torch_fp32",
+    "torch_bf16",
+    "torch_bf16_compiled",
+    "torch_int8_compiled",
+    "onnx_fp32",
+    "onnx_int8",
+)
 
 
 @dataclass
@@ -82,6 +93,10 @@ class BenchSpec:
     ray_texts: int = 2000  # 0 = skip the Ray measurement
     ray_actors: list[int] = field(default_factory=lambda: [1, 2])
     min_agreement: float = 0.995  # a backend must agree this well with fp32 PyTorch to be recommended
+    # Real text on which every backend's labels are also compared with fp32 PyTorch (untimed): name -> {path,
+    # text_column, column_names (header-less CSV)}; the first `agreement_texts` non-empty texts of each file.
+    agreement_sets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    agreement_texts: int = 2000
     cache_dir: str | None = None
     out_json: str = "docs/bench.json"
     out_md: str = "docs/bench.md"
@@ -172,6 +187,24 @@ def agreement(probs: np.ndarray, ref: np.ndarray, thresholds: np.ndarray) -> dic
 # ----------------------------------------------------------------------------- model
 
 
+def load_agreement_sets(spec: BenchSpec) -> dict[str, list[str]]:
+    """{name: texts} of `spec.agreement_sets`; a set whose file is missing is left out with a warning (the bench still
+    runs on a machine without the shared datasets)."""
+    sets: dict[str, list[str]] = {}
+    for name, where in spec.agreement_sets.items():
+        unknown = set(where) - {"path", "text_column", "column_names"}
+        if unknown or "path" not in where or "text_column" not in where:
+            raise ValueError(f"bench agreement_sets.{name}: needs path and text_column (and optional column_names)")
+        try:
+            table = read_table(where["path"], column_names=where.get("column_names"))
+        except DataValidationError as err:
+            log.warning("bench: agreement set %s left out (%s)", name, err)
+            continue
+        texts = [t for t in (row.get(where["text_column"]) for row in table) if isinstance(t, str) and t.strip()]
+        sets[name] = [t[:MAX_TEXT_CHARS] for t in texts[: spec.agreement_texts]]
+    return sets
+
+
 def prepare_model(spec: BenchSpec, model_spec, root: Path) -> tuple[Path, str]:
     """The model dir to benchmark: the given run, or e5-small with a fresh head saved once under the cache dir."""
     if spec.model_dir and Path(spec.model_dir).expanduser().exists():
@@ -246,11 +279,17 @@ def _backend_fn(name: str, spec: BenchSpec, model_dir: Path, texts: list[str], t
         clf.model.set_attn_implementation("sdpa")  # what a user's pipeline runs (Classifier switched it)
         return pipeline_predict(clf.model, clf.tokenizer, spec.baseline_batch_size, temps), "fp32"
     if name.startswith("torch_"):
-        bf16, compile_ = "bf16" in name, name.endswith("_compiled")
+        bf16, int8, compile_ = "bf16" in name, "int8" in name, name.endswith("_compiled")
         clf = Classifier.from_pretrained(
-            model_dir, bf16=bf16, compile=compile_, batch_size=spec.batch_size, batch_tokens=spec.batch_tokens
+            model_dir,
+            bf16=bf16,
+            int8=int8,
+            compile=compile_,
+            batch_size=spec.batch_size,
+            batch_tokens=spec.batch_tokens,
         )
-        return clf.predict_proba, "bf16" if bf16 else "fp32"
+        # int8 is set against the bf16 peak: what it must beat, and the unit its matrix products replace.
+        return clf.predict_proba, "bf16" if bf16 or int8 else "fp32"
     if name in ("onnx_fp32", "onnx_int8"):
         variant = name.split("_")[1]
         onnx_dir = model_dir / rundir.ONNX_DIR
@@ -270,7 +309,13 @@ def _backend_fn(name: str, spec: BenchSpec, model_dir: Path, texts: list[str], t
     raise ValueError(f"unknown backend {name!r}; known: {list(BACKENDS)}")
 
 
-def bench_inference(spec: BenchSpec, model_dir: Path, texts: list[str], peaks: dict[str, float]) -> dict[str, Any]:
+def bench_inference(
+    spec: BenchSpec,
+    model_dir: Path,
+    texts: list[str],
+    peaks: dict[str, float],
+    agreement_sets: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
     threads = spec.num_threads or os.cpu_count() or 1
     torch.set_num_threads(threads)
     ref_clf = Classifier.from_pretrained(model_dir, bf16=False)
@@ -280,7 +325,7 @@ def bench_inference(spec: BenchSpec, model_dir: Path, texts: list[str], peaks: d
     del ref_clf
     results: dict[str, Any] = {}
     export_report: dict[str, Any] = {}
-    ref = None
+    ref, set_refs = None, {}
     order = ["torch_fp32"] + [b for b in spec.backends if b != "torch_fp32"]  # the reference first
     for name in order:
         log.info("benchmarking %s on %d texts", name, len(texts))
@@ -301,9 +346,13 @@ def bench_inference(spec: BenchSpec, model_dir: Path, texts: list[str], peaks: d
             "peak_ref": peak_key,
         }
         row["efficiency"] = round(row["achieved_gflops"] / peak, 3)
+        set_probs = {k: fn(v) for k, v in (agreement_sets or {}).items()}  # untimed
         if name == "torch_fp32":
-            ref = probs
+            ref, set_refs = probs, set_probs
         row.update(agreement(probs, ref, thresholds))
+        row["real_text_agreement"] = {
+            k: agreement(p, set_refs[k], thresholds)["label_agreement"] for k, p in set_probs.items()
+        }
         results[name] = row
         del fn
     base = results.get("pipeline_fp32", {}).get("texts_per_s")
@@ -317,6 +366,7 @@ def bench_inference(spec: BenchSpec, model_dir: Path, texts: list[str], peaks: d
         "tokens_per_text": round(n_tokens / len(texts), 1),
         "non_embedding_params": flops_per_token // 2,
         "threads": threads,
+        "agreement_sets": {k: len(v) for k, v in (agreement_sets or {}).items()},
     }
 
 
@@ -325,8 +375,8 @@ def bench_cli(spec: BenchSpec, model_dir: Path, texts: list[str], backend: str, 
     recommended backend's precision: wall time (start-up, model load, reading, scoring, writing) and the scoring
     loop's own time from the run summary."""
     rows = (texts * (spec.cli_rows // max(1, len(texts)) + 1))[: spec.cli_rows]
-    bf16 = "bf16" in backend
-    compile_ = backend.endswith("_compiled") and spec.cli_rows >= COMPILE_MIN_ROWS  # what compile=auto would do
+    bf16, int8 = "bf16" in backend, "int8" in backend
+    compile_ = backend.endswith("_compiled")
     with tempfile.TemporaryDirectory(prefix="tfgbv-bench-cli-") as tmp:
         src, out = Path(tmp) / "in.jsonl", Path(tmp) / "out.parquet"
         write_jsonl(src, ({"id": f"r{i}", "text": t} for i, t in enumerate(rows)))
@@ -341,6 +391,7 @@ def bench_cli(spec: BenchSpec, model_dir: Path, texts: list[str], backend: str, 
             "quiet=true",
             f"bf16={str(bf16).lower()}",
             f"compile={str(compile_).lower()}",
+            f"int8={str(int8).lower()}",
             f"batch_size={spec.batch_size}",
             f"batch_tokens={spec.batch_tokens}",
         ]
@@ -354,7 +405,7 @@ def bench_cli(spec: BenchSpec, model_dir: Path, texts: list[str], backend: str, 
         summary = json.loads(Path(str(out) + ".summary.json").read_text(encoding="utf-8"))
     return {
         "rows": len(rows),
-        "backend": backend if compile_ else backend.removesuffix("_compiled"),
+        "backend": backend,
         "compiled": compile_,
         "wall_seconds": round(wall, 1),
         "rows_per_s_end_to_end": round(len(rows) / wall, 1),
@@ -363,14 +414,41 @@ def bench_cli(spec: BenchSpec, model_dir: Path, texts: list[str], backend: str, 
     }
 
 
-def record_machine_choice(backends: dict[str, Any], recommended: str, min_agreement: float) -> None:
-    """Refresh this machine's fp32/bf16 choice (tfgbv.predict.precision) from this fuller measurement."""
+def cli_backend(backends: dict[str, Any], recommended: str, rows: int, min_agreement: float) -> str:
+    """What `scripts/predict.py` runs by default on `rows` rows: the recommended backend if it is compiled and the
+    input is large enough for compile=auto, else the fastest agreeing eager torch backend (int8 runs compiled only)."""
+    if recommended.endswith("_compiled") and rows >= COMPILE_MIN_ROWS:
+        return recommended
+    return recommend({k: v for k, v in backends.items() if k in ("torch_fp32", "torch_bf16")}, min_agreement)
+
+
+def record_machine_choice(
+    backends: dict[str, Any], recommended: str, min_agreement: float, model_dir: Path | None = None
+) -> None:
+    """Refresh this machine's fp32/bf16 choice, and this model's int8 choice (tfgbv.predict.precision), from this
+    fuller measurement."""
     fp32, bf16 = backends.get("torch_fp32"), backends.get("torch_bf16")
+    compiled, int8 = backends.get("torch_bf16_compiled"), backends.get("torch_int8_compiled")
+    if model_dir is not None and compiled and int8:
+        record_choice(
+            {
+                "int8": int8["texts_per_s"] > compiled["texts_per_s"] and int8["label_agreement"] >= min_agreement,
+                "bf16_compiled_texts_per_s": compiled["texts_per_s"],
+                "int8_texts_per_s": int8["texts_per_s"],
+                "label_agreement": int8["label_agreement"],
+                "min_agreement": min_agreement,
+                "cpu": cpu_model(),
+                "cpu_flags": cpu_flags(),
+                "measured": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                "by": "make bench",
+            },
+            key=int8_choice_key(model_dir),
+        )
     if not (fp32 and bf16):
         return
     record_choice(
         {
-            "bf16": "bf16" in recommended,
+            "bf16": bf16["texts_per_s"] > fp32["texts_per_s"] and bf16["label_agreement"] >= min_agreement,
             "fp32_texts_per_s": fp32["texts_per_s"],
             "bf16_texts_per_s": bf16["texts_per_s"],
             "label_agreement": bf16["label_agreement"],
@@ -576,33 +654,45 @@ def render(res: dict[str, Any]) -> str:
         "## Inference",
         "",
         "| backend | texts/s | x baseline | peak RSS (MiB) | label agreement vs torch fp32 | max abs prob diff | "
-        "GFLOP/s | efficiency vs matmul peak | load + warm-up (s) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "GFLOP/s | efficiency vs matmul peak | load + warm-up (s) | label agreement on real text |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in inf["backends"].items():
         lines.append(
             f"| {name} | {r['texts_per_s']} | {r.get('ratio_to_baseline', 'n/a')} | {r['peak_rss_mib']} | "
             f"{r['label_agreement']:.4f} | {r['max_abs_prob_diff']:.4f} | {r['achieved_gflops']} | "
-            f"{r['efficiency']:.1%} of {r['peak_ref']}{' (int8 peak not measured)' if 'int8' in name else ''} | "
-            f"{r.get('load_seconds', 'n/a')} + {r.get('warmup_seconds', 'n/a')} |"
+            f"{r['efficiency']:.1%} of {r['peak_ref']}{' (int8 peak not measured)' if name == 'onnx_int8' else ''} | "
+            f"{r.get('load_seconds', 'n/a')} + {r.get('warmup_seconds', 'n/a')} | "
+            + (", ".join(f"{k} {v:.4f}" for k, v in r.get("real_text_agreement", {}).items()) or "n/a")
+            + " |"
         )
     lines += [
         "",
         f"Fastest backend with label agreement >= {res['min_agreement']:.1%} on this machine: "
-        f"**{res['recommended']}**. Batch scoring (`configs/predict.yaml`: `bf16: auto`, `compile: auto`) picks fp32 "
-        "or bf16 weights per machine from a measurement cached at first use (this run refreshed it) and compiles "
-        "from 100k input rows.",
+        f"**{res['recommended']}**. Batch scoring (`configs/predict.yaml`: `bf16`, `compile` and `int8` all `auto`) "
+        "picks fp32 or bf16 weights per machine from a measurement cached at first use, compiles from 100k input "
+        "rows, and then scores in int8 if int8 measured faster than compiled bf16 at the agreement above for this "
+        "model on this machine (this run refreshed both entries).",
         "",
         'pipeline_fp32 is the naive `transformers.pipeline("text-classification", batch_size=32)` a user '
         "would write (input order, no length sorting, fp32). Our backends sort by length and pad per batch, in "
         f"batches of at most {res['spec']['batch_size']} rows and {res['spec'].get('batch_tokens')} padded tokens, "
         "under `torch.inference_mode`; torch_bf16 stores the weights in bf16 once (no per-call casting), "
-        "torch_bf16_compiled adds `torch.compile` (dynamic shapes, frozen weights; its compilation is in the warm-up "
-        "column). ONNX: ONNX Runtime CPU, int8 = dynamic quantisation of the weights. "
+        "torch_bf16_compiled adds `torch.compile` (dynamic shapes; its compilation is in the warm-up column); "
+        "torch_int8_compiled smooths the encoder's linears (SmoothQuant), quantises them statically to int8 "
+        "(per-channel weights, activations calibrated on 512 bundled texts, which are among the texts timed here) "
+        "and compiles with frozen weights, the rest in bf16; its efficiency counts int8 work against the bf16 peak. "
+        "ONNX: ONNX Runtime CPU, int8 = dynamic quantisation of the weights. "
         f"Each backend first scores {res['spec']['warmup_texts']} of the texts untimed (warm-up). "
         "FLOPs per text = 2 x non-embedding parameters x tokens scored (padding is not useful work, so it "
         "lowers the efficiency). Peak RSS is the whole process (model + texts + earlier backends' leftovers), "
-        "sampled during each backend's run.",
+        "sampled during each backend's run. Label agreement on real text: each backend's labels against fp32 "
+        "PyTorch's on the first texts of "
+        + (
+            ", ".join(f"{k} ({n} texts)" for k, n in inf.get("agreement_sets", {}).items())
+            or "no real-text set (none configured or found)"
+        )
+        + " (configs/bench.yaml `agreement_sets`; scored untimed, texts never seen in calibration).",
     ]
     if "cli" in res:
         c = res["cli"]
@@ -687,13 +777,17 @@ def run_bench(
     model_dir, res["model"] = prepare_model(spec, model_spec, root)
     texts, res["texts"] = load_texts(spec.texts, spec.n_texts, root)
     res["inference"] = bench_inference(
-        spec, model_dir, texts, {"fp32": res["matmul"]["fp32_gflops"], "bf16": res["matmul"]["bf16_gflops"]}
+        spec,
+        model_dir,
+        texts,
+        {"fp32": res["matmul"]["fp32_gflops"], "bf16": res["matmul"]["bf16_gflops"]},
+        load_agreement_sets(spec),
     )
     res["recommended"] = recommend(res["inference"]["backends"], spec.min_agreement)
-    record_machine_choice(res["inference"]["backends"], res["recommended"], spec.min_agreement)
+    record_machine_choice(res["inference"]["backends"], res["recommended"], spec.min_agreement, model_dir)
     if spec.cli_rows > 0 and res["recommended"].startswith("torch"):
-        res["cli"] = bench_cli(spec, model_dir, texts, res["recommended"], root)
-        same = res["recommended"] if res["cli"]["compiled"] else res["recommended"].removesuffix("_compiled")
+        same = cli_backend(res["inference"]["backends"], res["recommended"], spec.cli_rows, spec.min_agreement)
+        res["cli"] = bench_cli(spec, model_dir, texts, same, root)
         res["cli"]["in_process_backend"] = same
         res["cli"]["in_process_texts_per_s"] = res["inference"]["backends"][same]["texts_per_s"]
     if spec.train_steps > 0:
