@@ -128,12 +128,13 @@ def predict_windows(
 
 def torch_forward(model):
     """A `forward` for predict_windows running a PyTorch model in inference mode, in the model's own dtype (a bf16
-    model computes in bf16: its weights were cast once, not on every call as autocast would)."""
+    model computes in bf16: its weights were cast once, not on every call as autocast would). A compiled model is
+    compiled with Inductor's freezing on (see `compiled`)."""
     device = next(model.parameters()).device
     model.eval()
 
     def forward(input_ids: np.ndarray, attention: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
+        with torch.inference_mode(), inductor_config.patch(freezing=True):
             out = model(
                 input_ids=torch.from_numpy(input_ids).to(device), attention_mask=torch.from_numpy(attention).to(device)
             )
@@ -151,11 +152,15 @@ def predict_logits(
 
 
 def compiled(model):
-    """`torch.compile` for CPU inference: dynamic shapes (every batch has its own length) and weight freezing (constant
-    weights folded and pre-packed for the matrix units). Falls back to the eager model, with a warning, where
-    compilation is not possible (e.g. no C++ compiler for Inductor)."""
+    """`torch.compile` for CPU inference with dynamic shapes (every batch has its own length). Falls back to the eager
+    model, with a warning, where compilation is not possible (e.g. no C++ compiler for Inductor).
+
+    Weight freezing (weights folded into the graph and pre-packed for oneDNN, GELU fused into the linear) is read from
+    Inductor's global config when a graph is compiled, i.e. at the first call and at each recompilation, not from
+    `torch.compile(options=...)`, which left the linears unpacked here: so torch_forward and graph_forward turn it on
+    around every call."""
     try:
-        return torch.compile(model, dynamic=True, options={"freezing": True})
+        return torch.compile(model, dynamic=True)
     except Exception as err:  # torch.compile raises many kinds of errors; the eager model is always correct
         log.warning("torch.compile unavailable (%s: %s); scoring with the eager model", type(err).__name__, err)
         return model
@@ -163,9 +168,8 @@ def compiled(model):
 
 def graph_forward(graph, bf16: bool = False):
     """A `forward` for predict_windows running an exported `(input_ids, attention_mask) -> logits` graph; `bf16`
-    computes its floating-point operations under bf16 autocast. Inductor's freezing (weights folded into the graph,
-    int8 weights pre-packed for oneDNN) is read from its global config when a graph is compiled, at the first call
-    and at each recompilation, so every call runs with it on."""
+    computes its floating-point operations under bf16 autocast. Freezing as in torch_forward (see `compiled`): for
+    int8 it is what lowers the quantised linears to oneDNN int8 kernels."""
 
     def forward(input_ids: np.ndarray, attention: np.ndarray) -> np.ndarray:
         with (
