@@ -8,6 +8,7 @@ long comment still counts.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -30,6 +31,10 @@ from tfgbv.predict.base import (
 )
 
 log = logging.getLogger(__name__)
+# Inductor's int8 lowering copies a tensor the way it warns users not to, once per quantised linear at compile time.
+warnings.filterwarnings(
+    "ignore", message="To copy construct from a tensor", module=r"torch\._inductor\.mkldnn_lowerings"
+)
 
 WINDOW_STRIDE = 32  # tokens shared by consecutive windows of an over-long text (at most a quarter of the window)
 
