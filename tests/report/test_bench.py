@@ -45,3 +45,18 @@ def test_bench_refreshes_the_machine_entry_and_this_models_int8_entry(tiny_run, 
     record_machine_choice({**BACKENDS, "torch_int8_compiled": row(560, 0.99)}, "torch_bf16_compiled", 0.995, tiny_run)
     saved = json.loads((tmp_path / precision.CHOICE_FILE).read_text(encoding="utf-8"))
     assert saved[precision.int8_choice_key(tiny_run)]["int8"] is False  # below the agreement floor
+
+
+def test_each_backend_is_warmed_up_then_timed_over_every_repeat():
+    import numpy as np
+
+    from tfgbv.report.bench import _time
+
+    calls = []
+
+    def fn(texts):
+        calls.append(len(texts))
+        return np.zeros((len(texts), 4))
+
+    probs, passes, _ = _time(fn, ["a"] * 10, warmup=3, repeats=3)
+    assert calls == [3, 10, 10, 10] and len(passes) == 3 and probs.shape == (10, 4)
