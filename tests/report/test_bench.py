@@ -60,3 +60,25 @@ def test_each_backend_is_warmed_up_then_timed_over_every_repeat():
 
     probs, passes, _ = _time(fn, ["a"] * 10, warmup=3, repeats=3)
     assert calls == [3, 10, 10, 10] and len(passes) == 3 and probs.shape == (10, 4)
+
+
+def test_committed_spec_holds_no_machine_paths(tmp_path):
+    from pathlib import Path
+
+    from tfgbv.report.bench import _portable
+
+    root = tmp_path / "repo"
+    spec = {
+        "model_dir": str(root / "runs" / "latest"),
+        "agreement_sets": {"x": {"path": str(root / ".." / "shared" / "d.csv"), "text_column": "t"}},
+        "texts": ["data/seed/*.jsonl"],
+        "cache_dir": str(Path.home() / "elsewhere"),
+        "n_texts": 5,
+    }
+    assert _portable(spec, root) == {
+        "model_dir": "runs/latest",
+        "agreement_sets": {"x": {"path": "../shared/d.csv", "text_column": "t"}},
+        "texts": ["data/seed/*.jsonl"],
+        "cache_dir": "~/elsewhere",  # outside the repository's parent: home as ~
+        "n_texts": 5,
+    }

@@ -61,12 +61,19 @@ def measure_precision(
         "fp32_texts_per_s": round(fp32_speed, 1),
         "bf16_texts_per_s": round(bf16_speed, 1),
         "label_agreement": round(agreement, 4),
-        "min_agreement": min_agreement,
         "texts": len(texts),
+        **provenance(min_agreement, "tfgbv.predict.precision"),
+    }
+
+
+def provenance(min_agreement: float, by: str) -> dict[str, Any]:
+    """What every cached choice records besides its figures: the floor it was judged by, the machine, when, by whom."""
+    return {
+        "min_agreement": min_agreement,
         "cpu": cpu_model(),
         "cpu_flags": cpu_flags(),
         "measured": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "by": "tfgbv.predict.precision",
+        "by": by,
     }
 
 
@@ -100,13 +107,9 @@ def measure_int8(
         "bf16_compiled_texts_per_s": round(bf16_speed, 1),
         "int8_texts_per_s": round(int8_speed, 1),
         "label_agreement": round(agreement, 4),
-        "min_agreement": min_agreement,
         "texts": len(texts),
         "calibration_texts": len(calibration_texts),
-        "cpu": cpu_model(),
-        "cpu_flags": cpu_flags(),
-        "measured": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "by": "tfgbv.predict.precision",
+        **provenance(min_agreement, "tfgbv.predict.precision"),
     }
 
 

@@ -210,7 +210,7 @@ def int8_forward(
         )
 
     graph = quantise_int8(model, calibrate)
-    return graph_forward(torch.compile(graph, dynamic=True), bf16=bf16_supported())
+    return graph_forward(compiled(graph), bf16=bf16_supported())
 
 
 class Classifier:

@@ -50,7 +50,7 @@ from tfgbv.models.build import build_model, find_model_dir, resolve_pretrained_p
 from tfgbv.predict.base import MAX_TEXT_CHARS
 from tfgbv.predict.files import ScoreSpec
 from tfgbv.predict.onnx_backend import FILES, OnnxClassifier, export_onnx
-from tfgbv.predict.precision import COMPILE_MIN_ROWS, int8_choice_key, record_choice
+from tfgbv.predict.precision import COMPILE_MIN_ROWS, int8_choice_key, provenance, record_choice
 from tfgbv.predict.ray_engine import score_with_ray
 from tfgbv.predict.transformer import Classifier, encode
 from tfgbv.train.transformer import MaskedBCETrainer, make_dataset
@@ -446,11 +446,7 @@ def record_machine_choice(
                 "bf16_compiled_texts_per_s": compiled["texts_per_s"],
                 "int8_texts_per_s": int8["texts_per_s"],
                 "label_agreement": int8["label_agreement"],
-                "min_agreement": min_agreement,
-                "cpu": cpu_model(),
-                "cpu_flags": cpu_flags(),
-                "measured": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                "by": "make bench",
+                **provenance(min_agreement, "make bench"),
             },
             key=int8_choice_key(model_dir),
         )
@@ -462,11 +458,7 @@ def record_machine_choice(
             "fp32_texts_per_s": fp32["texts_per_s"],
             "bf16_texts_per_s": bf16["texts_per_s"],
             "label_agreement": bf16["label_agreement"],
-            "min_agreement": min_agreement,
-            "cpu": cpu_model(),
-            "cpu_flags": cpu_flags(),
-            "measured": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "by": "make bench",
+            **provenance(min_agreement, "make bench"),
         }
     )
 
@@ -760,10 +752,20 @@ def render(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _portable(spec: dict[str, Any]) -> dict[str, Any]:
-    """The spec as committed to docs/bench.json: the home directory as ~ (no machine paths in the repository)."""
-    home = str(Path.home())
-    return {k: (v.replace(home, "~", 1) if isinstance(v, str) and v.startswith(home) else v) for k, v in spec.items()}
+def _portable(value: Any, root: Path) -> Any:
+    """The spec as committed to docs/bench.json, with no machine paths in the repository: absolute paths (also inside
+    lists and dicts, e.g. agreement_sets) relative to the repository root if under its parent, else with ~ for home."""
+    if isinstance(value, dict):
+        return {k: _portable(v, root) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_portable(v, root) for v in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        path, base = os.path.normpath(value), os.path.normpath(root.resolve())
+        if path.startswith(os.path.dirname(base) + os.sep):
+            return os.path.relpath(path, base)
+        home = str(Path.home())
+        return path.replace(home, "~", 1) if path.startswith(home) else path
+    return value
 
 
 def run_bench(
@@ -777,7 +779,7 @@ def run_bench(
         "command": spec.command,
         "date": datetime.date.today().isoformat(),
         "machine": machine_info(),
-        "spec": _portable(asdict(spec)),
+        "spec": _portable(asdict(spec), root),
         "min_agreement": spec.min_agreement,
         "ray_actors": spec.ray_actors,
     }
