@@ -1,0 +1,1 @@
+"""The scoring service (`tfgbv-serve`): Perspective-API-compatible and native endpoints over the batch-scoring path."""
