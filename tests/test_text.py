@@ -5,8 +5,10 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tfgbv.text import PII_KINDS, apply_char_map, mask_pii, normalize_text
+from tfgbv.text import DEFAULT_IGNORABLE_RANGES, PII_KINDS, apply_char_map, mask_pii, normalize_text
 
 # ----------------------------------------------------------------------------- Unicode and Tajik letters
 
@@ -369,3 +371,57 @@ def test_mask_pii_masks_every_row_of_a_large_mixed_batch():
     out = [mask_pii(t) for t in texts]
     assert all(("<PHONE>" in o and "<EMAIL>" in o) for t, o in zip(texts, out) if t.startswith("Комментарий"))
     assert all("Садовая" not in o for t, o in zip(texts, out) if "Садовая" in t)
+
+
+# ----------------------------------------------------------------------------- invisible and filler characters
+
+# Every Default_Ignorable_Code_Point (the Hangul fillers U+115F U+1160 U+3164 U+FFA0 among them) as a sample list:
+# the ones seen in evasion first, so hypothesis tries them early, then the rest of each range.
+_EVASION_CHARS = ["\ufe0f", "\u3164", "\u115f", "\u1160", "\uffa0", "\u200b", "\u200d", "\u2060", "\U000e0041"]
+IGNORABLES = _EVASION_CHARS + [chr(c) for a, b in DEFAULT_IGNORABLE_RANGES for c in range(a, b + 1)]
+_TEXT_ALPHABET = "аоезчбсукдтыяшлюхаҳҷқғӣӯАБВ aeopcxyhAB0123456789@.,!?-+()\n\t\u00a0\u0304\u0327"
+
+
+def test_default_ignorable_ranges_cover_unicode_property():
+    """The hand-written ranges hold every code point Unicode (via the `regex` module) calls Default_Ignorable."""
+    import regex
+
+    ours = {c for a, b in DEFAULT_IGNORABLE_RANGES for c in range(a, b + 1)}
+    di = regex.compile(r"\p{Default_Ignorable_Code_Point}")
+    missing = [
+        f"U+{c:04X}" for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF and di.match(chr(c)) and c not in ours
+    ]
+    assert not missing
+    assert {0x115F, 0x1160, 0x3164, 0xFFA0, 0xFE0F} <= ours
+
+
+def _interleave(text: str, inserts: list[tuple[int, str]]) -> str:
+    chars = list(text)
+    for pos, ch in sorted(inserts, reverse=True):
+        chars.insert(pos % (len(chars) + 1), ch)
+    return "".join(chars)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet=_TEXT_ALPHABET, max_size=40),
+    inserts=st.lists(st.tuples(st.integers(0, 1000), st.sampled_from(IGNORABLES)), max_size=12),
+    deobfuscate=st.booleans(),
+)
+def test_interleaved_ignorable_characters_never_change_normalised_text(text, inserts, deobfuscate):
+    expected = normalize_text(text, deobfuscate=deobfuscate)
+    assert normalize_text(_interleave(text, inserts), deobfuscate=deobfuscate) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(words=st.lists(st.text(alphabet="сукадураты@0aex", min_size=1, max_size=6), min_size=1, max_size=6))
+def test_braille_blank_counts_as_a_space(words):
+    assert normalize_text("\u2800".join(words)) == normalize_text(" ".join(words))
+    assert normalize_text("\u2800" + " \u2800".join(words) + "\u2800") == normalize_text(" ".join(words))
+
+
+def test_filler_evasion_of_a_threat_is_undone():
+    threat = "Ты шлюха, я тебя найду и убью"
+    for ch in ("\ufe0f", "\u3164", "\u115f", "\uffa0"):
+        assert normalize_text(ch.join(threat)) == normalize_text(threat)
+    assert normalize_text(threat.replace(" ", "\u2800")) == normalize_text(threat)

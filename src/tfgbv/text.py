@@ -94,11 +94,35 @@ LEGACY_YI: dict[str, str] = {"ї": "ӣ", "Ї": "Ӣ"}
 _LEGACY_YI_TABLE = str.maketrans(LEGACY_YI)
 _UKRAINIAN_RE = re.compile("[іІєЄґҐ]")
 
-# Zero-width and other invisible format characters (incl. soft hyphen, bidi marks, word joiner, BOM): they split
-# words for tokenizers and are a cheap evasion trick. ZWJ inside emoji sequences is lost too; acceptable here.
-_INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+# Every Unicode Default_Ignorable_Code_Point (DerivedCoreProperties.txt; tests check this list against the `regex`
+# module's \p{Default_Ignorable_Code_Point}): zero-width characters, soft hyphen, bidi marks, word joiner, BOM,
+# variation selectors (U+FE0F after a letter), Mongolian selectors, the Hangul fillers U+115F U+1160 U+3164 U+FFA0,
+# TAG characters and the reserved ignorable ranges. They render as nothing (or as an empty glyph), split words for
+# tokenizers and are a cheap evasion trick: interleaved into a threat they flipped its labels. ZWJ inside emoji
+# sequences is lost too; acceptable here.
+DEFAULT_IGNORABLE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
 )
+_INVISIBLE = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in DEFAULT_IGNORABLE_RANGES) + "]")
+# The Braille blank U+2800 is a printable symbol that looks like a space and is typed as one to dodge filters: it
+# counts as whitespace (collapsed into one space with the rest).
+BRAILLE_BLANK = "\u2800"
 # Control characters that are not whitespace (NUL, backspace, escape, DEL, the C1 block) and Unicode TAG characters
 # (U+E0000-U+E007F, invisible "tag letters"): invisible too, and an evasion route (NUL bytes between words flipped a
 # shaming comment to an insult). Removed together with the invisible characters above.
@@ -115,7 +139,7 @@ _CONTROL_AND_TAG = re.compile(
 _STRAY_MARKS = re.compile(
     "[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u2de0-\u2dff\ua66f-\ua67f\ufe20-\ufe2f]"
 )
-_WHITESPACE = re.compile(r"\s+")
+_WHITESPACE = re.compile(r"[\s\u2800]+")
 
 # ----------------------------------------------------------------------------- deobfuscation tables
 
@@ -264,9 +288,10 @@ def normalize_text(text: str, *, deobfuscate: bool = True) -> str:
     """Normalise one comment.
 
     Always: Unicode NFC (и/у + U+0304 -> ӣ/ӯ), Tajik letters typed with combining marks, borrowed look-alike
-    letters or legacy-font letters ("њастї" -> "ҳастӣ") -> ҳ ҷ қ ғ ӣ ӯ, invisible characters (zero-width, NUL and other
-    controls, TAG characters) and combining marks that compose into no letter removed, every whitespace run (newlines
-    included) -> one space.
+    letters or legacy-font letters ("њастї" -> "ҳастӣ") -> ҳ ҷ қ ғ ӣ ӯ, invisible characters (every Unicode
+    Default_Ignorable_Code_Point: zero-width, variation selectors, Hangul fillers, TAG characters; NUL and other
+    controls) and combining marks that compose into no letter removed, every whitespace run (newlines and the Braille
+    blank U+2800 included) -> one space.
     With `deobfuscate`: spaced letters joined ("с у к а" -> "сука"); inside mostly-Cyrillic words Latin look-alikes
     -> Cyrillic ("тупaя" -> "тупая") and leetspeak -> letters ("д@ура" -> "дура"); 3+ repeated Cyrillic letters -> one
     ("шармандааааа" -> "шарманда"). Digits outside Cyrillic words (phone numbers, prices, years) are never touched.

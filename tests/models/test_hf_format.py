@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import REPO
 from tfgbv.labels import LABELS
@@ -133,6 +135,58 @@ def test_saved_tokenizer_applies_text_normalisation_before_its_own(fallback_run)
     prep = text_prep_from_meta(read_meta(fallback_run))
     for text in PARITY_TEXTS:
         assert tok(text)["input_ids"] == tok(prep(text))["input_ids"], repr(text)
+
+
+# Invisible and filler characters an evader interleaves (variation selector, Hangul fillers, zero-width, TAG letter)
+# and the Braille blank typed as a space: neither the tokenizer nor the scores may notice them.
+EVASION_CHARS = ["\ufe0f", "\u3164", "\u115f", "\u1160", "\uffa0", "\u200b", "\u200d", "\u2060", "\U000e0041"]
+THREAT = "Ты шлюха, я тебя найду и убью"
+
+
+def _evasions(text: str) -> list[str]:
+    return [ch.join(text) for ch in EVASION_CHARS] + [text.replace(" ", "\u2800"), text.replace(" ", " \u2800")]
+
+
+def _interleave(text: str, inserts: list[tuple[int, str]]) -> str:
+    chars = list(text)
+    for pos, ch in sorted(inserts, reverse=True):
+        chars.insert(pos % (len(chars) + 1), ch)
+    return "".join(chars)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(alphabet="аоезчбсукдтыяшлюҳҷқғӣӯ aeopcxAB0123@.,!\n\t\u00a0\u0304\u0327", max_size=30),
+    inserts=st.lists(st.tuples(st.integers(0, 100), st.sampled_from(EVASION_CHARS)), max_size=8),
+    space=st.sampled_from([" ", "\u2800", " \u2800", "\u2800\u2800"]),
+)
+def test_tokenizer_normaliser_ignores_interleaved_fillers(text, inserts, space):
+    """Property: the saved normaliser (plain transformers path) drops default-ignorables and reads U+2800 as a space,
+    exactly as normalize_text does."""
+    from tokenizers import normalizers
+
+    from tfgbv.models.hf_format import text_normalizers
+    from tfgbv.text import apply_char_map, normalize_text
+
+    norm = normalizers.Sequence(text_normalizers(FALLBACK))
+    expected = apply_char_map(normalize_text(text, deobfuscate=False), FALLBACK)
+    assert norm.normalize_str(_interleave(text, inserts).replace(" ", space)) == expected
+
+
+def test_interleaved_fillers_change_neither_tokens_nor_scores(fallback_run):
+    from transformers import AutoTokenizer
+
+    from tfgbv.predict.transformer import Classifier
+
+    tok = AutoTokenizer.from_pretrained(fallback_run / "model")
+    texts = [THREAT, *PARITY_TEXTS[:3]]
+    evaded = [e for t in texts for e in _evasions(t)]
+    clean = [t for t in texts for _ in _evasions(t)]
+    assert [tok(e)["input_ids"] for e in evaded] == [tok(c)["input_ids"] for c in clean]
+    clf = Classifier.from_pretrained(fallback_run)
+    np.testing.assert_allclose(clf.predict_proba(evaded), clf.predict_proba(clean), atol=1e-6, rtol=0)
+    pipe_evaded = _pipeline_proba(fallback_run / "model", evaded)
+    np.testing.assert_allclose(pipe_evaded, _pipeline_proba(fallback_run / "model", clean), atol=1e-6, rtol=0)
 
 
 # ----------------------------------------------------------------------------- parity with Classifier
