@@ -95,6 +95,24 @@ def test_scores_from_a_predict_output_are_reused(tiny_run, raw_pool, tmp_path):
     assert summary["scored_now"] == 0 and [r["id"] for r in rows] == [r["id"] for r in again]
 
 
+def test_scores_of_the_same_run_at_another_precision_are_accepted(tiny_run, raw_pool, tmp_path):
+    """The README's loop: tfgbv-predict with bf16 (old files: ids tagged "-bf16"), then tfgbv-select on that run."""
+    from tfgbv.predict.files import ScoreSpec, load_scorer, score_files
+
+    scores = tmp_path / "scores.jsonl"
+    score_files(load_scorer(tiny_run, bf16=True), [str(raw_pool)], str(scores), ScoreSpec(quiet=True))
+    rows = [json.loads(x) for x in scores.read_text(encoding="utf-8").splitlines()]
+    assert {r["precision"] for r in rows} == {"bf16"}
+    assert _select(tiny_run, raw_pool, tmp_path / "a", scores=str(scores))[0]["scored_now"] == 0
+    old = tmp_path / "old.jsonl"  # written before the precision was a field of its own
+    old.write_text("".join(json.dumps({**r, "model_id": r["model_id"] + "-bf16"}) + "\n" for r in rows), "utf-8")
+    assert _select(tiny_run, raw_pool, tmp_path / "b", scores=str(old))[0]["scored_now"] == 0
+    other = tmp_path / "other.jsonl"
+    other.write_text("".join(json.dumps({**r, "model_id": "tiny-000000000000-bf16"}) + "\n" for r in rows), "utf-8")
+    with pytest.raises(SelectionError, match="another run's output"):
+        _select(tiny_run, raw_pool, tmp_path / "c", scores=str(other))
+
+
 def test_bad_options_and_input_are_refused(tiny_run, raw_pool, tmp_path):
     with pytest.raises(SelectionError, match="strategy must be one of"):
         SelectSpec(model_dir="m", input="i", out_dir="o", strategy="smart")

@@ -52,6 +52,7 @@ def test_output_schema_rejects_and_accounting(tmp_path, clf):
         "labels",
         "needs_review",
         "model_id",
+        "precision",
         "text",
     ]
     assert table.num_rows == 30 and summary["input_rows"] == 36 and summary["accounting_ok"]

@@ -33,5 +33,5 @@ def test_onnx_export_agrees_with_pytorch(tmp_path, tiny_run, monkeypatch):
         encoding="utf-8",
     )
     summary = score_files(clf, [str(src)], tmp_path / "o.parquet", ScoreSpec(quiet=True))
-    assert summary["output_rows"] == 20 and summary["model_id"].endswith("-onnx-fp32")
+    assert summary["output_rows"] == 20 and summary["precision"] == "onnx-fp32"
     assert pq.read_schema(tmp_path / "o.parquet").names[:5] == ["id"] + [f"p_{lab}" for lab in LABELS]

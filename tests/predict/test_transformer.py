@@ -41,7 +41,7 @@ def test_bf16_weights_are_cast_once_and_agree_with_fp32(tiny_run):
     assert {p.dtype for p in fp32.model.parameters()} == {torch.float32}
     a, b = fp32.predict_proba(TEXTS), bf16.predict_proba(TEXTS)
     assert np.abs(a - b).max() < 0.02
-    assert bf16.model_id == fp32.model_id + "-bf16"  # resumed scoring never mixes the two precisions
+    assert bf16.model_id == fp32.model_id and (bf16.precision, fp32.precision) == ("bf16", "fp32")
 
 
 @pytest.mark.slow
@@ -58,7 +58,7 @@ def test_int8_classifier_is_calibrated_compiled_and_agrees_with_fp32(tiny_run):
     fp32 = Classifier.from_pretrained(tiny_run)
     int8 = Classifier.from_pretrained(tiny_run, int8=True, calibration_texts=TEXTS[:20], bf16=True)
     assert int8.int8 and int8.compiled and not int8.bf16  # int8 quantises the fp32 weights
-    assert int8.model_id == fp32.model_id + "-int8"  # resumed scoring never mixes int8 with another precision
+    assert int8.model_id == fp32.model_id and int8.precision == "int8"  # one model, computed another way
     a, b = fp32.predict_proba(TEXTS), int8.predict_proba(TEXTS)
     assert np.abs(a - b).max() < 0.05
     assert ((a >= fp32.thresholds) == (b >= fp32.thresholds)).mean() >= 0.95

@@ -28,6 +28,7 @@ from tfgbv.annotate.strategies import STRATEGIES, margins, select, stratum_keys
 from tfgbv.data.dedup import match_key
 from tfgbv.io import write_json, write_jsonl, write_text
 from tfgbv.labels import LANGS
+from tfgbv.predict.base import base_model_id
 from tfgbv.predict.embeddings import embed
 from tfgbv.predict.files import ScoreSpec, check_row, expand_inputs, read_chunks
 from tfgbv.predict.loading import load_classifier
@@ -195,7 +196,8 @@ def read_scores(path: str, labels: Sequence[str], model_id: str) -> dict[str, np
                 missing = [c for c in ("id", *columns) if row.get(c) in (None, "")]
                 if "_error" in row or missing:
                     raise SelectionError(f"scores: {where}: {row.get('_error') or f'missing field(s) {missing}'}")
-                if row.get("model_id") not in (None, "", model_id):
+                # same run whatever the precision; old files carry it as an id suffix (base_model_id drops it)
+                if base_model_id(row.get("model_id")) not in (None, "", model_id):
                     raise SelectionError(
                         f"scores: {where}: made by model {row['model_id']!r}, not {model_id!r} ({file} is another "
                         "run's output: score again, or pass that run as model_dir)"

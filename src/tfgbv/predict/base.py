@@ -9,29 +9,54 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from tfgbv import rundir
 from tfgbv.locations import data_dir
 from tfgbv.metrics.decision import apply_temperature
 
+# Files of a model directory that are about the model, not part of it: the card (written after the id, quoting it).
+_NOT_MODEL_SUFFIXES = (".md",)
 
-def model_identifier(model_dir: str | Path, meta: dict[str, Any]) -> str:
-    """Short hash of everything that changes a score: every file of the model directory (weights, config.json,
-    tokenizer files, tfgbv_config.json with labels, thresholds, temperatures and the text preparation incl.
-    max_length) plus the metadata as loaded. Resumed scoring runs compare it, so two setups never mix in one output."""
+# How a classifier computes (a field next to the id, never part of it); ids once carried it as a suffix.
+PRECISIONS = ("fp32", "bf16", "int8", "onnx-fp32", "onnx-int8")
+_SUFFIXED_ID = re.compile(r"(.+-[0-9a-f]{12})-(?:bf16|int8|onnx-fp32|onnx-int8)")
+
+
+def model_identifier(model_dir: str | Path, meta: dict[str, Any] | None = None) -> str:
+    """Short hash of the files that make the scores: weights, config.json, tokenizer files and tfgbv_config.json
+    (labels, thresholds, temperatures, text preparation incl. max_length). Documentation (the card, README.md, which
+    quotes the id) and hidden temp files are left out, so the card, scorers, comparisons and selections name a run the
+    same; how it computes (`precision_of`) is a separate field. `meta` only supplies the short name (default: the one
+    in tfgbv_config.json). Resumed scoring runs compare it, so two models never mix in one output."""
     model_dir = Path(model_dir)
     h = hashlib.sha256()
     for p in sorted(model_dir.iterdir()):
-        if p.is_file() and not p.name.startswith("."):  # hidden files are temp files, not part of the model
+        if p.is_file() and not p.name.startswith(".") and not p.name.lower().endswith(_NOT_MODEL_SUFFIXES):
             h.update(p.name.encode() + b"\0")
             with p.open("rb") as fh:
                 for block in iter(lambda: fh.read(1 << 22), b""):
                     h.update(block)
-    h.update(json.dumps(meta, sort_keys=True, default=str).encode())
+    if meta is None:
+        meta_file = model_dir / rundir.META_FILE
+        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
     return f"{meta.get('short_name', 'model')}-{h.hexdigest()[:12]}"
+
+
+def base_model_id(model_id: str | None) -> str | None:
+    """The model id without the precision suffix older versions appended ("...-<hash>-bf16", "-int8", "-onnx-int8"),
+    so their score files still match the run that made them."""
+    found = _SUFFIXED_ID.fullmatch(model_id or "")
+    return found.group(1) if found else model_id
+
+
+def precision_of(clf: Any) -> str:
+    """How `clf` computes ("fp32", "bf16", "int8", "onnx-int8", ...); "fp32" for a classifier that does not say."""
+    return str(getattr(clf, "precision", "fp32"))
 
 
 # Longest text the Python API scores: longer ones are refused (ValueError), never silently truncated. About 200

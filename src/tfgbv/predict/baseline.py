@@ -51,6 +51,8 @@ class BaselineClassifier:
         vec.idf_ = tensors["idf"]
         return cls(vec, tensors["coef"], tensors["intercept"], meta, model_dir)
 
+    precision = "fp32"  # float32 sparse products: the one way it computes
+
     @property
     def model_id(self) -> str:
         if self._id is None:

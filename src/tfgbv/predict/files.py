@@ -50,6 +50,7 @@ from tfgbv import rundir
 from tfgbv.data.records import CsvFileError, csv_records, iter_lines
 from tfgbv.io import atomic_write, create_temp, write_bytes, write_json, write_text
 from tfgbv.models.build import find_model_dir
+from tfgbv.predict.base import precision_of
 from tfgbv.predict.loading import load_classifier
 from tfgbv.predict.onnx_backend import FILES, OnnxClassifier, export_onnx
 from tfgbv.predict.precision import choose_bf16, choose_int8
@@ -580,6 +581,7 @@ def score_chunk(
             rec["labels"] = ",".join(lab for j, lab in enumerate(clf.labels) if f[j])
             rec["needs_review"] = bool(r)
             rec["model_id"] = clf.model_id
+            rec["precision"] = precision_of(clf)
             if spec.echo_text:
                 rec["text"] = mask_pii(text) if spec.mask_pii else text
             out.append(rec)
@@ -606,6 +608,7 @@ def _parquet_rows(path: Path) -> int | None:
 def output_schema(labels: Sequence[str], echo_text: bool):
     fields = [pa.field("id", pa.string())] + [pa.field(f"p_{lab}", pa.float32()) for lab in labels]
     fields += [pa.field("labels", pa.string()), pa.field("needs_review", pa.bool_()), pa.field("model_id", pa.string())]
+    fields.append(pa.field("precision", pa.string()))  # fp32/bf16/int8/onnx-*: same model id, slightly other scores
     if echo_text:
         fields.append(pa.field("text", pa.string()))
     return pa.schema(fields)
@@ -691,7 +694,7 @@ class _Run:
     def __init__(self, clf, inputs: list[str], paths: RunPaths, fmt: str, spec: ScoreSpec):
         self.clf, self.inputs, self.paths, self.fmt, self.spec = clf, inputs, paths, fmt, spec
         self.parts = paths.parts
-        self.key = run_key(inputs, clf.model_id, spec)
+        self.key = run_key(inputs, f"{clf.model_id}:{precision_of(clf)}", spec)  # a resume never mixes precisions
         self.schema = output_schema(clf.labels, spec.echo_text)
         self.counts = {"input_rows": 0, "scored_rows": 0, "rejected_rows": 0, "skipped_chunks": 0, "scored_chunks": 0}
         self.shards: list[str] = []
@@ -831,6 +834,7 @@ class _Run:
                 "output": str(p.output),
                 "rejects": str(p.rejects),
                 "model_id": self.clf.model_id,
+                "precision": precision_of(self.clf),
                 "seconds": round(seconds, 2),
                 "rows_per_second": round(counts["scored_chunks"] and counts["input_rows"] / max(seconds, 1e-9), 1),
                 "accounting_ok": True,

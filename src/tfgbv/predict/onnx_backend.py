@@ -150,8 +150,8 @@ class OnnxClassifier(Classifier):
         )
 
     @property
-    def model_id(self) -> str:
-        return f"{super().model_id}-onnx-{self.variant}"
+    def precision(self) -> str:
+        return f"onnx-{self.variant}"
 
     def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
         def forward(input_ids: np.ndarray, attention: np.ndarray) -> np.ndarray:

@@ -284,11 +284,15 @@ class Classifier:
 
     @property
     def model_id(self) -> str:
-        """The model's content hash; "-bf16" / "-int8" when it computes so (its scores differ slightly from fp32)."""
+        """The model's content hash, the same whatever the precision (see `precision`) and as the card says."""
         if self._id is None:
-            suffix = "-int8" if self.int8 else "-bf16" if self.bf16 else ""
-            self._id = model_identifier(self.model_dir, self.meta) + suffix
+            self._id = model_identifier(self.model_dir, self.meta)
         return self._id
+
+    @property
+    def precision(self) -> str:
+        """How it computes: "fp32", "bf16" or "int8" (scores differ slightly; score files record it next to the id)."""
+        return "int8" if self.int8 else "bf16" if self.bf16 else "fp32"
 
     def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
         """[N, L] uncalibrated logits (max over windows)."""

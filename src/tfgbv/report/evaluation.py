@@ -29,6 +29,7 @@ from tfgbv.metrics.masked import (
     proportion_ci,
     reliability_bins,
 )
+from tfgbv.predict.base import precision_of
 from tfgbv.predict.loading import load_classifier
 from tfgbv.report.markdown import ci_of, interval, number
 from tfgbv.report.model_card import per_source_rows
@@ -591,6 +592,7 @@ def evaluate_run(
     not_annotated = [lab for j, lab in enumerate(LABELS) if (y[:, j] >= 0).sum() == 0]
     result: dict[str, Any] = {
         "model_id": clf.model_id,
+        "precision": precision_of(clf),
         "run_dir": str(base),
         "data": data_name,
         "split": spec.split,
