@@ -51,6 +51,7 @@ WEIGHTS = "model.safetensors"
 TOKENIZER_JSON = "tokenizer.json"
 TOKENIZER_CONFIG = "tokenizer_config.json"
 HUB_CARD = "README.md"  # the file the Hugging Face Hub shows for a model repository
+MODEL_LICENSE = "LICENSE.md"  # the weights' terms from the training sources (the card's license_link)
 BASELINE_WEIGHTS = "tfidf_lr.safetensors"
 BASELINE_VOCAB = "tfidf_vocabulary.json"
 ONNX_DIR = "onnx"

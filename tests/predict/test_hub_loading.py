@@ -24,7 +24,7 @@ from tests.helpers import REPO
         (["mit", "gpl-3.0", "cc-by-4.0"], "gpl-3.0"),
         (["mit", "gpl-3.0", "cc-by-sa-4.0"], "other"),  # two share-alike licences cannot both be the model's
         (["mit", "other"], "other"),
-        (["mit", "unknown", "gpl-3.0"], "unknown"),
+        (["mit", "unknown", "gpl-3.0"], "gpl-3.0"),  # of the stated ones: an unstated one never hides them
         (["mit", "some-custom-terms"], "other"),
         ([], "unknown"),
     ],
@@ -84,7 +84,7 @@ def test_model_readme_is_the_card_with_licence_and_datasets_of_the_training_sour
         assert card.data.license == "gpl-3.0"
         assert card.data.datasets == ["https://example.org/fixture"]
         assert card.data.library_name == "transformers" and card.data.pipeline_tag == "text-classification"
-        assert "`fixture` gpl-3.0" in card.text
+        assert "| `fixture` | https://example.org/fixture | gpl-3.0 |" in card.text
     finally:
         man_path.write_text(saved, encoding="utf-8")
 

@@ -131,17 +131,95 @@ def training_sources(art: dict[str, Any]) -> dict[str, dict]:
 
 
 def most_restrictive_license(licenses: list[str]) -> str:
-    """The licence a model trained on data under all of `licenses` can at most claim (see LICENSE_ORDER).
+    """The licence a model trained on data under all of the *stated* `licenses` can at most claim (see LICENSE_ORDER);
+    "unknown" (no licence stated) is left out here, so it never hides a stated restriction (`licence_terms` adds it).
 
     Two different share-alike licences cannot both be honoured by one licence: "other". Unlisted ids: "other".
     """
-    found = {lic if lic in LICENSE_ORDER else "other" for lic in licenses}
+    found = {lic if lic in LICENSE_ORDER else "other" for lic in licenses if lic != "unknown"}
     if not found:
         return "unknown"
-    strictest = max(found, key=LICENSE_ORDER.index)
-    if strictest != "unknown" and len(found & _SHARE_ALIKE) > 1:
+    if len(found & _SHARE_ALIKE) > 1:
         return "other"
-    return strictest
+    return max(found, key=LICENSE_ORDER.index)
+
+
+# The front matter's licence name when the weights carry terms no single Hub licence id states (`license: other`).
+_SOURCE_TERMS = "source-terms"
+
+
+def licence_terms(sources: dict[str, dict]) -> dict[str, Any]:
+    """The weights' licence from the training sources' licences, so that the most restrictive term survives.
+
+    Every source states a Hub licence id: the strictest (e.g. cc-by-nc-sa-4.0: the weights are non-commercial).
+    Some source states no licence ("unknown"), has terms of its own ("other", an unlisted id) or two share-alike
+    licences meet: `license: other`, named after the strictest stated id (e.g. "cc-by-nc-sa-4.0-plus-source-terms"),
+    linked to the LICENSE file written next to the weights. No source states one: "unknown".
+    Returns the front matter keys (`front_matter`) and what the card's text says (`lines`).
+    """
+    by_source = {n: str(t.get("license") or "unknown").lower() for n, t in sources.items()}
+    unstated = sorted(n for n, lic in by_source.items() if lic == "unknown")
+    own_terms = sorted(n for n, lic in by_source.items() if lic != "unknown" and lic not in LICENSE_ORDER[:-2])
+    listed = [lic for lic in by_source.values() if lic in LICENSE_ORDER[:-2]]
+    strictest = most_restrictive_license(listed)
+    conflict = strictest == "other"
+    if not by_source or len(unstated) == len(by_source):
+        front = {"license": "unknown"}
+    elif unstated or own_terms or conflict:
+        named = max(listed, key=LICENSE_ORDER.index) if listed and not conflict else None
+        front = {
+            "license": "other",
+            "license_name": f"{named}-plus-{_SOURCE_TERMS}" if named else f"tfgbv-{_SOURCE_TERMS}",
+            "license_link": rundir.MODEL_LICENSE,
+        }
+    else:
+        front = {"license": strictest}
+    lines = [
+        "These weights were trained on the sources below and carry their terms; the front matter's `license` keeps "
+        "the most restrictive.",
+        "",
+        "| source | dataset | licence |",
+        "|---|---|---|",
+        *(
+            f"| `{n}` | {sources[n].get('dataset') or n} | {'none stated' if lic == 'unknown' else lic} |"
+            for n, lic in sorted(by_source.items())
+        ),
+        "",
+    ]
+    if listed and not conflict:
+        lines.append(f"- Most restrictive stated licence: **{strictest}**{_licence_consequence(strictest)}.")
+    if conflict:
+        lines.append(
+            "- Two different share-alike licences ("
+            + ", ".join(sorted(set(listed) & _SHARE_ALIKE))
+            + ") meet: no single licence honours both; ask the sources' authors before redistributing the weights."
+        )
+    if own_terms:
+        lines.append(
+            "- Terms of their own (not a standard licence; read them before any use): "
+            + ", ".join(f"`{n}`" for n in own_terms)
+            + "."
+        )
+    if unstated:
+        lines.append(
+            "- **No licence stated** by "
+            + ", ".join(f"`{n}`" for n in unstated)
+            + ": their terms are unknown, so the weights' terms are too; ask their authors before any use beyond "
+            "research."
+        )
+    return {"front_matter": front, "lines": lines}
+
+
+def _licence_consequence(licence: str) -> str:
+    """What a data licence means for weights trained on it, in words."""
+    bits = []
+    if "-nc" in licence:
+        bits.append("non-commercial: no commercial use of the weights")
+    if licence in _SHARE_ALIKE:
+        bits.append("share-alike: models derived from them under the same terms")
+    if licence.startswith(("cc-by", "odc-by")):
+        bits.append("credit the sources")
+    return f" ({'; '.join(bits)})" if bits else ""
 
 
 def card_data(art: dict[str, Any], model_name: str):
@@ -150,13 +228,10 @@ def card_data(art: dict[str, Any], model_name: str):
     if base is None and meta.get("source") == "hub":
         base = meta.get("name_or_path")
     sources = training_sources(art)
-    license_id = most_restrictive_license([t["license"] for t in sources.values()])
-    extra = {"license_name": "training-data-terms"} if license_id == "other" else {}
     return ModelCardData(
         model_name=model_name,
         language=["tg", "ru"],
-        license=license_id,
-        **extra,
+        **licence_terms(sources)["front_matter"],
         datasets=sorted({t["dataset"] for t in sources.values()}) or None,
         library_name="transformers" if meta.get("kind", "transformer") == "transformer" else "scikit-learn",
         pipeline_tag="text-classification",
@@ -295,14 +370,7 @@ def _section_training_data(art: dict) -> list[str]:
             + ", ".join(f"`{s['source']}`" for s in man["skipped_sources"])
             + ".",
         ]
-    lines += [
-        "",
-        "Licences of the training sources: "
-        + ", ".join(f"`{n}` {t['license']}" for n, t in terms.items())
-        + "; this card declares the most restrictive, "
-        f"`{most_restrictive_license([t['license'] for t in terms.values()])}`. Check the terms of each source before "
-        "publishing or using the model.",
-    ]
+    lines += ["", "### Licence of the weights", "", *licence_terms(terms)["lines"]]
     if "seed" in terms:
         lines += [
             "",
@@ -750,8 +818,24 @@ def write_model_card(run_dir: str | Path, out_path: str | Path | None = None) ->
     out_path = Path(out_path) if out_path is not None else Path(run_dir) / rundir.CARD
     card = str(render_model_card(run_dir))
     write_text(out_path, card)
+    write_text(rundir.model_dir(run_dir) / rundir.MODEL_LICENSE, render_licence(run_dir))
     write_text(rundir.model_dir(run_dir) / rundir.HUB_CARD, card)
     return out_path
+
+
+def render_licence(run_dir: str | Path) -> str:
+    """The model folder's licence file: the weights' terms from the training sources (the card links it)."""
+    terms = licence_terms(training_sources(load_artifacts(run_dir)))
+    return "\n".join(
+        [
+            "# Licence of these weights",
+            "",
+            *terms["lines"],
+            "",
+            "The tfgbv software that trained them is MIT-licensed; the weights' terms come from the data above.",
+            "",
+        ]
+    )
 
 
 def publish_card(card_path: str | Path, target: str | Path | None) -> Path:

@@ -1,0 +1,74 @@
+"""The model card: its licence keeps the training data's most restrictive term, and the model folder it is published
+with holds what it links."""
+
+import json
+import shutil
+
+import pytest
+from huggingface_hub import ModelCard
+
+from tfgbv import rundir
+from tfgbv.report.model_card import licence_terms, write_model_card
+
+# The default mix's sources as their data configs state them (configs/data/*.yaml)
+DEFAULT_MIX = {
+    "seed": "mit",
+    "ru_2ch_pikabu": "unknown",
+    "ru_ok_2ch_toxic_only": "cc-by-nc-sa-4.0",
+    "ru_inappropriate_snlp": "cc-by-nc-sa-4.0",
+    "ru_distorted_toxicity": "mit",
+    "ru_abusive_saitov": "cc-by-4.0",
+    "ru_paradetox": "unknown",
+}
+
+
+def _sources(licences: dict[str, str]) -> dict[str, dict]:
+    return {n: {"license": lic, "dataset": n} for n, lic in licences.items()}
+
+
+def test_a_non_commercial_source_is_not_hidden_by_sources_without_a_licence():
+    terms = licence_terms(_sources(DEFAULT_MIX))
+    front = terms["front_matter"]
+    assert front == {
+        "license": "other",
+        "license_name": "cc-by-nc-sa-4.0-plus-source-terms",
+        "license_link": rundir.MODEL_LICENSE,
+    }
+    text = "\n".join(terms["lines"])
+    assert "**cc-by-nc-sa-4.0** (non-commercial" in text
+    assert "**No licence stated** by `ru_2ch_pikabu`, `ru_paradetox`" in text
+    assert "| `ru_paradetox` | ru_paradetox | none stated |" in text
+
+
+@pytest.mark.parametrize(
+    "licences, front",
+    [
+        ({"a": "mit", "b": "cc-by-nc-sa-4.0"}, {"license": "cc-by-nc-sa-4.0"}),  # a Hub id says it all
+        ({"a": "mit"}, {"license": "mit"}),
+        ({"a": "unknown", "b": "unknown"}, {"license": "unknown"}),
+        ({"a": "mit", "b": "other"}, {"license": "other", "license_name": "mit-plus-source-terms"}),
+        ({"a": "gpl-3.0", "b": "cc-by-sa-4.0"}, {"license": "other", "license_name": "tfgbv-source-terms"}),
+        # a new source's licence field, whatever it is, takes part (e.g. a Persian set added to the mix)
+        ({"a": "mit", "fa_new_source": "CC-BY-NC-4.0"}, {"license": "cc-by-nc-4.0"}),
+    ],
+)
+def test_the_card_licence_keeps_the_most_restrictive_term(licences, front):
+    got = licence_terms(_sources(licences))["front_matter"]
+    assert {k: v for k, v in got.items() if k != "license_link"} == front
+    assert ("license_link" in got) == (got["license"] == "other")
+
+
+def test_the_published_card_declares_a_non_commercial_licence_and_ships_its_licence_file(tmp_path, tiny_run):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    man = json.loads((run / rundir.MANIFEST).read_text(encoding="utf-8"))
+    man["sources"] = {"fixture": {"license": "cc-by-nc-sa-4.0", "dataset": "x/y"}}
+    man["splits"]["train"]["by_source"] = {"fixture": 5, "unlicensed": 3}
+    (run / rundir.MANIFEST).write_text(json.dumps(man), encoding="utf-8")
+    write_model_card(run)
+    model = rundir.model_dir(run)
+    card = ModelCard.load(model / rundir.HUB_CARD)
+    assert card.data.license == "other" and card.data.license_name == "cc-by-nc-sa-4.0-plus-source-terms"
+    assert (model / card.data.license_link).is_file()
+    licence = (model / rundir.MODEL_LICENSE).read_text(encoding="utf-8")
+    assert "non-commercial" in licence and "`unlicensed`" in licence
