@@ -35,3 +35,15 @@ def test_an_id_with_an_old_precision_suffix_maps_to_the_base_id():
     assert base_model_id("tiny-0123456789ab-onnx-int8") == "tiny-0123456789ab"
     for unchanged in ("e5-small-8622c883673c", "my-bf16", None, ""):
         assert base_model_id(unchanged) == unchanged
+
+
+def test_model_id_covers_files_in_sub_folders_but_not_onnx_exports(tmp_path, tiny_run):
+    model = tmp_path / "model"
+    shutil.copytree(rundir.model_dir(tiny_run), model)
+    first = model_identifier(model)
+    (model / rundir.ONNX_DIR).mkdir()
+    (model / rundir.ONNX_DIR / rundir.ONNX_FP32).write_bytes(b"an export: the same model computed another way")
+    assert model_identifier(model) == first
+    (model / "text_weights").mkdir()
+    (model / "text_weights" / "w.safetensors").write_bytes(b"weights that change the scores")
+    assert model_identifier(model) != first

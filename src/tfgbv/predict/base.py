@@ -29,22 +29,36 @@ _SUFFIXED_ID = re.compile(r"(.+-[0-9a-f]{12})-(?:bf16|int8|onnx-fp32|onnx-int8)"
 
 def model_identifier(model_dir: str | Path, meta: dict[str, Any] | None = None) -> str:
     """Short hash of the files that make the scores: weights, config.json, tokenizer files and tfgbv_config.json
-    (labels, thresholds, temperatures, text preparation incl. max_length). Documentation (the card, README.md, which
-    quotes the id) and hidden temp files are left out, so the card, scorers, comparisons and selections name a run the
-    same; how it computes (`precision_of`) is a separate field. `meta` only supplies the short name (default: the one
-    in tfgbv_config.json). Resumed scoring runs compare it, so two models never mix in one output."""
+    (labels, thresholds, temperatures, text preparation incl. max_length), in sub-folders too (onnx/ aside).
+    Documentation (the card, README.md, which quotes the id) and hidden temp files are left out, so the card, scorers,
+    comparisons and selections name a run the same; how it computes (`precision_of`) is a separate field. `meta` only
+    supplies the short name (default: the one in tfgbv_config.json). Resumed scoring runs compare it, so two models
+    never mix in one output."""
     model_dir = Path(model_dir)
     h = hashlib.sha256()
-    for p in sorted(model_dir.iterdir()):
-        if p.is_file() and not p.name.startswith(".") and not p.name.lower().endswith(_NOT_MODEL_SUFFIXES):
-            h.update(p.name.encode() + b"\0")
-            with p.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 22), b""):
-                    h.update(block)
+    for p in _model_files(model_dir):
+        h.update(p.relative_to(model_dir).as_posix().encode() + b"\0")
+        with p.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                h.update(block)
     if meta is None:
         meta_file = model_dir / rundir.META_FILE
         meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
     return f"{meta.get('short_name', 'model')}-{h.hexdigest()[:12]}"
+
+
+def _model_files(folder: Path) -> list[Path]:
+    """The files that make the scores, sorted, sub-folders included (e.g. a text preparation's own weights), except
+    documentation, hidden temp files and ONNX exports (another way to compute the same model: its precision)."""
+    out = []
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith(".") or p.name.lower().endswith(_NOT_MODEL_SUFFIXES):
+            continue
+        if p.is_dir() and p.name != rundir.ONNX_DIR:
+            out += _model_files(p)
+        elif p.is_file():
+            out.append(p)
+    return out
 
 
 def base_model_id(model_id: str | None) -> str | None:
