@@ -132,3 +132,30 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def current_umask() -> int:
+    """This process's umask (read without changing it where /proc says it; else set and restored at once)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def modes_as_umask_allows(root: str | Path) -> None:
+    """Give `root` and everything under it the mode a new file or folder gets here (0o666 / 0o777 less the umask).
+
+    Some writers ignore the umask (safetensors writes weights 0600, tempfile.mkdtemp makes 0700 folders), which leaves
+    a run's weights unreadable to a service account that can read the rest of it. Symbolic links are left alone."""
+    mask = current_umask()
+    root = Path(root)
+    for path in [root, *root.rglob("*")]:
+        if path.is_symlink():
+            continue
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)

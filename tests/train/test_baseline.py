@@ -45,3 +45,15 @@ def test_baseline_masks_labels_a_source_does_not_annotate(tmp_path, tiny_data):
     vec, coef, intercept = fit_baseline(texts, y, BaselineSpec(min_df=1))
     assert np.all(coef[LABELS.index("threat")] == 0) and intercept[LABELS.index("threat")] == 0.0
     assert np.any(coef[LABELS.index("insult")] != 0)
+
+
+def test_baseline_weights_are_readable_like_the_rest_of_the_run(tmp_path, tiny_data):
+    import os
+
+    from tfgbv.io import current_umask
+    from tfgbv.train.baseline import train_baseline
+
+    train_baseline(tiny_data, BaselineSpec(min_df=1, ngram_max=2), tmp_path / "run", seed=0, score_test=False)
+    model_dir = tmp_path / "run" / "model"
+    modes = {p.name: os.stat(p).st_mode & 0o777 for p in model_dir.iterdir()}
+    assert modes["tfidf_lr.safetensors"] == modes["tfgbv_config.json"] == 0o666 & ~current_umask(), modes

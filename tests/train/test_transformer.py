@@ -186,3 +186,15 @@ def test_curve_points_add_dev_evaluations_and_nothing_else(tiny_data, tmp_path):
     assert not any("eval_macro_f1" in h for h in plain_history)
     assert history[-1]["step"] == 6  # trained to the end: no early stopping, no best-checkpoint reload
     assert not (run_dir / rundir.CHECKPOINTS).exists()
+
+
+def test_saved_weights_are_readable_like_the_rest_of_the_run(tiny_run):
+    """save_pretrained writes model.safetensors 0600: a service account that reads the run could not load it."""
+    import os
+
+    from tfgbv.io import current_umask
+
+    files = [p for p in tiny_run.rglob("*") if p.is_file() and not p.is_symlink()]
+    modes = {str(p.relative_to(tiny_run)): os.stat(p).st_mode & 0o777 for p in files}
+    assert modes["model/model.safetensors"] == 0o666 & ~current_umask()
+    assert set(modes.values()) == {0o666 & ~current_umask()}, modes

@@ -28,7 +28,7 @@ from transformers import (
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from tfgbv import rundir
-from tfgbv.io import write_json
+from tfgbv.io import modes_as_umask_allows, write_json
 from tfgbv.labels import ID2LABEL, LABEL2ID, LABELS
 from tfgbv.models import hf_format
 from tfgbv.models.e5 import ensure_e5_model
@@ -328,6 +328,7 @@ def save_model_dir(model, tokenizer, out_dir: str | Path, meta: dict[str, Any]) 
             rundir.TOKENIZER_JSON,
         )
     write_json(out_dir / rundir.META_FILE, {**meta, **hf_format.format_meta(pooling, tokenizer_json.exists())})
+    modes_as_umask_allows(out_dir)  # save_pretrained writes the weights 0600 whatever the umask
     return out_dir
 
 

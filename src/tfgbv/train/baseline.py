@@ -12,7 +12,7 @@ from safetensors.numpy import save_file
 
 from tfgbv import rundir
 from tfgbv.data.sources import LoadedData, labels_matrix
-from tfgbv.io import write_json
+from tfgbv.io import modes_as_umask_allows, write_json
 from tfgbv.labels import LABELS
 from tfgbv.metrics.decision import Decisions, fit_decisions
 from tfgbv.models.baseline import BaselineSpec, baseline_prep, fit_baseline
@@ -56,6 +56,7 @@ def train_baseline(
         {"coef": coef, "intercept": intercept, "idf": vec.idf_.astype(np.float32)},
         str(model_dir / rundir.BASELINE_WEIGHTS),
     )
+    modes_as_umask_allows(model_dir)  # safetensors writes the weights 0600 whatever the umask
     write_json(model_dir / rundir.BASELINE_VOCAB, vocab)
     write_json(model_dir / rundir.META_FILE, _baseline_meta(spec, Decisions.default(len(LABELS))))
     clf = BaselineClassifier.from_pretrained(model_dir)
