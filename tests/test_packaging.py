@@ -104,6 +104,20 @@ def test_training_progress_bar_only_on_a_terminal():
     assert not progress_bar_wanted(object())  # a replaced stderr without isatty
 
 
+def test_every_shipped_folder_is_a_listed_package_so_building_prints_no_warning():
+    """setuptools warns "Package would be ignored" (16 times, on every pip install) for each folder whose files it
+    ships as package data without the folder being in `packages`."""
+    setup = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    roots = {"tfgbv": REPO / "src" / "tfgbv"}
+    roots.update({pkg: REPO / path for pkg, path in setup["package-dir"].items() if pkg})
+    folders = set()
+    for pkg, root in roots.items():
+        for d in [root, *(p for p in root.rglob("*") if p.is_dir() and p.name != "__pycache__")]:
+            if any(f.is_file() for f in d.iterdir()) and "__pycache__" not in d.parts:
+                folders.add(".".join([pkg, *d.relative_to(root).parts]))
+    assert folders - set(setup["packages"]) == set(), "add these to [tool.setuptools] packages in pyproject.toml"
+
+
 # ----------------------------------------------------------------------------- the wheel
 
 
@@ -138,7 +152,7 @@ def wheel(tmp_path_factory) -> Path:
             "--no-build-isolation",
             "--no-index",
             "--disable-pip-version-check",
-            "-q",
+            "-v",  # setuptools' warnings are only shown verbosely
             "-w",
             str(work / "dist"),
             str(src),
@@ -148,6 +162,7 @@ def wheel(tmp_path_factory) -> Path:
         timeout=600,
     )
     assert out.returncode == 0, out.stderr[-3000:]
+    assert "would be ignored" not in out.stdout + out.stderr
     (whl,) = (work / "dist").glob("tfgbv-*.whl")
     return whl
 
