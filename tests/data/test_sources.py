@@ -9,6 +9,7 @@ from tfgbv.data.sources import (
     MISSING,
     DataValidationError,
     SourceSpec,
+    SplitSpec,
     load_data,
     manifest,
     source_from_dict,
@@ -317,3 +318,59 @@ def test_non_utf8_text_source_names_the_file_and_line(tmp_path):
     spec = SourceSpec(name="prose", files={"test": [str(p)]}, lang="tg", label_constants={lab: 0 for lab in LABELS})
     with pytest.raises(DataValidationError, match=r"prose.txt:3: not valid UTF-8"):
         load_data([spec])
+
+
+# ----------------------------------------------------------------------------- reading quirks (issue 27)
+
+
+def test_csv_with_lone_cr_line_ends_loads_every_row(tmp_path):
+    p = tmp_path / "mac.csv"  # old Excel for Mac
+    header = "id,text,lang,insult,shaming,threat,doxxing"
+    p.write_bytes(f"{header}\r1,ты дура,ru,1,0,0,0\r2,привет,ru,0,0,0,0\r".encode())
+    data = _load(p, split=SplitSpec(0.0, 0.0))
+    assert sorted(r["id"] for r in data.splits["train"]) == ["1", "2"]
+
+
+def test_jsonl_byte_order_mark_keeps_the_first_row(tmp_path):
+    p = tmp_path / "d.jsonl"
+    p.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _rows()).encode())
+    data = _load(p, split=SplitSpec(0.0, 0.0))
+    assert "r0" in {r["id"] for r in data.splits["train"]}
+
+
+def test_deeply_nested_json_line_is_reported_at_its_line(tmp_path):
+    p = tmp_path / "d.jsonl"
+    p.write_text(json.dumps(_rows(1)[0]) + "\n" + "[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    assert f"{p}:2: invalid JSON (nested too deeply)" in _error(p)
+
+
+def test_u2028_inside_a_training_comment_is_not_a_line_break(tmp_path):
+    rows = _rows()
+    rows[1]["text"] = "бирин\u2028дуюн\u0085учун"
+    p = tmp_path / "d.jsonl"
+    write_jsonl(p, rows)
+    data = _load(p, split=SplitSpec(0.0, 0.0))
+    assert "бирин\u2028дуюн\u0085учун" in {r["text"] for r in data.splits["train"]}
+
+
+def test_json_field_and_duplicate_id_problems_are_reported_at_once(tmp_path):
+    rows = _rows(5)
+    rows[1]["threat"] = 2  # a field problem
+    rows[3]["id"] = "r0"  # a duplicate id
+    lines = [json.dumps(r, ensure_ascii=False) for r in rows]
+    lines.insert(2, "{not json")  # a JSON problem on line 3
+    p = tmp_path / "d.jsonl"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    msg = _error(p)
+    assert "3 data problem(s)" in msg
+    assert f"{p}:2: field 'threat'" in msg and f"{p}:3: invalid JSON" in msg and "duplicates id 'r0'" in msg
+
+
+def test_values_in_validation_errors_are_masked_and_shortened(tmp_path):
+    rows = _rows()
+    rows[2]["lang"] = "Её адрес: ул. Рудаки 45, кв. 12, телефон +992 93 555 12 34, приходи вечером одна"
+    p = tmp_path / "d.jsonl"
+    write_jsonl(p, rows)
+    msg = _error(p)
+    assert f"{p}:3: field 'lang' has value" in msg
+    assert "555" not in msg and "приходи" not in msg and "…" in msg

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from tfgbv.data import records
 from tfgbv.data.dedup import duplicate_report
 from tfgbv.io import write_text
 from tfgbv.labels import LABELS, LANGS
@@ -120,14 +120,10 @@ def check_record(rec: Mapping[str, Any], where: str) -> list[str]:
 def read_jsonl(path: str | Path) -> list[tuple[int, dict]]:
     """(line number, record) pairs; raises ValueError naming the line on bad JSON or bytes."""
     out = []
-    with Path(path).open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                out.append((lineno, json.loads(raw.decode("utf-8"))))
-            except (UnicodeDecodeError, json.JSONDecodeError) as err:
-                raise ValueError(f"{path}:{lineno}: {type(err).__name__}: {err}") from err
+    for rec in records.read_jsonl(path):
+        if rec.problem is not None:
+            raise ValueError(f"{path}:{rec.line}: {rec.problem}")
+        out.append((rec.line, rec.value))
     return out
 
 

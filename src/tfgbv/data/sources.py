@@ -24,10 +24,10 @@ import pyarrow.parquet as pq
 from tfgbv.data.annotation import apply_votes, krippendorff_alpha
 from tfgbv.data.augment import AUGMENTATIONS, style_variants
 from tfgbv.data.dedup import duplicate_groups, match_key, minhash_near_pairs
-from tfgbv.data.records import CsvFileError, csv_records
+from tfgbv.data.records import CsvFileError, csv_lines, csv_records, read_jsonl
 from tfgbv.io import sha256_file
 from tfgbv.labels import LABELS, LANGS
-from tfgbv.text import VK_USER_TAG
+from tfgbv.text import VK_USER_TAG, mask_pii
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +212,7 @@ class Table:
     rows: list[dict]
     column_names: list[str]
     lines: list[int]
+    problems: list[str] = field(default_factory=list)  # the file's unusable lines (JSON/CSV), each "file:line: why"
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -235,62 +236,40 @@ def _invalid_unicode_field(obj: dict) -> str | None:
 
 
 def _read_jsonl(path: Path) -> Table:
-    """JSONL parsed line by line with the json module: no type guessing, every bad line reported with its number."""
+    """JSONL parsed line by line with the json module (tfgbv.data.records, the one JSONL reader): no type guessing,
+    every bad line reported with its number, the good ones kept so their fields are checked in the same report."""
     rows, lines, problems, columns = [], [], [], {}
-    with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError as err:
-                problems.append(f"{path}:{lineno}: undecodable bytes (not UTF-8) at byte {err.start} of the line")
-                continue
-            except json.JSONDecodeError as err:
-                problems.append(f"{path}:{lineno}: invalid JSON ({err.msg} at column {err.colno})")
-                continue
-            if not isinstance(obj, dict):
-                problems.append(f"{path}:{lineno}: expected a JSON object per line, got {type(obj).__name__}")
-                continue
-            bad = _invalid_unicode_field(obj)
-            if bad is not None:
-                problems.append(f"{path}:{lineno}: field '{bad}' is not valid Unicode (a lone surrogate \\u escape)")
-                continue
-            rows.append(obj)
-            lines.append(lineno)
-            columns.update(dict.fromkeys(obj))
-    if problems:
-        raise DataValidationError(problems)
-    return Table(rows, list(columns), lines)
+    for rec in read_jsonl(path):
+        if rec.problem is not None:
+            problems.append(f"{path}:{rec.line}: {rec.problem}")
+            continue
+        bad = _invalid_unicode_field(rec.value)
+        if bad is not None:
+            problems.append(f"{path}:{rec.line}: field '{bad}' is not valid Unicode (a lone surrogate \\u escape)")
+            continue
+        rows.append(rec.value)
+        lines.append(rec.line)
+        columns.update(dict.fromkeys(rec.value))
+    return Table(rows, list(columns), lines, problems)
 
 
 def _read_csv(path: Path, delimiter: str, column_names: Sequence[str] | None = None) -> Table:
-    """CSV/TSV as physical records (tfgbv.data.records): cells stay strings as written; a record broken by a stray quote
-    or with the wrong number of fields is reported at its line, never merged with the rows after it."""
+    """CSV/TSV as physical records (tfgbv.data.records): lines end at \\r\\n, \\r or \\n like the csv module; cells
+    stay strings as written; a record broken by a stray quote, with the wrong number of fields or undecodable bytes is
+    reported at its line, never merged with the rows after it."""
     problems: list[str] = []
-
-    def checked(fh):
-        for lineno, raw in enumerate(fh, start=1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                problems.append(f"{path}:{lineno}: undecodable bytes (not UTF-8) at byte {err.start} of the line")
-            yield raw
-
     rows, lines, header = [], [], []
     with path.open("rb") as fh:
         try:
-            for rec in csv_records(checked(fh), delimiter, header_out=header, names=column_names):
+            for rec in csv_records(csv_lines(fh), delimiter, header_out=header, names=column_names):
                 if rec.problem:
                     problems.append(f"{path}:{rec.line}: {rec.problem}")
                 else:
                     rows.append(rec.values)
                     lines.append(rec.line)
         except CsvFileError as err:
-            problems.append(f"{path}:{err.line}: {err}" if err.line else f"{path}: {err}")
-    if problems:
-        raise DataValidationError(problems)
-    return Table(rows, header, lines)
+            raise DataValidationError([f"{path}:{err.line}: {err}" if err.line else f"{path}: {err}"]) from None
+    return Table(rows, header, lines, problems)
 
 
 def _read_parquet(path: Path) -> Table:
@@ -331,11 +310,17 @@ def read_text_lines(path: Path, segment: str = "line") -> Table:
 
 
 def read_table(
-    path: str | Path, delimiter: str | None = None, column_names: Sequence[str] | None = None, segment: str = "line"
+    path: str | Path,
+    delimiter: str | None = None,
+    column_names: Sequence[str] | None = None,
+    segment: str = "line",
+    keep_going: bool = False,
 ) -> Table:
     """Load one local file (JSONL, CSV/TSV, Parquet or plain text) with its values as written (see Table).
 
-    `column_names` names the columns of a header-less CSV/TSV; `segment` cuts plain text into lines or sentences."""
+    `column_names` names the columns of a header-less CSV/TSV; `segment` cuts plain text into lines or sentences.
+    Unusable lines raise DataValidationError listing all of them, or with `keep_going` are left in `Table.problems`
+    (so the caller can check the good rows too and report everything at once)."""
     path = Path(path)
     if not path.exists():
         raise DataValidationError([f"{path}: file not found"])
@@ -353,11 +338,28 @@ def read_table(
     else:
         table = _read_parquet(path)
     if len(table) == 0:
-        raise DataValidationError([f"{path}: file has no rows"])
+        raise DataValidationError(table.problems or [f"{path}: file has no rows"])
+    if table.problems and not keep_going:
+        raise DataValidationError(table.problems)
     return table
 
 
 # ----------------------------------------------------------------------------- mapping + validation
+
+
+def _line_order(problem: str) -> tuple[str, int]:
+    """Sort key of a "file:line: why" problem: by file, then line (problems without a line first)."""
+    m = re.match(r"(.*?):(\d+): ", problem)
+    return (m.group(1), int(m.group(2))) if m else (problem, 0)
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A cell value as an error message may show it: PII masked (tfgbv.text.mask_pii) and cut to `limit` characters,
+    so a validation error never prints a whole comment, a phone number or an address."""
+    text = mask_pii(value) if isinstance(value, str) else repr(value)
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return repr(text) if isinstance(value, str) else text
 
 
 def _is_missing(value: Any) -> bool:
@@ -401,7 +403,7 @@ def _map_label(value: Any, spec: SourceSpec, label: str, loc: str, problems: lis
                 mapped = table[key]
                 return MISSING if mapped is None else float(mapped)
         problems.append(
-            f"{loc}: field '{spec.label_columns[label]}' has value {value!r}, not in label_values "
+            f"{loc}: field '{spec.label_columns[label]}' has value {shown(value)}, not in label_values "
             f"{list(spec.label_values)}"
         )
         return None
@@ -414,7 +416,9 @@ def _map_label(value: Any, spec: SourceSpec, label: str, loc: str, problems: lis
     elif isinstance(value, str) and value.strip() in ("0", "1", "0.0", "1.0"):
         return float(value)
     allowed = "1, 0, a probability in [0, 1] (label_mode=soft)" if spec.label_mode == "soft" else "1, 0"
-    problems.append(f"{loc}: field '{spec.label_columns[label]}' must be {allowed} or empty (missing), got {value!r}")
+    problems.append(
+        f"{loc}: field '{spec.label_columns[label]}' must be {allowed} or empty (missing), got {shown(value)}"
+    )
     return None
 
 
@@ -485,7 +489,7 @@ def map_rows(ds, spec: SourceSpec, path: Path, split: str) -> tuple[list[dict], 
             problems.append(f"{loc}: no language: add a '{spec.lang_column}' field or set lang in the data config")
             continue
         if lang not in LANGS:
-            problems.append(f"{loc}: field 'lang' has value {lang!r}; known: {list(LANGS)}")
+            problems.append(f"{loc}: field 'lang' has value {shown(lang)}; known: {list(LANGS)}")
             continue
         texts = _row_texts(row, spec)
         for k, (col, text, variant_labels) in enumerate(texts):
@@ -536,7 +540,7 @@ def check_unique_ids(records: Iterable[dict]) -> list[str]:
     for rec in records:
         key = f"{rec['source']}::{rec['id']}"
         if key in seen:
-            problems.append(f"{rec['_loc']}: field 'id' duplicates id {rec['id']!r} first seen at {seen[key]}")
+            problems.append(f"{rec['_loc']}: field 'id' duplicates id {shown(rec['id'])} first seen at {seen[key]}")
         else:
             seen[key] = rec["_loc"]
     return problems
@@ -635,12 +639,12 @@ def load_source(spec: SourceSpec) -> tuple[dict[str, list[dict]], list[dict], li
         for p in paths:
             path = Path(os.path.normpath(Path(p).expanduser()))
             try:
-                ds = read_table(path, spec.csv_delimiter, spec.column_names, spec.segment)
+                ds = read_table(path, spec.csv_delimiter, spec.column_names, spec.segment, keep_going=True)
             except DataValidationError as err:
                 problems.extend(err.problems)
                 continue
             rows, probs, skipped = map_rows(ds, spec, path, split)
-            problems.extend(probs)
+            problems.extend(sorted(ds.problems + probs, key=_line_order))  # one report: lines, fields, in file order
             recs.extend(rows)
             files_info.append(
                 {
@@ -654,9 +658,7 @@ def load_source(spec: SourceSpec) -> tuple[dict[str, list[dict]], list[dict], li
                 }
             )
         by_split[split] = recs
-    if problems:
-        return {}, files_info, problems
-    problems.extend(check_unique_ids(r for recs in by_split.values() for r in recs))
+    problems.extend(check_unique_ids(r for recs in by_split.values() for r in recs))  # with the others, not after
     if problems:
         return {}, files_info, problems
     if "all" in by_split:
