@@ -72,3 +72,24 @@ def test_the_published_card_declares_a_non_commercial_licence_and_ships_its_lice
     assert (model / card.data.license_link).is_file()
     licence = (model / rundir.MODEL_LICENSE).read_text(encoding="utf-8")
     assert "non-commercial" in licence and "`unlicensed`" in licence
+
+
+def test_the_published_card_stands_alone_with_console_scripts_and_inline_tables(tmp_path, tiny_run, tiny_data):
+    """model/README.md is what `hf upload` publishes: it may link only files of model/, and shows how to install and
+    run tfgbv with its console scripts, not a checkout's scripts/."""
+    import re
+
+    from tfgbv.report.evaluation import EvalSpec, evaluate_run
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    evaluate_run(run, tiny_data, run / rundir.EVAL_DIR, EvalSpec(bootstrap_resamples=20, plots=False))
+    write_model_card(run)
+    model = rundir.model_dir(run)
+    text = (model / rundir.HUB_CARD).read_text(encoding="utf-8")
+    links = [t for t in re.findall(r"\]\(([^)\s]+)\)", text) if not t.startswith(("http://", "https://", "#"))]
+    assert links and all((model / t.split("#")[0]).is_file() for t in links), links
+    for elsewhere in ("scripts/", rundir.REPORT, "data/DATA_STATEMENT.md", "runs/latest", f"`{rundir.METRICS}`"):
+        assert elsewhere not in text, elsewhere
+    assert "pip install tfgbv-" in text and "tfgbv-predict model_dir=path/to/this/folder" in text
+    assert "| label | positives | precision | recall | F1 (CI) |" in text  # the results, inline

@@ -257,7 +257,9 @@ def _section_model_details(art: dict, model_id: str) -> list[str]:
     lines = [
         "## Model details",
         "",
-        f"- **Identifier**: `{model_id}` (hash of the weights, thresholds and temperatures).",
+        f"- **Identifier**: `{model_id}` (hash of the weights, the tokenizer and {rundir.META_FILE}: the `model_id` "
+        "of every score file, evaluation and selection made with it; how a scorer computed, fp32, bf16 or int8, is "
+        "their separate `precision` field).",
         f"- **Base model**: {base or meta.get('name_or_path')} — {note}.",
         f"- **Architecture**: {_ARCH.get(meta.get('pooling'), 'n/a')}, 4 sigmoid outputs; max "
         f"{meta['text']['max_length']} tokens per window (longer texts: overlapping windows, max over windows); text "
@@ -332,9 +334,10 @@ def _section_training_data(art: dict) -> list[str]:
         lines.append(f"| {split} | {e['rows']} | {cells} | {e['no_label']} | {langs} |")
     lines += [
         "",
-        f"Files and SHA-256 digests: `{rundir.MANIFEST}` ("
+        "Files read: "
         + ", ".join(f"`{Path(f['path']).name}` {f['kept']}/{f['rows']} rows kept" for f in files)
-        + ").",
+        + f" (their SHA-256 digests are in the training run's `{rundir.MANIFEST}`, which is not published with the "
+        "weights).",
     ]
     dropped = man.get("dropped_duplicates") or []
     if dropped:
@@ -346,7 +349,7 @@ def _section_training_data(art: dict) -> list[str]:
             "Cross-source duplicates removed before training (exact after case/punctuation, or character 5-gram "
             "Jaccard ≥ 0.8): "
             + "; ".join(f"{n} rows {why}" for why, n in sorted(by_reason.items()))
-            + f" (per source in `{rundir.MANIFEST}`, `dropped_duplicates`).",
+            + f" (per source in the training run's `{rundir.MANIFEST}`, `dropped_duplicates`).",
         ]
     if man.get("train_rows_capped"):
         lines += [
@@ -374,12 +377,13 @@ def _section_training_data(art: dict) -> list[str]:
     if "seed" in terms:
         lines += [
             "",
-            "The bundled corpus (`data/seed/`) is **synthetic**: every comment was written for this project "
+            "The bundled corpus (`seed`) is **synthetic**: every comment was written for this project "
             "to resemble Facebook, Instagram, Telegram and WhatsApp comments in Tajikistan; all names, addresses and "
             "phone numbers are invented (phones from the unallocated range +992 00 0XX XX XX). It has not been "
             "validated against real comments, and its annotation was done by the writers, not by independent "
-            "annotators. It is the only source of doxxing, of Tajik abuse and of most hard negatives. See "
-            "`data/DATA_STATEMENT.md` and `data/ANNOTATION_GUIDELINES.md`.",
+            "annotators. It is the only source of doxxing, of Tajik abuse and of most hard negatives. Its data "
+            "statement and annotation guidelines ship with the tfgbv package (`DATA_STATEMENT.md`, "
+            "`ANNOTATION_GUIDELINES.md` in its bundled data).",
         ]
     return lines + [""]
 
@@ -433,7 +437,7 @@ def _section_results(art: dict) -> list[str]:
         return [
             "## Quantitative analyses",
             "",
-            f"n/a: this run has no `{rundir.EVAL_DIR}/{rundir.METRICS}` (run scripts/evaluate.py).",
+            "n/a: the run was not evaluated (`tfgbv-evaluate run_dir=<run>` evaluates it and rewrites this card).",
             "",
         ]
     m = ev["metrics"]
@@ -447,8 +451,8 @@ def _section_results(art: dict) -> list[str]:
         "## Quantitative analyses",
         "",
         f"At the dev-tuned thresholds, with {int(spec['ci_level'] * 100)}% bootstrap confidence intervals "
-        f"({spec['bootstrap_resamples']} resamples, seed {spec['bootstrap_seed']}). Full report: "
-        f"`{rundir.EVAL_DIR}/{rundir.REPORT}`.",
+        f"({spec['bootstrap_resamples']} resamples, seed {spec['bootstrap_seed']}). The tables below are the "
+        "evaluation; its plots stay in the training run's evaluation folder.",
         "",
     ]
     if ev.get("per_source"):
@@ -532,10 +536,10 @@ def _section_external(art: dict) -> list[str]:
     return [
         "## Other evaluation data",
         "",
-        "The same model, unchanged, scored on data it was not trained on (each `eval-<data>/` of the run, written by "
-        "`scripts/evaluate.py run_dir=<run> data=<data>`), at the thresholds tuned on its own dev split. Public "
-        "datasets map their labels onto ours as proxies (e.g. generic toxicity onto `insult`); see "
-        "`docs/benchmarks.md` for models trained on them.",
+        "The same model, unchanged, scored on data it was not trained on (`tfgbv-evaluate run_dir=<run> "
+        "data=<data>`), at the thresholds tuned on its own dev split. Public datasets map their labels onto ours as "
+        "proxies (e.g. generic toxicity onto `insult`); the tfgbv repository's `docs/benchmarks.md` compares models "
+        "trained on them.",
         "",
         "| data | label | rows | positives | precision | recall | F1 (CI) | ROC-AUC (CI) |",
         "|---|---|---|---|---|---|---|---|",
@@ -631,7 +635,7 @@ def _section_limitations(art: dict) -> list[str]:
                 )
         if bits:
             lines.append(
-                f"- **Tajik tokenizer coverage** (from `{rundir.COVERAGE}`, after the configured character fallback): "
+                "- **Tajik tokenizer coverage** (measured at training, after the configured character fallback): "
                 + "; ".join(bits)
                 + "."
             )
@@ -695,9 +699,14 @@ def _not_in_tokenizer(meta: dict) -> list[str]:
     )
     out.append(
         "**Decisions**: the pipeline returns probabilities only; a label applies at or above its threshold "
-        f"(tuned on dev, in `{rundir.META_FILE}` and in the table above)."
+        f"(tuned on dev, in this folder's [{rundir.META_FILE}]({rundir.META_FILE}) and in the table above)."
     )
     return out
+
+
+def _tfgbv_version(art: dict) -> str:
+    """The tfgbv version that trained the run (what its install line names)."""
+    return str(art["env"].get("versions", {}).get("tfgbv") or "<version>")
 
 
 def _section_get_started(art: dict, run_dir: Path) -> list[str]:
@@ -705,17 +714,28 @@ def _section_get_started(art: dict, run_dir: Path) -> list[str]:
     lines = [
         "## How to get started",
         "",
+        "Install tfgbv (this folder's text preparation, windows over long texts and decision thresholds are "
+        "applied by it; it is not on PyPI: install its wheel, or its repository):",
+        "",
+        "```bash",
+        f"pip install tfgbv-{_tfgbv_version(art)}-py3-none-any.whl   # or, in a tfgbv checkout: pip install .",
+        "```",
+        "",
         "```python",
         "from tfgbv import Classifier",
         "",
-        "# a run directory (runs/latest after `make train`), its model/ directory, or this folder's Hub repo id",
-        'clf = Classifier.from_pretrained("runs/latest")',
+        "# this folder (downloaded), its Hub repo id (owner/name), or the run directory it was trained in",
+        'clf = Classifier.from_pretrained("path/to/this/folder")',
         'clf.predict(["Ту бешарм ҳастӣ, шарми оилаат", "Телефон доверия кризисного центра работает круглосуточно"])',
         "```",
         "",
-        "Batch scoring of files: `python scripts/predict.py model_dir=runs/latest input=comments.csv "
-        "output=scores.parquet` (streaming, resumable, rejects file; see README). Flags are for human review, never "
-        "for automatic action.",
+        "Batch scoring of files (streaming, resumable, a rejects file and a summary next to the output):",
+        "",
+        "```bash",
+        "tfgbv-predict model_dir=path/to/this/folder input=comments.csv output=scores.parquet",
+        "```",
+        "",
+        "Flags are for human review, never for automatic action.",
         "",
     ]
     if meta.get("kind", "transformer") != "transformer":
@@ -784,9 +804,11 @@ def render_model_card(run_dir: str | Path):
         "Multi-label classifier for technology-facilitated gender-based violence (TFGBV) in Tajik and Russian "
         "social-media comments: "
         + ", ".join(f"`{lab}`" for lab in LABELS)
-        + ". This card was generated from the run's files "
-        f"(`{rundir.METRICS}`, `{rundir.EVAL_DIR}/{rundir.METRICS}`, `{rundir.MANIFEST}`, `{rundir.COVERAGE}`); no "
-        "number in it was typed by hand.",
+        + ". This card was generated from the files of its training run; no number in it was typed by hand. It "
+        "travels with the weights: this folder holds the model (safetensors), its tokenizer, "
+        f"[{rundir.META_FILE}]({rundir.META_FILE}) (labels, thresholds, temperatures, text preparation) and "
+        f"[{rundir.MODEL_LICENSE}]({rundir.MODEL_LICENSE}) (the terms of the training data); every table a reader "
+        "needs is below.",
         "",
     ]
     body += _section_model_details(art, model_id)
