@@ -425,3 +425,122 @@ def test_filler_evasion_of_a_threat_is_undone():
     for ch in ("\ufe0f", "\u3164", "\u115f", "\uffa0"):
         assert normalize_text(ch.join(threat)) == normalize_text(threat)
     assert normalize_text(threat.replace(" ", "\u2800")) == normalize_text(threat)
+
+
+# ----------------------------------------------------------------------------- PII behind exotic separators
+
+# Separators between digit groups that must not hide a phone number: Unicode spaces (thin, narrow no-break, figure,
+# ideographic, no-break), hyphens and dashes (U+2010, U+2011, en, em, minus, fullwidth), slash, tab, newline, the
+# Braille blank, and the ASCII forms.
+PHONE_SEPARATORS = [
+    " ",
+    "\u2009",
+    "\u202f",
+    "\u2007",
+    "\u3000",
+    "\u00a0",
+    "\u2800",
+    "-",
+    "\u2010",
+    "\u2011",
+    "\u2013",
+    "\u2014",
+    "\u2212",
+    "\uff0d",
+    "/",
+    "\t",
+    "\n",
+    ".",
+    "",
+    " - ",
+    " \u2014 ",
+    "\u2009\u2013\u2009",
+]
+_PHONE_SHAPES = [  # fixed prefix, then the lengths of the digit groups
+    ("+992", (2, 3, 2, 2)),
+    ("00992", (3, 2, 2, 2)),
+    ("", (2, 3, 2, 2)),
+    ("", (3, 2, 2, 2)),
+    ("+7", (3, 3, 2, 2)),
+    ("8", (3, 3, 2, 2)),
+    ("8", (4, 2, 2, 2)),
+    ("", (3, 3, 2, 2)),
+]
+_INTERLEAVED = ["\ufe0f", "\u3164", "\u200b", "\u2060", "\U000e0031"]
+_FULLWIDTH_DIGITS = str.maketrans("0123456789+", "０１２３４５６７８９＋")
+
+
+@st.composite
+def _phones(draw) -> str:
+    prefix, groups = draw(st.sampled_from(_PHONE_SHAPES))
+    parts = [prefix] if prefix else []
+    parts += ["".join(draw(st.lists(st.sampled_from("0123456789"), min_size=n, max_size=n))) for n in groups]
+    phone = parts[0]
+    for part in parts[1:]:
+        sep = draw(st.sampled_from(PHONE_SEPARATORS))
+        phone += sep + part
+    if draw(st.booleans()):
+        phone = phone.translate(_FULLWIDTH_DIGITS)
+    inserts = draw(st.lists(st.tuples(st.integers(0, 40), st.sampled_from(_INTERLEAVED)), max_size=6))
+    return _interleave(phone, inserts)
+
+
+@settings(max_examples=200, deadline=None)
+@given(phone=_phones(), context=st.sampled_from(["{}", "Рақамаш {}, нависед", "звони: {}.", "тел.\n{}\nписать"]))
+def test_phone_numbers_behind_any_separator_are_masked(phone, context):
+    masked = mask_pii(context.format(phone))
+    assert "<PHONE>" in masked and not any(ch.isdigit() for ch in masked), (phone, masked)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    digits=st.lists(st.sampled_from("0123456789"), min_size=9, max_size=12),
+    sep=st.sampled_from([s for s in PHONE_SEPARATORS if len(s) == 1]),
+    inserts=st.lists(st.tuples(st.integers(0, 40), st.sampled_from(_INTERLEAVED)), max_size=6),
+)
+def test_phone_digits_spelled_out_with_any_separator_are_masked(digits, sep, inserts):
+    masked = mask_pii(f"пиши {_interleave(sep.join(digits), inserts)} вечером")
+    assert "<PHONE>" in masked and not any(ch.isdigit() for ch in masked), masked
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    local=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._", min_size=3, max_size=20).filter(
+        lambda s: s[0].isalnum()
+    ),
+    domain=st.lists(
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=2, max_size=10), min_size=1, max_size=4
+    ),
+    tld=st.sampled_from(["ru", "tj", "com", "рф"]),
+    at=st.sampled_from(["@", "\uff20", "\ufe6b"]),
+    inserts=st.lists(st.tuples(st.integers(0, 80), st.sampled_from(_INTERLEAVED)), max_size=6),
+)
+def test_emails_with_fullwidth_at_or_invisible_characters_are_masked(local, domain, tld, at, inserts):
+    email = _interleave(f"{local}{at}{'.'.join(domain)}.{tld}", inserts)
+    masked = mask_pii(f"Почтааш: {email}, нависед")
+    assert masked == "Почтааш: <EMAIL>, нависед", (email, masked)
+
+
+def test_masking_keeps_the_texts_own_characters_outside_placeholders():
+    text = "Эта — позор\u2009семьи,\tзвони 93\u2009123\u201345\u221267 или пиши zarina\uff20mail.ru"
+    assert mask_pii(text) == "Эта — позор\u2009семьи,\tзвони <PHONE> или пиши <EMAIL>"
+
+
+# ----------------------------------------------------------------------------- linear-time masking
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a." * 50_000,  # an unbounded host pattern retried at every word start made these quadratic
+        "1a." * 33_000,
+        "x@" + "a." * 50_000,
+        "a-" * 50_000 + ".",
+        "[id1|" * 20_000,  # and the VK tag pattern scanning to the end from every "["
+    ],
+    ids=["dots", "digit-dots", "email-dots", "hyphens", "vk-tags"],
+)
+def test_mask_pii_handles_100k_character_adversarial_inputs(text):
+    """Linear patterns: each of these took minutes when masking was quadratic (docs/mask_pii_bench.json has the
+    timings; no timing is asserted here). None of them holds PII."""
+    assert mask_pii(text) == text

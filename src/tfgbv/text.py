@@ -15,12 +15,24 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Callable
 
 # ----------------------------------------------------------------------------- character classes
 
 # Russian + Tajik Cyrillic letters (Tajik adds ҳ ҷ қ ғ ӣ ӯ).
 CYR = "А-Яа-яЁёҲҳҶҷҚқҒғӢӣӮӯ"
 _CYR_RE = re.compile(f"[{CYR}]")
+
+# How Tajik is typed on a Russian keyboard (most comments): each Tajik letter becomes the Russian letter it is built on.
+KEYBOARD_SPELLING = {"ҷ": "ч", "ҳ": "х", "қ": "к", "ғ": "г", "ӯ": "у", "ӣ": "и"}
+KEYBOARD_SPELLING |= {k.upper(): v.upper() for k, v in KEYBOARD_SPELLING.items()}
+_KEYBOARD_TABLE = str.maketrans(KEYBOARD_SPELLING)
+
+
+def keyboard_spelling(text: str) -> str:
+    """Tajik as typed without Tajik letters: ҷ→ч, ҳ→х, қ→к, ғ→г, ӯ→у, ӣ→и (case kept)."""
+    return text.translate(_KEYBOARD_TABLE)
+
 
 # ----------------------------------------------------------------------------- Tajik letter repair (always applied)
 
@@ -358,7 +370,34 @@ def apply_char_map(text: str, mapping: dict[str, str]) -> str:
 
 # ----------------------------------------------------------------------------- PII masking
 
-_SEP = r"(?:[ \-\u00a0]{0,2}|\.)"  # phone digit-group separator: nothing, space, dash, " - ", one dot (93.555.12.34)
+# PII patterns run on a folded copy of the text of the same length (so a match there is a match at the same place in
+# the original, which keeps its characters outside the masked spans): every whitespace character but the newline
+# (thin, narrow no-break, figure, ideographic spaces, tab, ...) and the Braille blank -> " ", every hyphen and dash
+# (U+2010-U+2015, minus, small and fullwidth hyphen-minus) -> "-", fullwidth ASCII (U+FF01-U+FF5E: at sign, plus,
+# digits, full stop) -> ASCII, small commercial at -> "@". Masking therefore sees "93\u2009123\u201345\u2212 67" and
+# "zarina\uff20mail.ru" as the forms it knows.
+_PII_FOLD: dict[str, str] = {
+    **{chr(c): " " for c in range(0x3100) if chr(c).isspace() and chr(c) not in " \n"},
+    BRAILLE_BLANK: " ",
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\ufe58\ufe63", "-"),
+    **{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)},
+    "\ufe6b": "@",
+    "\u2044": "/",
+    "\u2215": "/",
+}
+# A regex substitution rather than str.translate: most texts hold none of these, and a search is cheaper than a
+# per-character table lookup.
+_PII_FOLDABLE = re.compile("[" + "".join(map(re.escape, _PII_FOLD)) + "]")
+
+
+def _fold_for_pii(text: str) -> str:
+    """`text` with _PII_FOLD applied (same length)."""
+    return _PII_FOLDABLE.sub(lambda m: _PII_FOLD[m.group(0)], text)
+
+
+# Phone digit-group separator: nothing, up to three of space, newline, dash, slash (" - ", "/"), or one dot
+# (93.555.12.34). Bounded, like every repetition below that can meet a long run, so that masking stays linear.
+_SEP = r"(?:[ \n\-/]{0,3}|\.)"
 _PHONE = re.compile(
     r"(?<![\w+])(?:"
     # Tajikistan, international: +992 93 123 45 67, +992 (37) 221-22-33, 00992..., +992 918 12 34 56
@@ -377,16 +416,20 @@ _PHONE = re.compile(
 # Amounts ("1 500 000"), years, dates (dots), times and 3-3-3 money groupings do not fit these shapes.
 # Digits written one by one with the same separator ("9 3 5 5 5 1 2 3 4", "9-3-5-5-5-1-2-3-4"): 9 to 12 single digits
 # are a phone number spelled out to dodge the shapes above; amounts and dates are written in groups.
-_SPACED_PHONE = re.compile(r"(?<![\w+])\+?\s?\d(?P<sep>[ .\-\u00a0])\d(?:(?P=sep)\d){7,10}(?!\w)")
+_SPACED_PHONE = re.compile(r"(?<![\w+])\+?\s?\d(?P<sep>[ .\-/\n])\d(?:(?P=sep)\d){7,10}(?!\w)")
 
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-zА-Яа-я]{2,}")
+# Lengths bounded as DNS and e-mail bound them (labels of at most 63 characters, a local part of at most 64) and a
+# host of at most 16 labels: an unbounded `(?:label\.)+` tried at every word start of "a.a.a.a..." made masking
+# quadratic (7 s for 20,000 characters); bounded, every start costs at most a constant.
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,16}\.[A-Za-zА-Яа-я]{2,63}")
 _URL = re.compile(
-    r"(?:\b(?:https?://|www\.)|\b(?:[a-z0-9-]+\.)+(?:com|ru|tj|org|net|me|io|info|su|uz|kz|be|ly|gl|tv|app)\b(?!\.\w))"
+    r"(?:\b(?:https?://|www\.)"
+    r"|\b(?:[a-z0-9-]{1,63}\.){1,16}(?:com|ru|tj|org|net|me|io|info|su|uz|kz|be|ly|gl|tv|app)\b(?!\.\w))"
     r"(?:[^\s<>\"«»]*[^\s<>\"«».,!?;:)])?",
     re.IGNORECASE,
 )
 # VK reply tags "[id123|Name]" carry real user ids and names (masked in PII masking and in loaded public data).
-VK_USER_TAG = re.compile(r"\[(?:id|club|public)\d+\|[^\]\n]*\]")
+VK_USER_TAG = re.compile(r"\[(?:id|club|public)\d{1,20}\|[^\]\n]{0,256}\]")
 _VK_ID = re.compile(r"(?<![\w/])(?:id|club|public)\d{3,}(?!\w)")
 _HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?")
 
@@ -436,11 +479,6 @@ _ADDRESS = re.compile(rf"(?<![\w])(?:{_ADDR_PART})(?:[\s,]+(?:{_ADDR_PART}))*")
 _WEAK_ONLY = re.compile(rf"(?:{_WEAK_PART})(?:[\s,]+(?:{_WEAK_PART}))*")
 
 
-def _mask_address(match: re.Match[str]) -> str:
-    text = match.group(0)
-    return text if _WEAK_ONLY.fullmatch(text) else "<ADDRESS>"
-
-
 # Applied in this order whatever order `kinds` lists: tags and e-mails before URLs (a bare-domain URL would eat an
 # e-mail's domain), URLs before phones (wa.me/992...), phones before addresses, handles last (after e-mails).
 PII_KINDS: tuple[str, ...] = ("user", "email", "url", "phone", "address", "handle")
@@ -461,36 +499,61 @@ _DIGIT = re.compile(r"\d")
 
 def mask_pii(text: str, kinds: tuple[str, ...] = PII_KINDS) -> str:
     """Replace PII with placeholders: <USER> (VK tags [id123|Name], id123, @handles), <EMAIL>, <URL>, <PHONE>
-    (Tajik +992 / national and Russian +7/8 formats with spaces, dashes, dots, parentheses, or digits spelled out one
-    by one) and <ADDRESS> (Tajik and Russian street/house/flat/micro-district/neighbourhood forms). Ordinary numbers
-    (prices, years, times) stay. Invisible characters are removed first (from the returned text too)."""
+    (Tajik +992 / national and Russian +7/8 formats with spaces, dashes, dots, slashes, parentheses, or digits spelled
+    out one by one) and <ADDRESS> (Tajik and Russian street/house/flat/micro-district/neighbourhood forms). Ordinary
+    numbers (prices, years, times) stay. Invisible characters are removed first (from the returned text too); the
+    patterns then run on a folded copy (exotic spaces, dashes and fullwidth forms as ASCII, see _PII_FOLD), so they
+    cannot hide PII either, while the returned text keeps its own characters outside the placeholders. Linear time:
+    every pattern is bounded (docs/mask_pii_bench.json measures adversarial inputs)."""
     unknown = set(kinds) - set(PII_KINDS)
     if unknown:
         raise ValueError(f"mask_pii: unknown kinds {sorted(unknown)}; known: {PII_KINDS}")
     # On text without invisible characters: a zero-width space or a NUL between digits must not hide a phone number.
     text = _CONTROL_AND_TAG.sub("", _INVISIBLE.sub("", text))
-    has_digit = bool(_DIGIT.search(text))
+    folded = _fold_for_pii(text)
+    has_digit = bool(_DIGIT.search(folded))
     for kind in PII_KINDS:
         if kind not in kinds:
             continue
         if kind == "user":
-            if "[" in text:
-                text = VK_USER_TAG.sub("<USER>", text)
+            if "[" in folded:
+                text, folded = _mask(VK_USER_TAG, "<USER>", text, folded)
             if has_digit:
-                text = _VK_ID.sub("<USER>", text)
+                text, folded = _mask(_VK_ID, "<USER>", text, folded)
         elif kind == "email":
-            if "@" in text:
-                text = _EMAIL.sub("<EMAIL>", text)
+            if "@" in folded:
+                text, folded = _mask(_EMAIL, "<EMAIL>", text, folded)
         elif kind == "url":
-            if "." in text:
-                text = _URL.sub("<URL>", text)
+            if "." in folded:
+                text, folded = _mask(_URL, "<URL>", text, folded)
         elif kind == "phone":
             if has_digit:
-                text = _SPACED_PHONE.sub("<PHONE>", _PHONE.sub("<PHONE>", text))
+                text, folded = _mask(_PHONE, "<PHONE>", text, folded)
+                text, folded = _mask(_SPACED_PHONE, "<PHONE>", text, folded)
         elif kind == "address":
-            if _ADDRESS_HINT.search(text):
-                text = _ADDRESS.sub(_mask_address, text)
+            if _ADDRESS_HINT.search(folded):
+                text, folded = _mask(_ADDRESS, "<ADDRESS>", text, folded, keep=_WEAK_ONLY.fullmatch)
         elif kind == "handle":
-            if "@" in text:
-                text = _HANDLE.sub("<USER>", text)
+            if "@" in folded:
+                text, folded = _mask(_HANDLE, "<USER>", text, folded)
     return text
+
+
+def _mask(
+    rx: re.Pattern[str], placeholder: str, text: str, folded: str, keep: Callable[[str], object] | None = None
+) -> tuple[str, str]:
+    """Replace the matches of `rx` in `folded` by `placeholder`, at the same places in `text` (of the same length);
+    a match for which `keep(matched folded text)` is true stays as it is."""
+    out, out_folded, last = [], [], 0
+    for m in rx.finditer(folded):
+        start, end = m.span()
+        if keep is not None and keep(m.group(0)):
+            continue
+        out += (text[last:start], placeholder)
+        out_folded += (folded[last:start], placeholder)
+        last = end
+    if not out:
+        return text, folded
+    out.append(text[last:])
+    out_folded.append(folded[last:])
+    return "".join(out), "".join(out_folded)
