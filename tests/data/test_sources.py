@@ -374,3 +374,24 @@ def test_values_in_validation_errors_are_masked_and_shortened(tmp_path):
     msg = _error(p)
     assert f"{p}:3: field 'lang' has value" in msg
     assert "555" not in msg and "приходи" not in msg and "…" in msg
+
+
+def test_absent_public_sources_give_one_warning_saying_how_to_get_them(tmp_path, caplog):
+    """A mix whose public datasets are not downloaded: one message naming every skipped source, the folder, and the
+    fix (`tfgbv-data fetch`, `paths.shared_datasets`), not one warning per source that says neither."""
+    import logging
+
+    write_jsonl(tmp_path / "seed.jsonl", _rows(12))
+    shared = tmp_path / "shared" / "datasets"
+    specs = [SourceSpec(name="seed", files={"all": [str(tmp_path / "seed.jsonl")]})] + [
+        SourceSpec(name=name, files={"train": [str(shared / name / "train.csv")]}, optional=True)
+        for name in ("ru_a", "ru_b", "tg_c")
+    ]
+    with caplog.at_level(logging.WARNING, logger="tfgbv.data.sources"):
+        data = load_data(specs)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert "3 optional data source(s) skipped" in warnings[0] and "ru_a, ru_b, tg_c" in warnings[0]
+    assert str(shared) in warnings[0] and "Training goes on with seed" in warnings[0]
+    assert "`tfgbv-data fetch`" in warnings[0] and "paths.shared_datasets" in warnings[0]
+    assert [s["source"] for s in data.skipped] == ["ru_a", "ru_b", "tg_c"]

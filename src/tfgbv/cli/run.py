@@ -14,11 +14,11 @@ from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from tfgbv import rundir
 from tfgbv.cli.config import CONFIG_DIR, as_dict, to_spec
-from tfgbv.data.sources import SourceSpec, load_data, source_from_dict
+from tfgbv.data.sources import SourceSpec, load_data, source_from_dict, trained_on_name
 from tfgbv.io import write_json, write_text
 from tfgbv.models.baseline import BaselineSpec
 from tfgbv.models.build import ModelSpec
@@ -41,6 +41,19 @@ MODEL_SELECTOR_KEYS = ("kind",)
 def data_sources(data_cfg: DictConfig) -> list[SourceSpec]:
     """The `data` group: its `sources` mapping, each source checked by tfgbv.data.sources.source_from_dict."""
     return [source_from_dict(name, raw) for name, raw in as_dict(data_cfg.sources).items()]
+
+
+def _trained_on(name: str, sources: DictConfig) -> str:
+    """`${tfgbv_trained_on:${data.name},${data.sources}}` in train.yaml's run_name: the data config's name, or what the
+    run trains on when optional sources are absent (tfgbv.data.sources.trained_on_name)."""
+    try:
+        specs = [source_from_dict(n, raw) for n, raw in as_dict(sources).items()]
+    except ValueError:  # a bad source: loading the data reports it, with its location; the name stays as configured
+        return name
+    return trained_on_name(name, specs)
+
+
+OmegaConf.register_new_resolver("tfgbv_trained_on", _trained_on, replace=True)
 
 
 def model_spec(model_cfg: DictConfig) -> ModelSpec:

@@ -787,6 +787,33 @@ def absent_files(spec: SourceSpec) -> list[str]:
     return [p for paths in spec.files.values() for p in paths if not Path(p).expanduser().exists()]
 
 
+def trained_on_name(name: str, specs: Sequence[SourceSpec]) -> str:
+    """What a run on data config `name` is named for: `name` itself, or, when optional sources' files are absent,
+    what it trains on instead ("default_mix-only-seed"; "default_mix-without-3" when more than two are left), so a
+    run on the bundled corpus alone is never named for the whole mix."""
+    absent = [s.name for s in specs if s.optional and absent_files(s)]
+    if not absent:
+        return name
+    present = [s.name for s in specs if s.name not in absent]
+    if len(present) > 2:
+        return f"{name}-without-{len(absent)}"
+    return f"{name}-only-{'+'.join(present)}" if present else name
+
+
+def skipped_sources_message(skipped: Sequence[dict], present: Sequence[str]) -> str:
+    """One message for every optional source skipped because its files are absent: which, where, and how to get
+    them (a mix with ten public sources would otherwise warn ten times without saying what to do)."""
+    missing = [str(Path(p).expanduser().absolute()) for s in skipped for p in s["missing"]]
+    where = os.path.commonpath(missing) if len(missing) > 1 else str(Path(missing[0]).parent)
+    return (
+        f"{len(skipped)} optional data source(s) skipped, their files are absent (under {where}): "
+        + ", ".join(s["source"] for s in skipped)
+        + f". Training goes on with {', '.join(present) or 'nothing else'}. To train on them, download the public "
+        "datasets with `tfgbv-data fetch` (into paths.shared_datasets), or set paths.shared_datasets=/path/to/datasets "
+        "to a copy you have."
+    )
+
+
 def load_data(
     sources: Sequence[SourceSpec],
     max_train_samples: int | None = None,
@@ -810,7 +837,6 @@ def load_data(
     for spec in sources:
         missing = absent_files(spec)
         if missing and spec.optional:
-            log.warning("data source '%s' skipped: %d file(s) absent, e.g. %s", spec.name, len(missing), missing[0])
             skipped.append({"source": spec.name, "reason": "files absent", "missing": missing})
             continue
         present.append(spec)
@@ -821,6 +847,8 @@ def load_data(
             splits[s].extend(recs)
     if problems:
         raise DataValidationError(problems)
+    if skipped:
+        log.warning(skipped_sources_message(skipped, [spec.name for spec in present]))
     dropped = drop_duplicates(splits) if (dedup if dedup is not None else len(present) > 1) else []
     capped = cap_train_rows(splits, present, seed)
     augmented = augment_train(splits, present)
