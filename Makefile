@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.tfgbv-installed
 ARGS ?=
 
-.PHONY: setup train eval-public test test-fast test-label-studio lint bench data-check functional clean
+.PHONY: setup train eval-public test test-fast test-label-studio lint bench serve bench-serve data-check functional clean
 
 setup: $(STAMP)
 
@@ -26,7 +26,7 @@ train: $(STAMP)
 PUBLIC_EVAL ?= ru_2ch_pikabu ru_sexism_vk ru_distorted_toxicity rutoxicon
 eval-public: $(STAMP)
 	@for d in $(PUBLIC_EVAL); do HF_HUB_OFFLINE=1 $(PY) scripts/evaluate.py run_dir=runs/latest data=$$d $(ARGS) || exit 1; done
-	HF_HUB_OFFLINE=1 $(PY) scripts/evaluate.py run_dir=runs/latest publish_card=true $(ARGS)
+	HF_HUB_OFFLINE=1 $(PY) scripts/evaluate.py run_dir=runs/latest data=seed publish_card=true $(ARGS)
 	$(PY) scripts/update_readme.py
 
 ## Lint (ruff format --check, ruff check), then the whole test suite offline (slow tests included).
@@ -57,6 +57,14 @@ test-label-studio: $(STAMP)
 ## Inference and training throughput benchmark (see README).
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) scripts/bench.py $(ARGS)
+
+## The scoring service on http://127.0.0.1:8080 (page at /, docs at /docs; Perspective-compatible, see README).
+serve: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) scripts/serve.py $(ARGS)
+
+## Serving benchmark: served vs in-process throughput and latency at concurrency 1/8/32; writes docs/serve_bench.{md,json}.
+bench-serve: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) scripts/bench_serve.py $(ARGS)
 
 ## Validate the bundled corpus and functional suite (schema, duplicates, statement counts).
 data-check: $(STAMP)

@@ -13,6 +13,7 @@ from tfgbv import rundir
 from tfgbv.annotate.importing import ImportSpec, import_annotations
 from tfgbv.annotate.label_studio import ExportError, pseudonym
 from tfgbv.data.annotation import nominal_alpha
+from tfgbv.data.records import read_jsonl
 
 ANN = FIXTURES / "annotate"
 NAN = math.nan
@@ -22,7 +23,7 @@ def _import(tmp_path, export="export.json", **kw):
     spec = dict(export=str(ANN / export), selection=str(ANN / "selection.jsonl"), output=str(tmp_path / "tg.jsonl"))
     spec.update(salt="test-salt", **kw)
     summary = import_annotations(ImportSpec(**spec))
-    records = [json.loads(line) for line in (tmp_path / "tg.jsonl").read_text(encoding="utf-8").splitlines()]
+    records = [line.value for line in read_jsonl(tmp_path / "tg.jsonl")]  # lines end at "\n" only, like the tool's
     return summary, {r["id"]: r for r in records}
 
 
@@ -162,3 +163,31 @@ def test_salt_defaults_to_a_per_machine_file(tmp_path, monkeypatch):
     monkeypatch.setenv("TFGBV_ANNOTATOR_SALT", "from-env")
     assert annotator_salt(None) == "from-env" and annotator_salt("given") == "given"
     shutil.rmtree(tmp_path / "cache")
+
+
+def test_selection_with_u2028_in_a_comment_imports_with_the_text_intact(tmp_path):
+    lines = (ANN / "selection.jsonl").read_text(encoding="utf-8").split("\n")
+    first = json.loads(lines[0])
+    first["text"] += "\u2028второй абзац"
+    lines[0] = json.dumps(first, ensure_ascii=False)
+    selection = tmp_path / "selection.jsonl"
+    selection.write_text("\n".join(lines), encoding="utf-8")
+    _, recs = _import(tmp_path, selection=str(selection))  # splitlines() read it as several broken lines
+    assert recs[first["id"]]["text"].endswith("\u2028второй абзац")
+
+
+def test_deeply_nested_selection_line_is_reported_at_its_line_and_nothing_is_written(tmp_path):
+    selection = tmp_path / "selection.jsonl"
+    deep = "[" * 100_000 + "]" * 100_000
+    selection.write_text((ANN / "selection.jsonl").read_text(encoding="utf-8").rstrip("\n") + "\n" + deep + "\n")
+    n = len(selection.read_text(encoding="utf-8").split("\n")) - 1
+    with pytest.raises(ExportError, match=rf"selection.jsonl:{n}: invalid JSON \(nested too deeply\)"):
+        _import(tmp_path, selection=str(selection))
+    assert not (tmp_path / "tg.jsonl").exists()
+
+
+def test_deeply_nested_export_is_refused_naming_the_file(tmp_path):
+    export = tmp_path / "export.json"
+    export.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(ExportError, match=r"export.json: not a readable JSON file \(nested too deeply\)"):
+        _import(tmp_path, export=str(export))

@@ -124,3 +124,36 @@ def test_bad_options_and_input_are_refused(tiny_run, raw_pool, tmp_path):
 
 def test_guess_lang():
     assert guess_lang("Ту чӣ гуфтӣ") == "tg" and guess_lang("Привет всем") == "ru"
+
+
+def test_selection_reads_like_scoring_leaving_out_a_bad_line_and_going_on(tiny_run, tmp_path):
+    dump = tmp_path / "dump.jsonl"
+    good = [
+        json.dumps({"id": f"g{i}", "text": f"Ту бешарм ҳастӣ {i}", "lang": "tg"}, ensure_ascii=False) for i in range(4)
+    ]
+    dump.write_text("\n".join([good[0], "{not json", good[1], '{"id": "e", "text": ""}', *good[2:]]) + "\n", "utf-8")
+    summary, rows = _select(tiny_run, dump, tmp_path / "o", n=4)
+    assert sorted(r["id"] for r in rows) == ["g0", "g1", "g2", "g3"]
+    assert summary["left_out"] == {"invalid JSON": 1, "empty text": 1} and summary["rows_read"] == 6
+
+
+def test_selection_refuses_a_csv_without_the_text_column_before_loading_the_model(tmp_path):
+    dump = tmp_path / "dump.csv"
+    dump.write_text("id;message\n1;салом\n", encoding="utf-8")
+    with pytest.raises(SelectionError, match=r"dump.csv: the header has no column 'text'"):
+        _select(tmp_path / "no-run", dump, tmp_path / "o")
+
+
+def test_selection_reads_an_existing_path_with_brackets_as_that_file(tiny_run, raw_pool, tmp_path):
+    named = tmp_path / "dump[1].jsonl"
+    named.write_bytes(raw_pool.read_bytes())
+    (tmp_path / "dump1.jsonl").write_text('{"id": "other", "text": "x", "lang": "tg"}\n', encoding="utf-8")
+    summary, rows = _select(tiny_run, named, tmp_path / "o", n=4)
+    assert summary["rows_read"] == 25 and "other" not in {r["id"] for r in rows}
+
+
+def test_an_exclude_file_with_u2028_in_a_comment_is_read_by_lines(tiny_run, raw_pool, tmp_path):
+    annotated = tmp_path / "annotated.jsonl"
+    annotated.write_text(json.dumps({"id": "fx-001", "text": "бирин\u2028дуюн"}, ensure_ascii=False) + "\n", "utf-8")
+    summary, rows = _select(tiny_run, raw_pool, tmp_path / "o", n=100, strategy="random", exclude=[str(annotated)])
+    assert summary["annotated_before"] == 1 and "fx-001" not in {r["id"] for r in rows}

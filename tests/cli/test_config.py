@@ -84,6 +84,9 @@ SPEC_FILES = [
     ("model/tfidf_lr.yaml", "BaselineSpec"),
     ("select.yaml", "SelectSpec"),
     ("import_annotations.yaml", "ImportSpec"),
+    ("serve.yaml", "ServeSpec"),
+    ("bench_serve.yaml", "BenchServeSpec"),
+    ("logger/none.yaml", "TrackingSpec"),
 ]
 # Fields a YAML file leaves to the code on purpose (a long list, or a value the entry point fills in).
 CODE_ONLY = {"TrainSpec": {"threshold_grid"}, "BenchSpec": {"command"}}
@@ -99,11 +102,14 @@ def test_yaml_defaults_equal_the_dataclass_defaults(rel, spec_name):
     from tfgbv.predict.files import ScoreSpec
     from tfgbv.report.bench import BenchSpec
     from tfgbv.report.evaluation import EvalSpec
+    from tfgbv.serve.bench import BenchServeSpec
+    from tfgbv.serve.spec import ServeSpec
+    from tfgbv.train.tracking import TrackingSpec
     from tfgbv.train.transformer import TrainSpec
 
-    cls = {c.__name__: c for c in (TrainSpec, EvalSpec, ScoreSpec, BenchSpec, BaselineSpec, SelectSpec, ImportSpec)}[
-        spec_name
-    ]
+    specs = (TrainSpec, EvalSpec, ScoreSpec, BenchSpec, BaselineSpec, SelectSpec, ImportSpec, ServeSpec, BenchServeSpec)
+    specs += (TrackingSpec,)
+    cls = {c.__name__: c for c in specs}[spec_name]
     raw = OmegaConf.to_container(OmegaConf.load(CONFIGS / rel), resolve=False)
     defaults = dataclass_defaults(cls)
     differ = {
@@ -118,9 +124,9 @@ def test_yaml_defaults_equal_the_dataclass_defaults(rel, spec_name):
 
 
 def test_trainer_variants_inherit_and_list_only_what_differs():
-    for name in ("small_encoder", "real_mix"):
+    for name in ("small_encoder", "real_mix", "gpu"):
         raw = OmegaConf.load(CONFIGS / "trainer" / f"{name}.yaml")
-        assert raw.defaults[0] in ("default", "small_encoder")
+        assert raw.defaults[0] in ("default", "small_encoder", "real_mix")
         assert len(raw) - 1 < 10, f"trainer/{name}.yaml repeats its parent's keys"
 
 
@@ -154,3 +160,25 @@ def test_compile_auto_pays_only_on_large_inputs(tmp_path):
     big = tmp_path / "big.jsonl"
     big.write_text('{"id": "a", "text": "x"}\n' * (COMPILE_MIN_ROWS + 10), encoding="utf-8")
     assert want_compile("auto", [str(big)]) and not want_compile(False, [str(big)])
+
+
+def test_trainer_gpu_trains_every_layer_for_several_epochs_in_larger_batches():
+    default, gpu = (train_spec(_compose("train", over).trainer) for over in ([], ["trainer=gpu"]))
+    assert gpu.train_all_layers and not default.train_all_layers
+    assert gpu.num_train_epochs > default.num_train_epochs and gpu.eval_strategy == "epoch"
+    assert gpu.per_device_train_batch_size > default.per_device_train_batch_size
+    assert gpu.learning_rate == default.learning_rate and gpu.bf16 == default.bf16 == "auto"
+
+
+@pytest.mark.parametrize("backend", ["none", "csv", "tensorboard", "mlflow"])
+def test_logger_group_maps_onto_a_tracking_backend(backend, monkeypatch):
+    from tfgbv.cli.run import tracking_spec
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    spec = tracking_spec(_compose("train", [f"logger={backend}"]).logger)
+    assert spec.backend == backend
+    if backend == "mlflow":  # a local SQLite store under runs/ unless MLFLOW_TRACKING_URI says otherwise
+        assert spec.tracking_uri.startswith("sqlite:///") and spec.tracking_uri.endswith("/runs/mlflow.db")
+    else:
+        assert spec.tracking_uri is None
+    assert _compose("train", []).logger.backend == "none"

@@ -58,7 +58,7 @@ def test_output_schema_rejects_and_accounting(tmp_path, clf):
     assert table.num_rows == 30 and summary["input_rows"] == 36 and summary["accounting_ok"]
     rejects = [json.loads(line) for line in (tmp_path / "scores.parquet.rejects.jsonl").read_text().splitlines()]
     reasons = {r["id"]: r["reason"] for r in rejects}
-    assert reasons["e1"] == "empty text" and "not a string" in reasons["e2"] and "missing text column" in reasons["e3"]
+    assert reasons["e1"] == "empty text" and "not a string" in reasons["e2"] and reasons["e3"] == "no 'text' field"
     assert "over-long" in reasons["e6"]
     assert any("undecodable" in r["reason"] and r["line"] == 34 for r in rejects)  # the whole line is unreadable
     assert any("invalid JSON" in r["reason"] and r["line"] == 35 for r in rejects)

@@ -394,12 +394,12 @@ def _random_inputs(rng: random.Random, d: Path) -> tuple[list[str], list[str]]:
                 bad = rng.random()
                 if bad < 0.08:
                     lines.append(b"{not json")
-                    rid = f"{path}:{i}"
+                    rid = f"{path}:{i + 1}"  # ids name the 1-based line
                 elif bad < 0.15:
                     lines.append(b'{"id": "%s", "text": "x\\ud800"}' % rid.encode())
                 elif bad < 0.22:  # an undecodable line: its id cannot be read either
                     lines.append(b'{"id": "%s", "text": "\xff\xfe"}' % rid.encode())
-                    rid = f"{path}:{i}"
+                    rid = f"{path}:{i + 1}"
                 elif bad < 0.3:
                     lines.append(json.dumps({"id": rid, "text": rng.choice(["", 12, None])}).encode())
                 else:
@@ -490,7 +490,7 @@ def test_generated_ids_are_unique_across_inputs_with_the_same_name(tmp_path):
     out = tmp_path / "o.jsonl"
     score_files(FakeClassifier(), [str(tmp_path / "d1/c.csv"), str(tmp_path / "d2/c.csv")], out, SPEC)
     ids = _out_ids(out)
-    assert len(set(ids)) == 4 and ids[0] == f"{tmp_path / 'd1/c.csv'}:0"
+    assert len(set(ids)) == 4 and ids[0] == f"{tmp_path / 'd1/c.csv'}:2"  # line 2: the first row under the header
 
 
 def test_a_file_given_twice_is_read_once(tmp_path):

@@ -14,7 +14,6 @@ anything is written, and every file is written atomically (tfgbv.io).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
@@ -26,6 +25,7 @@ from typing import Any, Mapping, Sequence
 from tfgbv import rundir
 from tfgbv.annotate.label_studio import ExportedTask, ExportError, parse_export, pseudonym
 from tfgbv.data.annotation import aggregate_votes, krippendorff_alpha
+from tfgbv.data.records import read_jsonl
 from tfgbv.io import write_json, write_jsonl, write_text
 from tfgbv.labels import LABELS, LANGS
 from tfgbv.locations import cache_dir
@@ -78,23 +78,18 @@ def read_jsonl_records(path: str | Path, required: Sequence[str]) -> list[dict[s
     """JSON objects of a JSONL file, each with the `required` fields; errors name the file and line."""
     path = Path(path)
     out, problems = [], []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
+    try:  # the one JSONL reader: lines end at "\\n" only (a comment's U+2028 is text), deep JSON is a line's problem
+        for line in read_jsonl(path):
+            if line.problem is not None:
+                problems.append(f"{path}:{line.line}: {line.problem}")
+                continue
+            missing = [f for f in required if line.value.get(f) in (None, "")]
+            if missing:
+                problems.append(f"{path}:{line.line}: missing field(s) {missing}")
+                continue
+            out.append(line.value)
+    except OSError as err:
         raise ExportError([f"{path}: cannot read ({err})"]) from err
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError as err:
-            problems.append(f"{path}:{n}: invalid JSON ({str(err)[:80]})")
-            continue
-        missing = [f for f in required if not isinstance(rec, dict) or rec.get(f) in (None, "")]
-        if missing:
-            problems.append(f"{path}:{n}: missing field(s) {missing}")
-            continue
-        out.append(rec)
     if problems:
         raise ExportError(problems)
     return out

@@ -272,6 +272,8 @@ def parse_export(path: str | Path) -> list[ExportedTask]:
     path = Path(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:  # deeper than the json module can parse
+        raise ExportError([f"{path}: not a readable JSON file (nested too deeply)"]) from None
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise ExportError([f"{path}: not a readable JSON file ({err})"]) from err
     if not isinstance(raw, list):

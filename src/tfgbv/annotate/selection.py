@@ -12,7 +12,6 @@ Studio tasks with PII-masked text and pre-annotations) and `labeling_config.xml`
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections import Counter
@@ -26,11 +25,12 @@ from tfgbv import rundir
 from tfgbv.annotate.label_studio import exported_ids, labeling_config, make_task
 from tfgbv.annotate.strategies import STRATEGIES, margins, select, stratum_keys
 from tfgbv.data.dedup import match_key
+from tfgbv.data.records import read_jsonl
 from tfgbv.io import write_json, write_jsonl, write_text
 from tfgbv.labels import LANGS
 from tfgbv.predict.base import base_model_id
 from tfgbv.predict.embeddings import embed
-from tfgbv.predict.files import ScoreSpec, check_row, expand_inputs, read_chunks
+from tfgbv.predict.files import ScoreSpec, ScoringError, check_inputs, check_row, expand_inputs, read_chunks, row_id
 from tfgbv.predict.loading import load_classifier
 from tfgbv.translit import looks_like_tajik_latin
 
@@ -61,6 +61,8 @@ class SelectSpec:
     pool_factor: int = 5  # uncertainty_diversity: k-center within the pool_factor * n most uncertain per stratum
     text_column: str = "text"
     id_column: str = "id"
+    delimiter: str | None = None  # as tfgbv-predict: CSV/TSV separator, null = from the suffix
+    encoding: str = "utf-8"  # as tfgbv-predict: of CSV/TSV/JSONL input
     lang_column: str = "lang"
     lang: str | None = None  # a constant language when the file has none; null = the column, else a guess
     chunk_rows: int = 10_000
@@ -113,26 +115,49 @@ def _row_lang(row: Mapping[str, Any], spec: SelectSpec, where: str, text: str) -
     return str(value)
 
 
+def _reading_spec(spec: SelectSpec) -> ScoreSpec:
+    """The reading options and row checks of tfgbv-predict, so both read and reject a dump's rows alike."""
+    try:
+        return ScoreSpec(
+            text_column=spec.text_column,
+            id_column=spec.id_column,
+            delimiter=spec.delimiter,
+            encoding=spec.encoding,
+            max_chars=spec.max_chars,
+        )
+    except ScoringError as err:
+        raise SelectionError(str(err)) from None
+
+
 def read_pool(spec: SelectSpec) -> tuple[list[dict[str, Any]], Counter]:
-    """Every selectable row as {id, text, lang}, and counts of rows left out (by reason)."""
-    checks = ScoreSpec(text_column=spec.text_column, id_column=spec.id_column, max_chars=spec.max_chars)
+    """Every selectable row as {id, text, lang}, and counts of rows left out (by reason).
+
+    Read as tfgbv-predict reads (tfgbv.predict.files: the same reader, options, row checks and ids): a line that
+    scoring would reject (bad JSON or CSV, undecodable bytes, empty or over-long text) is left out and counted, never
+    the end of the selection; a file the options do not fit (no text column, another encoding) is refused before
+    anything is read."""
+    checks = _reading_spec(spec)
+    paths = expand_inputs(spec.inputs)
+    try:
+        check_inputs(paths, checks)
+    except ScoringError as err:
+        raise SelectionError(str(err)) from None
     rows: list[dict[str, Any]] = []
     left_out: Counter = Counter()
     seen: dict[str, str] = {}
-    for path in expand_inputs(spec.inputs):
+    for path in paths:
         index = 0
-        for chunk, _ in read_chunks(path, spec.chunk_rows):
+        for chunk, _ in read_chunks(path, spec.chunk_rows, delimiter=spec.delimiter, encoding=spec.encoding):
             for row in chunk:
+                rid = row_id(row, checks, path, index)
                 where = f"{path}:{row.get('_line') or index + 1}"
                 index += 1
-                if "_error" in row:
-                    raise SelectionError(f"{where}: {row['_error']}")
                 reason = check_row(row, checks)
                 if reason:
+                    if "_error" in row:
+                        log.warning("%s: %s: left out", where, reason)
                     left_out[reason.split(" (")[0]] += 1
                     continue
-                value = row.get(spec.id_column) if spec.id_column else None
-                rid = str(value) if value not in (None, "") else f"{path}:{index - 1}"
                 if rid in seen:
                     raise SelectionError(f"{where}: field '{spec.id_column}': id {rid!r} is also at {seen[rid]}")
                 seen[rid] = where
@@ -152,14 +177,11 @@ def annotated_before(paths: Sequence[str]) -> tuple[set[str], set[str]]:
         if path.suffix.lower() == ".json":
             ids |= exported_ids(path)
             continue
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except ValueError as err:
-                raise SelectionError(f"exclude: {path}:{n}: invalid JSON ({str(err)[:80]})") from err
-            if not isinstance(rec, dict) or rec.get("id") in (None, ""):
+        for line in read_jsonl(path):  # the one JSONL reader: split at "\\n" only (U+2028 is text)
+            n, rec = line.line, line.value
+            if line.problem is not None:
+                raise SelectionError(f"exclude: {path}:{n}: {line.problem}")
+            if rec.get("id") in (None, ""):
                 raise SelectionError(f"exclude: {path}:{n}: field 'id' missing")
             ids.add(str(rec["id"]))
             if isinstance(rec.get("text"), str):

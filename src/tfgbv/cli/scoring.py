@@ -12,7 +12,15 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from tfgbv.cli.config import CONFIG_DIR, to_spec
-from tfgbv.predict.files import ScoreSpec, check_scorer_options, estimate_rows, load_scorer, score_files
+from tfgbv.predict.files import (
+    ScoreSpec,
+    check_inputs,
+    check_scorer_options,
+    estimate_rows,
+    expand_inputs,
+    load_scorer,
+    score_files,
+)
 from tfgbv.predict.onnx_backend import export_onnx
 from tfgbv.predict.precision import COMPILE_MIN_ROWS
 from tfgbv.predict.ray_engine import score_with_ray
@@ -59,6 +67,8 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     check_scorer_options(
         cfg.backend, cfg.bf16, cfg.num_threads, cfg.onnx_variant, cfg.batch_tokens, cfg.compile, cfg.int8
     )
+    # a missing file, a wrong column, delimiter or encoding stops the run here, before the model loads
+    check_inputs(expand_inputs(inputs), spec)
     if cfg.engine.name == "ray":
         summary = score_with_ray(
             cfg.model_dir,

@@ -184,6 +184,17 @@ def read_jsonl(path: str | Path, encoding: str = "utf-8") -> Iterator[JsonlRecor
         yield from jsonl_records(iter_lines(fh), encoding)
 
 
+def jsonl_objects(path: str | Path, encoding: str = "utf-8") -> list[dict]:
+    """Every object of a JSONL file (one the tool wrote, a test suite, a seed corpus); ValueError naming `file:line`
+    at the first unusable line."""
+    out = []
+    for rec in read_jsonl(path, encoding):
+        if rec.problem is not None:
+            raise ValueError(f"{path}:{rec.line}: {rec.problem}")
+        out.append(rec.value)
+    return out
+
+
 # ----------------------------------------------------------------------------- CSV
 
 

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tfgbv import rundir
+from tfgbv.data.records import jsonl_objects
 from tfgbv.locations import data_dir
 from tfgbv.metrics.decision import apply_temperature
 
@@ -126,9 +127,8 @@ def probe_texts(n: int = PROBE_TEXTS) -> list[str]:
     """The first `n` texts of the bundled corpus (always installed with the package)."""
     texts: list[str] = []
     for path in sorted((data_dir() / "seed").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                texts.append(json.loads(line)["text"])
-                if len(texts) >= n:
-                    return texts
+        for rec in jsonl_objects(path):
+            texts.append(rec["text"])
+            if len(texts) >= n:
+                return texts
     return texts

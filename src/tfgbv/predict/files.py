@@ -47,7 +47,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from tfgbv import rundir
-from tfgbv.data.records import CsvFileError, csv_records, iter_lines
+from tfgbv.data.records import CsvFileError, check_encoding, csv_lines, csv_records, iter_lines, jsonl_records
 from tfgbv.io import atomic_write, create_temp, write_bytes, write_json, write_text
 from tfgbv.models.build import find_model_dir
 from tfgbv.predict.base import precision_of
@@ -86,6 +86,9 @@ class ScoreSpec:
 
     text_column: str = "text"
     id_column: str | None = "id"
+    delimiter: str | None = None  # CSV/TSV field separator; None = "," for .csv, tab for .tsv (no sniffing)
+    encoding: str = "utf-8"  # of CSV/TSV/JSONL input (ASCII-compatible: utf-8, cp1251, koi8-r, ...)
+    max_reject_share: float = 0.5  # the run fails (ok: false, exit 1) when more of its input rows are rejected
     chunk_rows: int = 10_000
     batch_size: int = 256
     max_chars: int = 20_000  # longer texts are rejected ("over-long"); shorter ones are scored by sliding windows
@@ -109,6 +112,7 @@ class ScoreSpec:
             problems.append(f"text_column must be a column name, got {self.text_column!r}")
         if self.id_column is not None and (not isinstance(self.id_column, str) or not self.id_column):
             problems.append(f"id_column must be a column name or null, got {self.id_column!r}")
+        problems += _reading_problems(self)
         if self.output_format is not None and self.output_format not in OUTPUT_FORMATS:
             problems.append(f"output_format must be one of {list(OUTPUT_FORMATS)} or null, got {self.output_format!r}")
         for name in ("echo_text", "mask_pii", "quiet", "keep_parts"):
@@ -116,6 +120,19 @@ class ScoreSpec:
                 problems.append(f"{name} must be true or false, got {getattr(self, name)!r}")
         if problems:
             raise ScoringError("invalid scoring option(s): " + "; ".join(problems))
+
+
+def _reading_problems(spec: ScoreSpec) -> list[str]:
+    problems = []
+    d = spec.delimiter
+    if d is not None and (not isinstance(d, str) or len(d) != 1 or d in '\r\n"' or ord(d) > 127):
+        problems.append(f"delimiter must be one ASCII character other than a quote or line end (or null), got {d!r}")
+    if (why := check_encoding(spec.encoding)) is not None:
+        problems.append(why)
+    share = spec.max_reject_share
+    if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 <= share <= 1:
+        problems.append(f"max_reject_share must be a number in [0, 1], got {share!r}")
+    return problems
 
 
 def check_scorer_options(
@@ -261,7 +278,8 @@ def expand_inputs(inputs: Sequence[str], paths: RunPaths | None = None) -> list[
                 raise ScoringError("standard input ('-') given twice")
             out.append("-")
             continue
-        is_glob = glob.has_magic(item)
+        # an existing path is that file, even with glob characters in its name ("dump[1].jsonl")
+        is_glob = glob.has_magic(item) and not os.path.lexists(os.path.expanduser(item))
         matches = sorted(glob.glob(os.path.expanduser(item))) if is_glob else [os.path.expanduser(item)]
         if not is_glob and not os.path.lexists(matches[0]):
             raise ScoringError(f"input {item!r}: no such file")
@@ -388,28 +406,6 @@ def output_lock(paths: RunPaths) -> Iterator[None]:
 # ----------------------------------------------------------------------------- inputs
 
 
-def parse_jsonl_line(raw: bytes | str, lineno: int | None) -> dict | None:
-    """One JSONL line as a row dict (None for a blank line); undecodable or unparsable lines become rows with `_error`,
-    so they reach the rejects file instead of stopping the run."""
-    if isinstance(raw, bytes):
-        if not raw.strip():
-            return None
-        try:
-            raw = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return {"_error": "undecodable bytes (not UTF-8)", "_line": lineno}
-    elif not raw.strip():
-        return None
-    try:
-        obj = json.loads(raw)
-    except ValueError as err:
-        return {"_error": f"invalid JSON ({str(err)[:80]})", "_line": lineno}
-    if not isinstance(obj, dict):
-        return {"_error": "invalid JSON (not a JSON object)", "_line": lineno}
-    obj["_line"] = lineno
-    return obj
-
-
 def _chunked(rows: Iterator[dict], chunk_rows: int) -> Iterator[list[dict]]:
     chunk: list[dict] = []
     for row in rows:
@@ -421,21 +417,37 @@ def _chunked(rows: Iterator[dict], chunk_rows: int) -> Iterator[list[dict]]:
         yield chunk
 
 
-def _jsonl_rows(lines: Iterator[bytes]) -> Iterator[dict]:
-    for lineno, raw in enumerate(lines, start=1):
-        row = parse_jsonl_line(raw, lineno)
-        if row is not None:
-            yield row
+def _jsonl_rows(lines: Iterator[bytes], encoding: str = "utf-8") -> Iterator[dict]:
+    for rec in jsonl_records(lines, encoding):
+        row = rec.value if rec.problem is None else {"_error": rec.problem}
+        row["_line"] = rec.line
+        yield row
 
 
-def _csv_rows(lines: Iterator[bytes], delimiter: str) -> Iterator[dict]:
+def _csv_rows(lines: Iterator[bytes], delimiter: str, encoding: str = "utf-8") -> Iterator[dict]:
     """One row per physical CSV record; a malformed record is a reject row naming its line (never a merged row)."""
-    for rec in csv_records(lines, delimiter):
+    for rec in csv_records(lines, delimiter, encoding=encoding):
         row = dict(rec.values)
         if rec.problem:
             row["_error"] = rec.problem
         row["_line"] = rec.line
         yield row
+
+
+def _parquet_records(fh, chunk_rows: int) -> Iterator[list[dict]]:
+    """Parquet rows with `_line`: their 1-based row number, the one numbering of ids and rejects."""
+    n = 0
+    for batch in pq.ParquetFile(fh).iter_batches(batch_size=chunk_rows):
+        rows = batch.to_pylist()
+        for k, row in enumerate(rows, start=n + 1):
+            row["_line"] = k
+        n += len(rows)
+        yield rows
+
+
+def delimiter_of(fmt: str, delimiter: str | None = None) -> str:
+    """The field separator of a CSV/TSV input: the `delimiter` option, else "," for .csv and a tab for .tsv."""
+    return delimiter or ("\t" if fmt == "tsv" else ",")
 
 
 def _hashed(lines: Iterator[bytes], hasher) -> Iterator[bytes]:
@@ -444,26 +456,34 @@ def _hashed(lines: Iterator[bytes], hasher) -> Iterator[bytes]:
         yield raw
 
 
-def chunks_from_handle(fh, fmt: str, chunk_rows: int, hasher=None) -> Iterator[list[dict]]:
-    """Stream an open binary file of format `fmt` (jsonl | parquet | csv | tsv) in chunks of dict rows.
+def chunks_from_handle(
+    fh, fmt: str, chunk_rows: int, hasher=None, *, delimiter: str | None = None, encoding: str = "utf-8"
+) -> Iterator[list[dict]]:
+    """Stream an open binary file of format `fmt` (jsonl | parquet | csv | tsv) in chunks of dict rows, each with
+    `_line` (1-based: the line it starts on, the row number in Parquet) and, when it cannot be scored, `_error`.
 
-    Shared by the local engine and the Ray datasource, so both read, decode and reject rows identically. With
+    Shared by the local engine, the Ray datasource and tfgbv-select, so all read, decode and reject rows identically
+    (tfgbv.data.records: JSONL split at "\\n" only, CSV/TSV at "\\r\\n", "\\r" or "\\n" like the csv module). With
     `hasher` (a hashlib object), the raw bytes of JSONL/CSV are fed to it as they are read, so when a chunk is yielded
     the hash covers exactly the bytes read so far (what a resume compares)."""
     if fmt == "parquet":
-        for batch in pq.ParquetFile(fh).iter_batches(batch_size=chunk_rows):
-            yield batch.to_pylist()
+        yield from _parquet_records(fh, chunk_rows)
         return
     if fmt not in ("jsonl", "csv", "tsv"):
         raise ScoringError(f"unsupported input format {fmt!r}")
-    lines = iter_lines(fh)
+    lines = iter_lines(fh) if fmt == "jsonl" else csv_lines(fh)
     if hasher is not None:
         lines = _hashed(lines, hasher)
-    rows = _jsonl_rows(lines) if fmt == "jsonl" else _csv_rows(lines, "\t" if fmt == "tsv" else ",")
+    if fmt == "jsonl":
+        rows = _jsonl_rows(lines, encoding)
+    else:
+        rows = _csv_rows(lines, delimiter_of(fmt, delimiter), encoding)
     yield from _chunked(rows, chunk_rows)
 
 
-def read_chunks(path: str, chunk_rows: int, with_digest: bool = False) -> Iterator[tuple[list[dict], str | None]]:
+def read_chunks(
+    path: str, chunk_rows: int, with_digest: bool = False, *, delimiter: str | None = None, encoding: str = "utf-8"
+) -> Iterator[tuple[list[dict], str | None]]:
     """Stream one input ("-" = JSONL on stdin) as (chunk of dict rows, digest of the bytes read so far or None).
 
     Any failure to read the file (missing, a directory, corrupt Parquet, no CSV header) raises InputFileError."""
@@ -473,7 +493,7 @@ def read_chunks(path: str, chunk_rows: int, with_digest: bool = False) -> Iterat
     try:
         with contextlib.ExitStack() as stack:
             fh = sys.stdin.buffer if path == "-" else stack.enter_context(open(path, "rb"))
-            for rows in chunks_from_handle(fh, fmt, chunk_rows, hasher):
+            for rows in chunks_from_handle(fh, fmt, chunk_rows, hasher, delimiter=delimiter, encoding=encoding):
                 last_line = rows[-1].get("_line") if rows else last_line
                 yield rows, hasher.hexdigest() if hasher is not None else None
     except CsvFileError as err:
@@ -486,6 +506,108 @@ def read_chunks(path: str, chunk_rows: int, with_digest: bool = False) -> Iterat
         raise InputFileError(
             path, f"{type(err).__name__}: {err}", None if last_line is None else last_line + 1
         ) from err
+
+
+SAMPLE_BYTES = 1 << 20  # what check_inputs reads of each file
+
+
+def check_inputs(inputs: Sequence[str], spec: ScoreSpec) -> None:
+    """Refuse, before a model loads or a row is scored, input files the reading options do not fit: a CSV/TSV header
+    or Parquet schema without `text_column`, JSONL whose first objects all lack it, or bytes in the first MiB that
+    are not `spec.encoding`. Each problem names the file, what was found and the option to set. Standard input and
+    files that cannot be opened are left to the run (which reports them as bad files)."""
+    problems = []
+    for path in inputs:
+        if path == "-":
+            continue
+        try:
+            problem = _check_input(path, FORMATS[Path(path).suffix.lower()], spec)
+        except (OSError, CsvFileError, pa.ArrowException):
+            continue  # unreadable, empty or corrupt: the run records it as a bad file with its location
+        if problem:
+            problems.append(problem)
+    if problems:
+        raise ScoringError("nothing was scored: " + "; ".join(problems))
+
+
+def _check_input(path: str, fmt: str, spec: ScoreSpec) -> str | None:
+    col = spec.text_column
+    if fmt == "parquet":
+        names = pq.ParquetFile(path).schema_arrow.names
+        return None if col in names else f"{path} has no column '{col}' (columns: {_some(names)}); set text_column="
+    with open(path, "rb") as fh:
+        sample = fh.read(SAMPLE_BYTES)
+    if problem := _check_encoding_of(path, fmt, sample, spec):
+        return problem
+    if fmt == "jsonl":
+        return _check_jsonl_fields(path, sample, spec)
+    header: list[str] = []
+    delimiter = delimiter_of(fmt, spec.delimiter)
+    try:
+        next(csv_records(csv_lines(io.BytesIO(sample)), delimiter, header_out=header, encoding=spec.encoding), None)
+    except CsvFileError as err:
+        if "undecodable" not in str(err):
+            raise  # no header at all: the run records the file as bad
+        return f"{path}:{err.line}: {err}: set encoding= to the file's encoding (e.g. encoding=cp1251)"
+    if col in header:
+        if spec.id_column and spec.id_column not in header:
+            log.warning("%s has no id column '%s': its rows get ids <file>:<line>", path, spec.id_column)
+        return None
+    hint = ""
+    for other in (";", "\t", ",", "|"):
+        if other != delimiter and len(header) == 1 and col in header[0].split(other):
+            hint = " name the file .tsv, or" if other == "\t" else f" set delimiter='{other}', or"
+            break
+    return (
+        f"{path}: the header has no column '{col}' (columns found, split at {delimiter!r}: {_some(header)});{hint} "
+        f"set text_column= to the column holding the comments"
+    )
+
+
+def _check_encoding_of(path: str, fmt: str, sample: bytes, spec: ScoreSpec) -> str | None:
+    """A wrong `encoding`: more of the sample's lines are undecodable than max_reject_share allows (the run would
+    fail on its rejects anyway). A few broken lines are rejected row by row instead."""
+    lines = list(iter_lines(io.BytesIO(sample)) if fmt == "jsonl" else csv_lines(io.BytesIO(sample)))
+    if len(sample) == SAMPLE_BYTES:
+        lines = lines[:-1]  # the last line may be cut in the middle of a character
+    bad, total = [], 0
+    for n, raw in enumerate(lines, start=1):
+        if raw.strip():
+            total += 1
+            try:
+                raw.decode(spec.encoding)
+            except UnicodeDecodeError:
+                bad.append(n)
+    if not bad or len(bad) <= spec.max_reject_share * total:
+        return None
+    return (
+        f"{path}: {len(bad)} of its first {total} lines (e.g. line {bad[0]}) have bytes that are not "
+        f"{spec.encoding}: set encoding= to the file's encoding (e.g. encoding=cp1251 for Windows Cyrillic) or "
+        f"convert it to UTF-8"
+    )
+
+
+def _check_jsonl_fields(path: str, sample: bytes, spec: ScoreSpec, objects: int = 100) -> str | None:
+    """None when one of the first `objects` JSON objects has the text field (or there is none to look at)."""
+    lines = list(iter_lines(io.BytesIO(sample)))
+    if len(sample) == SAMPLE_BYTES:
+        lines = lines[:-1]  # the last line may be cut
+    seen: dict[str, None] = {}
+    for rec in itertools.islice((r for r in jsonl_records(lines, spec.encoding) if r.value is not None), objects):
+        if spec.text_column in rec.value:
+            return None
+        seen.update(dict.fromkeys(rec.value))
+    if not seen:
+        return None
+    return (
+        f"{path}: no '{spec.text_column}' field in its first JSON objects (fields found: {_some(list(seen))}); "
+        f"set text_column= to the field holding the comments"
+    )
+
+
+def _some(names: Sequence[str], n: int = 20) -> str:
+    shown = [_printable(str(x))[:60] for x in names[:n]]
+    return str(shown) + (f" and {len(names) - n} more" if len(names) > n else "")
 
 
 def estimate_rows(inputs: Sequence[str]) -> int | None:
@@ -524,18 +646,18 @@ def _printable(value: str) -> str:
 
 
 def check_row(row: dict, spec: ScoreSpec) -> str | None:
-    """Why a row cannot be scored, or None."""
+    """Why a row cannot be scored, or None. One wording per reason, whatever the format: an empty CSV cell, a JSON
+    "" or null and a Parquet null are all "empty text"; only a JSON object without the field has "no '<col>' field"
+    (the header check refuses a CSV or Parquet file without the column before scoring)."""
     if "_error" in row:
         return row["_error"]
-    if spec.text_column not in row or row[spec.text_column] is None:
-        return f"missing text column '{spec.text_column}'"
+    if spec.text_column not in row:
+        return f"no '{spec.text_column}' field"
     text = row[spec.text_column]
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return "empty text"
     if not isinstance(text, str):
         return f"text is {type(text).__name__}, not a string"
-    if not text.strip():
-        return "empty text"
-    if "\ufffd" in text:
-        return "undecodable bytes (not UTF-8)"
     if _SURROGATE.search(text):
         return "text is not valid Unicode (a lone surrogate \\u escape)"
     if len(text) > spec.max_chars:
@@ -543,11 +665,53 @@ def check_row(row: dict, spec: ScoreSpec) -> str | None:
     return None
 
 
-def _row_id(row: dict, spec: ScoreSpec, source: str, index: int) -> str:
-    """The id column's value, or `<input path as given>:<row index in the file>` (unique across inputs, also for
-    files with the same name in different directories)."""
+def row_id(row: dict, spec: ScoreSpec, source: str, index: int) -> str:
+    """The id column's value, or `<input path as given>:<line>` (unique across inputs, also for files with the same
+    name in different directories). `<line>` is the row's 1-based `_line` (the line it starts on; the row number in
+    Parquet), the same number its reject names; `index + 1` for a row without one."""
     value = row.get(spec.id_column) if spec.id_column else None
-    return str(value) if value is not None and value != "" else f"{_printable(source)}:{index}"
+    if value is not None and value != "":
+        return str(value)
+    return f"{_printable(source)}:{row.get('_line') or index + 1}"
+
+
+class IdCounter:
+    """Counts rows whose id (the `id_column` value) already appeared on an earlier row of the run: they are scored
+    (every input row is accounted for) but the output no longer joins one-to-one to the input, so the summary says
+    so. Holds one hash per distinct id (about 60 bytes each)."""
+
+    def __init__(self, id_column: str | None, examples: int = 5):
+        self.column, self.seen, self.duplicates, self.examples, self.n_examples = id_column, set(), 0, [], examples
+
+    def add(self, rows: Sequence[dict]) -> None:
+        if not self.column:
+            return
+        for row in rows:
+            value = row.get(self.column)
+            if value is None or value == "":
+                continue  # a generated <file>:<line> id is unique
+            key = hash(str(value))
+            if key in self.seen:
+                self.duplicates += 1
+                if len(self.examples) < self.n_examples:
+                    self.examples.append(_printable(str(value))[:100])
+            else:
+                self.seen.add(key)
+
+    def summary(self) -> dict[str, Any]:
+        if self.duplicates:
+            log.warning("%d rows repeat an id of an earlier row (e.g. %s)", self.duplicates, self.examples[:3])
+        return {"duplicate_ids": self.duplicates, "duplicate_id_examples": self.examples}
+
+
+def reject_verdict(input_rows: int, rejected_rows: int, spec: ScoreSpec) -> dict[str, Any]:
+    """The share of rejected input rows and whether it fails the run (more than `spec.max_reject_share`)."""
+    share = rejected_rows / input_rows if input_rows else 0.0
+    return {
+        "reject_share": round(share, 4),
+        "max_reject_share": spec.max_reject_share,
+        "too_many_rejects": share > spec.max_reject_share,
+    }
 
 
 def score_chunk(
@@ -555,11 +719,12 @@ def score_chunk(
 ) -> tuple[list[dict], list[dict]]:
     """Score the valid rows of a chunk; return (output records, reject records).
 
-    Rows without an id get `<input path>:<row index in the file>`; the index is `start_index + k`, or `indices[k]`.
+    Rows without an id get `<input path>:<line>` (see _row_id); a row without `_line` counts as row `start_index + k`
+    (0-based), or `indices[k]`, of the file.
     """
     good, rejects = [], []
     for k, row in enumerate(rows):
-        rid = _row_id(row, spec, source, indices[k] if indices is not None else start_index + k)
+        rid = row_id(row, spec, source, indices[k] if indices is not None else start_index + k)
         reason = check_row(row, spec)
         if reason is None and _SURROGATE.search(rid):
             reason = "id is not valid Unicode (a lone surrogate \\u escape)"
@@ -627,9 +792,11 @@ def run_key(inputs: Sequence[str], model_id: str, spec: ScoreSpec) -> str:
     h = hashlib.sha256()
     for p in inputs:
         st = os.stat(p) if p != "-" else None
-        h.update(f"{p}|{st.st_size if st else ''}|{st.st_mtime_ns if st else ''}".encode())
+        # the name as bytes: a non-UTF-8 name comes as surrogate escapes, which str.encode() refuses
+        h.update(os.fsencode(p) + f"|{st.st_size if st else ''}|{st.st_mtime_ns if st else ''}".encode())
     h.update(model_id.encode())
-    relevant = {k: v for k, v in asdict(spec).items() if k not in ("quiet", "keep_parts", "batch_size")}
+    unrelated = ("quiet", "keep_parts", "batch_size", "max_reject_share")  # they do not change the files written
+    relevant = {k: v for k, v in asdict(spec).items() if k not in unrelated}
     h.update(json.dumps(relevant, sort_keys=True).encode())
     return h.hexdigest()[:16]
 
@@ -699,6 +866,7 @@ class _Run:
         self.counts = {"input_rows": 0, "scored_rows": 0, "rejected_rows": 0, "skipped_chunks": 0, "scored_chunks": 0}
         self.shards: list[str] = []
         self.bad_files: list[dict[str, Any]] = []
+        self.ids = IdCounter(spec.id_column)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="tfgbv-write")
         self._written: Future | None = None
 
@@ -771,7 +939,11 @@ class _Run:
 
     def score_file(self, f_idx: int, path: str, bar) -> None:
         index = 0
-        chunks = prefetched(read_chunks(path, self.spec.chunk_rows, with_digest=True))
+        chunks = prefetched(
+            read_chunks(
+                path, self.spec.chunk_rows, with_digest=True, delimiter=self.spec.delimiter, encoding=self.spec.encoding
+            )
+        )
         for c_idx in itertools.count():
             try:
                 rows, digest = next(chunks)
@@ -782,6 +954,7 @@ class _Run:
                 self.bad_files.append({"file": path, "line": err.line, "error": err.message, "rows_read": index})
                 return
             shard = f"{f_idx:04d}-{c_idx:06d}"
+            self.ids.add(rows)  # also for a chunk reused on resume: its rows are read all the same
             c = self._finished(shard, digest, path)
             if c is None:
                 c = self._score(shard, rows, path, index, digest)
@@ -827,6 +1000,7 @@ class _Run:
                     f"row accounting failed: {counts['input_rows']} input rows != {n_out} output + "
                     f"{n_rej} rejected; nothing was replaced, {self.parts} is kept"
                 )
+            verdict = reject_verdict(counts["input_rows"], counts["rejected_rows"], self.spec)
             summary = {
                 **counts,
                 "output_rows": n_out,
@@ -838,8 +1012,10 @@ class _Run:
                 "seconds": round(seconds, 2),
                 "rows_per_second": round(counts["scored_chunks"] and counts["input_rows"] / max(seconds, 1e-9), 1),
                 "accounting_ok": True,
+                **self.ids.summary(),
+                **verdict,
                 "bad_files": self.bad_files,
-                "ok": not self.bad_files,
+                "ok": not self.bad_files and not verdict["too_many_rejects"],
                 "run_key": self.key,
             }
             s_fh.write(json.dumps(summary, indent=2))  # ASCII: paths may hold surrogate escapes
@@ -881,6 +1057,15 @@ def _output_format(output: Path, spec: ScoreSpec) -> str:
 
 
 def _fail_on_bad_files(summary: dict[str, Any]) -> dict[str, Any]:
+    if summary.get("too_many_rejects"):
+        err = ScoringError(
+            f"{summary['rejected_rows']} of {summary['input_rows']} input rows were rejected, more than "
+            f"max_reject_share={summary['max_reject_share']}: the input is probably not what the options say "
+            f"(text_column, delimiter, encoding); the reasons are in {summary['rejects']}, the scored rows in "
+            f"{summary['output']}"
+        )
+        err.summary = summary
+        raise err
     if summary.get("bad_files"):
         where = "; ".join(
             f"{b['file']}{':' + str(b['line']) if b.get('line') else ''}: {b['error']}" for b in summary["bad_files"]
@@ -906,6 +1091,7 @@ def score_files(
     fmt = _output_format(paths.output, spec)
     inputs = expand_inputs(inputs, paths)
     check_paths(inputs, paths)
+    check_inputs(inputs, spec)
     cap = getattr(clf, "max_chars", None)
     if cap is not None and spec.max_chars > cap:
         raise ScoringError(f"max_chars={spec.max_chars} is above the classifier's limit of {cap} characters per text")

@@ -3,7 +3,6 @@ API as `tfgbv.predict.transformer.Classifier`, and check agreement with PyTorch.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any, Sequence
@@ -13,6 +12,7 @@ import torch
 from transformers import AutoTokenizer
 
 from tfgbv import rundir
+from tfgbv.data.records import jsonl_objects
 from tfgbv.io import atomic_path, write_json
 from tfgbv.models.build import find_model_dir, load_model_dir, read_meta
 from tfgbv.predict.transformer import DEFAULT_BATCH_TOKENS, Classifier, predict_windows
@@ -97,7 +97,7 @@ def _check_texts(spec: str | Sequence[str] | None) -> list[str]:
         return list(DEFAULT_CHECK_TEXTS)
     if isinstance(spec, str):
         path = Path(spec)
-        return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [rec["text"] for rec in jsonl_objects(path)]
     return list(spec)
 
 

@@ -33,6 +33,7 @@ from tfgbv.predict.files import (
     FORMATS,
     ScoreSpec,
     ScoringError,
+    check_inputs,
     check_paths,
     chunks_from_handle,
     expand_inputs,
@@ -56,9 +57,11 @@ def _row_datasource_class():
     class RowDatasource(FileBasedDatasource):
         """Blocks of (pickled row dict, file, row index in the file), read with the local engine's readers."""
 
-        def __init__(self, paths: list[str], chunk_rows: int = READ_ROWS):
+        def __init__(
+            self, paths: list[str], chunk_rows: int = READ_ROWS, delimiter: str | None = None, encoding="utf-8"
+        ):
             super().__init__(paths)
-            self.chunk_rows = chunk_rows
+            self.chunk_rows, self.delimiter, self.encoding = chunk_rows, delimiter, encoding
 
         def _open_input_source(self, filesystem, path: str, **open_args):
             # Random access: Parquet needs to seek to its footer; the other formats just read sequentially.
@@ -66,7 +69,8 @@ def _row_datasource_class():
 
         def _read_stream(self, f, path: str) -> Iterator[Any]:
             index = 0
-            for rows in chunks_from_handle(f, FORMATS[Path(path).suffix.lower()], self.chunk_rows):
+            fmt = FORMATS[Path(path).suffix.lower()]
+            for rows in chunks_from_handle(f, fmt, self.chunk_rows, delimiter=self.delimiter, encoding=self.encoding):
                 yield pa.table(
                     {
                         "_row": pa.array([pickle.dumps(r, protocol=5) for r in rows], pa.binary()),
@@ -172,6 +176,7 @@ def score_with_ray(
     spec = spec or ScoreSpec()
     run = run_paths(output, rejects)
     paths = expand_inputs(inputs, run)
+    check_inputs(paths, spec)  # the same reading checks as the local engine, before Ray starts
     if "-" in paths:
         raise ScoringError("engine=ray reads files, not standard input: use engine=local for input=-")
     output = run.output
@@ -201,7 +206,11 @@ def _score_locked(model_dir, paths, run, spec, num_actors, address, batch_size, 
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True  # output in input order, like the local engine
         ctx.enable_progress_bars = not spec.quiet
-        read = ray.data.read_datasource(_row_datasource_class()([os.path.abspath(p) for p in paths]))
+        read = ray.data.read_datasource(
+            _row_datasource_class()(
+                [os.path.abspath(p) for p in paths], delimiter=spec.delimiter, encoding=spec.encoding
+            )
+        )
         scored = read.map_batches(
             _Scorer,
             fn_constructor_args=(

@@ -41,6 +41,7 @@ from transformers import (
 )
 
 from tfgbv import rundir
+from tfgbv.data.records import jsonl_objects
 from tfgbv.data.sources import DataValidationError, read_table
 from tfgbv.env import bf16_supported, cpu_flags, cpu_model
 from tfgbv.io import write_jsonl, write_text
@@ -150,12 +151,7 @@ def load_texts(globs: Sequence[str], n: int, root: Path) -> tuple[list[str], str
     """`n` texts from the first glob that matches (repeated if fewer); returns (texts, description)."""
     for pattern in globs:
         files = sorted(glob.glob(str(root / pattern)))
-        texts = [
-            json.loads(line)["text"]
-            for f in files
-            for line in Path(f).read_text(encoding="utf-8").splitlines()
-            if line.strip()
-        ]
+        texts = [rec["text"] for f in files for rec in jsonl_objects(f)]
         texts = [t for t in texts if isinstance(t, str) and t.strip()]
         if texts:
             reps = -(-n // len(texts))
@@ -474,20 +470,15 @@ def recommend(backends: dict[str, Any], min_agreement: float) -> str:
 
 def _train_records(root: Path, n: int) -> list[dict]:
     rows = (
-        [
-            json.loads(line)
-            for line in (root / "data" / "seed" / "train.jsonl").read_text(encoding="utf-8").splitlines()
-            if line.strip()
-        ]
+        jsonl_objects(root / "data" / "seed" / "train.jsonl")
         if (root / "data" / "seed" / "train.jsonl").exists()
         else []
     )
     if not rows:
         rows = [
-            json.loads(line)
+            rec
             for f in sorted(glob.glob(str(root / "data" / "seed" / "parts" / "*.jsonl")))
-            for line in Path(f).read_text(encoding="utf-8").splitlines()
-            if line.strip()
+            for rec in jsonl_objects(f)
         ]
     return (rows * (-(-n // max(1, len(rows)))))[:n]
 

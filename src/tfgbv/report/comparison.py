@@ -7,13 +7,13 @@ discordant cases; per-label metrics are shown side by side with each model's own
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from scipy.stats import binomtest
 
 from tfgbv import rundir
+from tfgbv.data.records import read_jsonl
 from tfgbv.labels import LABELS
 from tfgbv.report.markdown import number, with_interval
 
@@ -44,16 +44,15 @@ def _failures(eval_dir: Path) -> dict[str, str]:
     if not path.exists():
         raise ComparisonError(f"{path}: missing; re-run scripts/evaluate.py on that run")
     out = {}
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    rec = json.loads(line)
-                    out[rec["id"]] = rec["functionality"]
-                except (json.JSONDecodeError, KeyError, TypeError) as e:
-                    raise ComparisonError(
-                        f"{path}:{n}: not a failure record with 'id' and 'functionality' ({e})"
-                    ) from None
+    for line in read_jsonl(path):  # the one JSONL reader (lines end at "\\n" only; deep JSON is a line's problem)
+        try:
+            if line.problem is not None:
+                raise ValueError(line.problem)
+            out[line.value["id"]] = line.value["functionality"]
+        except (ValueError, KeyError) as e:
+            raise ComparisonError(
+                f"{path}:{line.line}: not a failure record with 'id' and 'functionality' ({e})"
+            ) from None
     return out
 
 

@@ -6,7 +6,6 @@ Everything reads the run directory only; numbers that cannot be computed are rep
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
@@ -17,6 +16,7 @@ import numpy as np
 
 from tfgbv import rundir
 from tfgbv.data.augment import lower_nopunct
+from tfgbv.data.records import jsonl_objects
 from tfgbv.data.sources import LoadedData, labels_matrix
 from tfgbv.io import write_json, write_jsonl, write_text
 from tfgbv.labels import LABELS
@@ -561,7 +561,7 @@ def load_cases(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"functional suite {path} not found (regenerate with `make functional`)")
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return jsonl_objects(path)
 
 
 def evaluate_run(

@@ -292,13 +292,13 @@ def _install_routes(app: FastAPI, service: Service) -> None:
         response_model_exclude_none=True,
         summary="Perspective AnalyzeComment",
     )
-    async def analyze(request: Request) -> dict[str, Any]:
+    async def analyze(request: Request) -> JSONResponse:
         service.check_key(request)
         req = perspective.validated(perspective.AnalyzeCommentRequest, await service.read_json(request))
         perspective.check_request(req)
         service.check_text(req.comment.text, "comment.text")
         whole, spans = await service.score_with_spans(req.comment.text, req.spanAnnotations)
-        return perspective.analyze_response(req, whole, spans)
+        return JSONResponse(perspective.analyze_response(req, whole, spans))  # built to the schema: not re-validated
 
     @app.post("/v1/score", summary="Score a batch of comments (labels, scores, needs_review)")
     async def score(request: Request) -> dict[str, Any]:

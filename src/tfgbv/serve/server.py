@@ -20,10 +20,14 @@ log = logging.getLogger("tfgbv.serve")
 
 
 def uvicorn_config(app: FastAPI, spec: ServeSpec) -> uvicorn.Config:
-    # access_log off: uvicorn would log query strings, i.e. Perspective's key= (the app logs its own access lines)
-    return uvicorn.Config(
+    """uvicorn's access log stays off: it logs query strings, i.e. Perspective's key= (the app logs its own access
+    lines without them). access_log=False alone is not enough where a handler is added to its logger later (pytest's
+    log capture does), so its level is raised above the INFO it logs at as well."""
+    config = uvicorn.Config(
         app, host=spec.host, port=spec.port, access_log=False, log_level=spec.log_level, lifespan="on", workers=1
     )
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    return config
 
 
 def build_app(spec: ServeSpec) -> FastAPI:

@@ -1,0 +1,262 @@
+"""The serving benchmark (`make bench-serve`): single-comment Perspective requests from a bounded asyncio/httpx load
+generator on 127.0.0.1 at several concurrencies (throughput, p50/p95/p99 latency), against in-process batch scoring of
+the same comments with the same model in the same run (the ratio), optionally Ray Serve with 1 vs 2 replicas.
+Writes docs/serve_bench.{md,json}; every level stops after `requests` requests or at `time_limit_s`, whichever first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import logging
+import multiprocessing
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import httpx
+import numpy as np
+
+from tfgbv.env import cpu_model, environment_info
+from tfgbv.io import write_json, write_text
+from tfgbv.predict.base import probe_texts
+from tfgbv.serve.app import Service
+from tfgbv.serve.perspective import ATTRIBUTES
+from tfgbv.serve.ray_serve import start_ray, stop_ray
+from tfgbv.serve.server import serve_forever
+from tfgbv.serve.spec import ServeSpec
+
+ANALYZE = "/v1alpha1/comments:analyze"
+
+
+@dataclass
+class BenchServeSpec:
+    """Options of the serving benchmark (Hydra config `bench_serve.yaml`)."""
+
+    model_dir: str = "runs/latest"
+    n_texts: int = 512  # distinct comments (the bundled corpus), cycled through by the requests
+    requests: int = 512  # requests per concurrency level
+    concurrency: list[int] = field(default_factory=lambda: [1, 8, 32])
+    warmup_requests: int = 32  # per level, untimed
+    inprocess_repeats: int = 2  # in-process passes over the texts; the fastest is reported
+    bf16: Any = "auto"
+    num_threads: int | None = None
+    max_batch_texts: int = 64
+    max_wait_ms: float = 5.0
+    ray_replicas: list[int] = field(default_factory=list)  # e.g. [1, 2]: Ray Serve at the highest concurrency
+    ray_cpus_per_replica: float = 1.0
+    time_limit_s: float = 120.0  # per measurement at most
+    out_md: str = "docs/serve_bench.md"
+    out_json: str = "docs/serve_bench.json"
+
+    def __post_init__(self) -> None:
+        bad = [c for c in self.concurrency if not isinstance(c, int) or c < 1]
+        if bad or not self.concurrency:
+            raise ValueError(f"bench_serve: concurrency must be positive integers, got {self.concurrency!r}")
+        for name in ("n_texts", "requests", "inprocess_repeats"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"bench_serve: {name} must be a positive integer, got {getattr(self, name)!r}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _percentile_ms(latencies: Sequence[float], q: float) -> float:
+    return round(float(np.percentile(np.asarray(latencies) * 1000, q)), 2) if latencies else float("nan")
+
+
+async def _load(url: str, texts: Sequence[str], concurrency: int, n_requests: int, time_limit_s: float) -> dict:
+    """`concurrency` clients sending one comment per request until `n_requests` are sent or the time is up."""
+    latencies: list[float] = []
+    errors = 0
+    counter = itertools.count()
+    deadline = time.monotonic() + time_limit_s
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            while (i := next(counter)) < n_requests and time.monotonic() < deadline:
+                body = {"comment": {"text": texts[i % len(texts)]}, "requestedAttributes": {a: {} for a in ATTRIBUTES}}
+                t0 = time.perf_counter()
+                r = await client.post(ANALYZE, json=body)
+                latencies.append(time.perf_counter() - t0)
+                errors += r.status_code != 200
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - t0
+    return {
+        "concurrency": concurrency,
+        "requests": len(latencies),
+        "errors": errors,
+        "seconds": round(seconds, 3),
+        "throughput_rps": round(len(latencies) / seconds, 1),
+        "p50_ms": _percentile_ms(latencies, 50),
+        "p95_ms": _percentile_ms(latencies, 95),
+        "p99_ms": _percentile_ms(latencies, 99),
+    }
+
+
+def _wait_ready(url: str, timeout_s: float = 300.0, proc=None) -> None:
+    """Until /readyz answers 200; fails at once when the server process `proc` died (e.g. a bad model_dir)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and not proc.is_alive():
+            raise RuntimeError(f"the service for {url} exited (code {proc.exitcode}) before it was ready; see above")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the service on {url} did not become ready in {timeout_s:.0f} s")
+
+
+def _measure(url: str, texts: list[str], spec: BenchServeSpec, levels: Sequence[int]) -> list[dict]:
+    out = []
+    for c in levels:
+        asyncio.run(_load(url, texts, c, spec.warmup_requests, spec.time_limit_s))
+        out.append(asyncio.run(_load(url, texts, c, spec.requests, spec.time_limit_s)))
+    return out
+
+
+def _in_process(serve_spec: ServeSpec, texts: list[str], repeats: int) -> tuple[dict, dict]:
+    """Batch scoring of all texts in one call (tfgbv.predict.files.score_chunk, as tfgbv-predict scores)."""
+    scorer = Service(serve_spec).load()
+    scorer.score(texts[:64])  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        scorer.score(texts)
+        times.append(time.perf_counter() - t0)
+    meta = getattr(scorer.clf, "meta", {}) or {}
+    model = {"model_id": scorer.model_id, "short_name": meta.get("short_name"), "model_dir": serve_spec.model_dir}
+    best = min(times)
+    return {"texts": len(texts), "seconds": round(best, 3), "throughput_tps": round(len(texts) / best, 1)}, model
+
+
+def _served(serve_spec: ServeSpec, texts: list[str], spec: BenchServeSpec) -> list[dict]:
+    """The local engine in a child process (its own interpreter: the load generator does not share its GIL)."""
+    serve_spec = dataclasses.replace(serve_spec, port=_free_port(), log_level="warning")
+    proc = multiprocessing.get_context("spawn").Process(target=serve_forever, args=(serve_spec,), daemon=True)
+    proc.start()
+    try:
+        url = f"http://127.0.0.1:{serve_spec.port}"
+        _wait_ready(url, proc=proc)
+        return _measure(url, texts, spec, spec.concurrency)
+    finally:
+        proc.terminate()
+        proc.join(timeout=30)
+
+
+def _ray(serve_spec: ServeSpec, texts: list[str], spec: BenchServeSpec) -> list[dict]:
+    out = []
+    for replicas in spec.ray_replicas:
+        rs = dataclasses.replace(
+            serve_spec,
+            engine="ray",
+            replicas=replicas,
+            num_cpus_per_replica=spec.ray_cpus_per_replica,
+            port=_free_port(),
+        )
+        try:
+            url = start_ray(rs)
+            _wait_ready(url)
+            res = _measure(url, texts, spec, [max(spec.concurrency)])[0]
+        finally:
+            stop_ray()
+        out.append({"replicas": replicas, "cpus_per_replica": spec.ray_cpus_per_replica, **res})
+    return out
+
+
+def run_serve_bench(spec: BenchServeSpec, root: str | Path = ".") -> dict[str, Any]:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would cost the load generator time
+    serve_spec = ServeSpec(
+        model_dir=spec.model_dir,
+        bf16=spec.bf16,
+        num_threads=spec.num_threads,
+        max_batch_texts=spec.max_batch_texts,
+        max_wait_ms=spec.max_wait_ms,
+        max_queue_texts=max(4096, 4 * max(spec.concurrency)),
+    )
+    texts = probe_texts(spec.n_texts)
+    in_process, model = _in_process(serve_spec, texts, spec.inprocess_repeats)
+    served = _served(serve_spec, texts, spec)
+    for row in served:
+        row["ratio_to_in_process"] = round(row["throughput_rps"] / in_process["throughput_tps"], 3)
+    ray = _ray(serve_spec, texts, spec) if spec.ray_replicas else []
+    for row in ray:
+        row["ratio_to_in_process"] = round(row["throughput_rps"] / in_process["throughput_tps"], 3)
+    top = max(served, key=lambda r: r["concurrency"])
+    summary = {
+        "model": model,
+        "in_process_texts_per_s": in_process["throughput_tps"],
+        f"served_rps_at_{top['concurrency']}": top["throughput_rps"],
+        f"ratio_at_{top['concurrency']}": top["ratio_to_in_process"],
+        "target_ratio": 0.7,
+        "meets_target": top["ratio_to_in_process"] >= 0.7,
+    }
+    result = {
+        "spec": dataclasses.asdict(spec),
+        "machine": {
+            "cpu": cpu_model(),
+            **{k: environment_info()[k] for k in ("cpu_count", "bf16_supported")},
+            "load_average_1m_at_end": round(os.getloadavg()[0], 2),  # other work on the machine skews every figure
+        },
+        "model": model,
+        "in_process": in_process,
+        "served": served,
+        "ray": ray,
+        "summary": summary,
+    }
+    root = Path(root)
+    write_json(root / spec.out_json, result)
+    write_text(root / spec.out_md, render_markdown(result))
+    return result
+
+
+def render_markdown(res: dict[str, Any]) -> str:
+    m, ip = res["model"], res["in_process"]
+    lines = [
+        "# Serving benchmark",
+        "",
+        "Written by `make bench-serve` (scripts/bench_serve.py, tfgbv.serve.bench); do not edit by hand.",
+        "",
+        f"- Machine: {res['machine']['cpu']}, {res['machine']['cpu_count']} torch threads; load average "
+        f"{res['machine']['load_average_1m_at_end']} at the end (work by others on the machine skews every figure).",
+        f"- Model: `{m['short_name']}` (`{m['model_id']}`) from `{m['model_dir']}`.",
+        f"- In-process batch scoring (one call over {ip['texts']} comments, the path `tfgbv-predict` takes): "
+        f"**{ip['throughput_tps']} comments/s**.",
+        "- Served: single-comment `comments:analyze` requests (all five attributes) from an asyncio/httpx client on "
+        "127.0.0.1; the server (local engine) runs in its own process.",
+        "",
+        "| engine | concurrency | requests | errors | throughput (req/s) | vs in-process | p50 ms | p95 ms | p99 ms |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in res["served"]:
+        lines.append(_row("local", r))
+    for r in res["ray"]:
+        lines.append(_row(f"ray, {r['replicas']} replica(s) x {r['cpus_per_replica']} CPU", r))
+    s = res["summary"]
+    lines += [
+        "",
+        f"Target: served throughput at the highest concurrency >= 70% of in-process: "
+        f"{'met' if s['meets_target'] else 'not met'} ({res['served'][-1]['ratio_to_in_process']:.0%}).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _row(engine: str, r: dict) -> str:
+    return (
+        f"| {engine} | {r['concurrency']} | {r['requests']} | {r['errors']} | {r['throughput_rps']} | "
+        f"{r['ratio_to_in_process']:.0%} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} |"
+    )
