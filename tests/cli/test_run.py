@@ -1,5 +1,7 @@
 """The training entry point's bookkeeping: which run runs/latest points at."""
 
+import pytest
+
 from tfgbv.cli.run import _point_latest
 
 
@@ -16,6 +18,51 @@ def test_a_mix_without_its_public_datasets_is_named_for_what_it_trains_on(tmp_pa
     assert run_name(f"paths.shared_datasets={tmp_path / 'absent'}") == "e5-small-default_mix-only-seed"
     assert run_name("data=seed") == "e5-small-seed"
     assert run_name("model=tiny", "data=custom", f"data.sources.custom.files.all={tmp_path}/x.jsonl") == "tiny-custom"
+
+
+@pytest.mark.slow
+def test_evaluate_with_publish_card_re_evaluates_the_runs_own_data_and_refreshes_the_card(
+    tmp_path, tiny_run, tiny_split_dir
+):
+    """The README's `tfgbv-evaluate run_dir=runs/latest publish_card=true`: with no data= it evaluated the bundled
+    seed data into eval-seed/ and left the card alone (the card was refreshed for eval/ only)."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+    from tfgbv import rundir
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    config = rundir.read_json(run / rundir.CONFIG) or {}
+    files = {s: [str(tiny_split_dir / f"{s}.jsonl")] for s in ("train", "dev", "test")}
+    config["data"] = {"name": "fixture", "functional": None, "sources": {"fixture": {"files": files}}}
+    (run / rundir.CONFIG).write_text(json.dumps(config), encoding="utf-8")
+    (run / rundir.CARD).write_text("stale", encoding="utf-8")
+    cmd = [sys.executable, str(REPO / "scripts" / "evaluate.py"), f"run_dir={run}", "publish_card=true"]
+    cmd += [f"paths.root_dir={tmp_path}", "evaluation.bootstrap_resamples=20", "evaluation.plots=false"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert (run / rundir.EVAL_DIR / rundir.METRICS).exists() and not list(run.glob(f"{rundir.OTHER_EVAL_PREFIX}*"))
+    card = (run / rundir.CARD).read_text(encoding="utf-8")
+    assert card != "stale" and card == (tmp_path / rundir.CARD).read_text(encoding="utf-8")
+    assert card == (rundir.model_dir(run) / rundir.HUB_CARD).read_text(encoding="utf-8")
+
+
+def test_re_evaluating_a_run_without_some_of_its_sources_is_refused(tmp_path):
+    import json
+
+    from tfgbv import rundir
+    from tfgbv.cli.config import ConfigError
+    from tfgbv.cli.run import refuse_partial_own_evaluation
+
+    man = {"splits": {"test": {"by_source": {"seed": 10, "ru_public": 40}}}}
+    (tmp_path / rundir.MANIFEST).write_text(json.dumps(man), encoding="utf-8")
+    refuse_partial_own_evaluation(tmp_path, tmp_path / rundir.EVAL_DIR, [{"source": "never_tested"}])
+    with pytest.raises(ConfigError, match="tested on ru_public too, whose files are absent.*tfgbv-data fetch"):
+        refuse_partial_own_evaluation(tmp_path, tmp_path / rundir.EVAL_DIR, [{"source": "ru_public"}])
 
 
 def test_latest_points_at_a_run_directly_under_runs_dir(tmp_path):

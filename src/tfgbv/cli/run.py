@@ -17,7 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from tfgbv import rundir
-from tfgbv.cli.config import CONFIG_DIR, as_dict, to_spec
+from tfgbv.cli.config import CONFIG_DIR, ConfigError, as_dict, to_spec
 from tfgbv.data.sources import SourceSpec, load_data, source_from_dict, trained_on_name
 from tfgbv.io import write_json, write_text
 from tfgbv.models.baseline import BaselineSpec
@@ -109,6 +109,30 @@ def _point_latest(run_dir: Path, runs_dir: str | Path) -> None:
     os.replace(tmp, latest)
 
 
+def trained_data_config(run_dir: Path) -> DictConfig:
+    """The data config a run was trained on, as its config.json saved it (`tfgbv-evaluate` without `data=`)."""
+    saved = (rundir.read_json(run_dir / rundir.CONFIG) or {}).get("data") or {}
+    if not saved.get("name") or not saved.get("sources"):
+        raise ConfigError(
+            f"{run_dir / rundir.CONFIG} does not record the data the run was trained on: pass data=<config> "
+            "(e.g. data=seed for the bundled test split)"
+        )
+    return OmegaConf.create(saved)
+
+
+def refuse_partial_own_evaluation(run_dir: Path, out_dir: Path, skipped: list[dict]) -> None:
+    """Re-evaluating a run on its own data while some of its sources are absent here would replace its evaluation
+    (what its card reports) with one on part of its test data: refused, naming the sources and the fixes."""
+    tested = ((rundir.read_json(run_dir / rundir.MANIFEST) or {}).get("splits", {}).get("test") or {}).get("by_source")
+    lost = [s["source"] for s in skipped if s["source"] in (tested or {})]
+    if lost:
+        raise ConfigError(
+            f"{run_dir} was tested on {', '.join(lost)} too, whose files are absent here: evaluating without them "
+            f"would replace {out_dir} with an evaluation of part of its test data. Get them (tfgbv-data fetch), pass "
+            "data=<config> paths.shared_datasets=/path/to/datasets, or write elsewhere with out_dir=<dir>"
+        )
+
+
 def _card_target(cfg: DictConfig) -> Path | None:
     return Path(cfg.paths.root_dir) / rundir.CARD if cfg.get("publish_card") else None
 
@@ -171,9 +195,13 @@ def train(cfg: DictConfig) -> float | None:
 def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
     """Evaluate a run directory on any data config; writes eval/ or eval-<data>/ (metrics.json, report.md, plots)."""
     run_dir = check_run_dir(Path(cfg.run_dir).expanduser()).resolve()
-    out_dir = Path(cfg.out_dir) if cfg.get("out_dir") else rundir.eval_dir(run_dir, cfg.data.name)
-    result = run_evaluation(run_dir, cfg.data, cfg.evaluation, out_dir)
-    if cfg.get("card", True) and rundir.is_own_eval(out_dir):
+    data_cfg = cfg.data if cfg.get("data") is not None else trained_data_config(run_dir)
+    out_dir = Path(cfg.out_dir) if cfg.get("out_dir") else rundir.eval_dir(run_dir, data_cfg.name)
+    data = load_data(data_sources(data_cfg))
+    if rundir.is_own_eval(out_dir):
+        refuse_partial_own_evaluation(run_dir, out_dir, data.skipped)
+    result = run_evaluation(run_dir, data_cfg, cfg.evaluation, out_dir, data=data)
+    if cfg.get("card", True):  # the card reports eval/ and every eval-<data>/: refreshed after either
         publish_card(write_model_card(run_dir), _card_target(cfg))
     print(f"evaluation written to {out_dir}")
     return result
