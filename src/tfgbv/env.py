@@ -24,6 +24,11 @@ def seed_everything(seed: int) -> None:
 def bf16_supported() -> bool:
     if torch.cuda.is_available():
         return torch.cuda.is_bf16_supported()
+    return cpu_bf16_supported()
+
+
+def cpu_bf16_supported() -> bool:
+    """bf16 matrix products on this CPU (asked of the CPU even on a machine with a GPU: a CPU run's choice)."""
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except Exception:  # older torch builds without the probe

@@ -10,6 +10,8 @@
       metrics.json              train                 card, benchmark, README
       train_history.json        train (transformer)   benchmark
       timings.json              train entry point     README
+      train_log.csv             train (logger=csv)    (humans, spreadsheets)
+      tensorboard/              train (logger=tensorboard)  TensorBoard
       model_card.md             card
       model/                    train                 every scorer (tfgbv_config.json + Hugging Face files)
       eval/                     evaluate              card, compare, README (the run's own data's test split)
@@ -38,6 +40,8 @@ CALIBRATION = "calibration.json"
 METRICS = "metrics.json"  # in the run dir (train) and in each evaluation dir (evaluate)
 HISTORY = "train_history.json"
 TIMINGS = "timings.json"
+TRAIN_LOG_CSV = "train_log.csv"  # logger=csv: every value the Trainer logs (tfgbv.train.tracking)
+TENSORBOARD_DIR = "tensorboard"  # logger=tensorboard: the event files
 CARD = "model_card.md"
 CHECKPOINTS = "checkpoints"
 MODEL_DIR = "model"

@@ -26,6 +26,8 @@ from tfgbv.report.comparison import compare_evaluations, render_comparison
 from tfgbv.report.evaluation import EvalSpec, check_run_dir, evaluate_run
 from tfgbv.report.model_card import publish_card, write_model_card
 from tfgbv.train.baseline import train_baseline
+from tfgbv.train.distributed import is_main_process, process_group, rank_named_failures, shared_run_dir, world_size
+from tfgbv.train.tracking import Tracker, TrackingSpec
 from tfgbv.train.transformer import TrainSpec
 from tfgbv.train.transformer import train as train_transformer
 
@@ -73,6 +75,10 @@ def train_spec(trainer_cfg: DictConfig) -> TrainSpec:
 
 def eval_spec(eval_cfg: DictConfig | None) -> EvalSpec:
     return to_spec(EvalSpec, eval_cfg, "evaluation")
+
+
+def tracking_spec(logger_cfg: DictConfig | None) -> TrackingSpec:
+    return to_spec(TrackingSpec, logger_cfg, "logger")
 
 
 # ----------------------------------------------------------------------------- entry points
@@ -150,20 +156,33 @@ def run_evaluation(
     )
 
 
-def run_train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
-    """Load data, train, then (optionally) evaluate and write the model card. Returns the summary dict."""
+def run_train(cfg: DictConfig, run_dir: Path, tracker: Tracker | None = None) -> dict[str, Any]:
+    """Load data, train, then (optionally) evaluate and write the model card. Returns the summary dict.
+
+    `tracker`: the logger= group's tracking (final metrics and config logged at the end). Under torchrun only rank 0
+    goes past training."""
     clock = _Clock()
     data = load_data(data_sources(cfg.data), cfg.get("max_train_samples"), cfg.get("max_eval_samples"), seed=cfg.seed)
     clock.lap("data")
     evaluate_after = cfg.get("evaluate_after_train", True)
     common = dict(seed=cfg.seed, resolved_config=as_dict(cfg), score_test=not evaluate_after)
     if cfg.model.get("kind", "transformer") == "tfidf_lr":
+        if world_size() > 1:
+            raise ConfigError("model=tfidf_lr trains in one process: run it with python/tfgbv-train, not torchrun")
         summary = train_baseline(data, baseline_spec(cfg.model), run_dir, **common)
     else:
         summary = train_transformer(
-            data, model_spec(cfg.model), train_spec(cfg.trainer), run_dir, cache_dir=cfg.paths.cache_dir, **common
+            data,
+            model_spec(cfg.model),
+            train_spec(cfg.trainer),
+            run_dir,
+            cache_dir=cfg.paths.cache_dir,
+            tracker=tracker,
+            **common,
         )
     clock.lap("train")
+    if not is_main_process():
+        return summary  # the evaluation, the card and runs/latest are rank 0's
     if evaluate_after:
         # The loaded data is the evaluation data (loading and dedup take a minute on the full mix): max_train_samples
         # leaves dev/test whole, max_eval_samples caps them for the evaluation too (debug=fast).
@@ -176,15 +195,22 @@ def run_train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     summary["card"] = str(publish_card(write_model_card(run_dir), _card_target(cfg) if evaluate_after else None))
     clock.lap("card")
     write_json(run_dir / rundir.TIMINGS, {"seconds": clock.laps, "total": round(sum(clock.laps.values()), 1)})
+    if tracker is not None:
+        tracker.log_final(summary, common["resolved_config"])
     _point_latest(run_dir, cfg.paths.runs_dir)
     return summary
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def train(cfg: DictConfig) -> float | None:
-    """Train a model; returns dev macro-F1 so sweepers can optimise it."""
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    summary = run_train(cfg, run_dir)
+    """Train a model; returns dev macro-F1 so sweepers can optimise it. Under torchrun / accelerate launch every
+    rank trains in rank 0's run directory; the other ranks write nothing and return None."""
+    with rank_named_failures(), process_group(bool(cfg.trainer.get("use_cpu", False))):
+        run_dir = shared_run_dir(Path(HydraConfig.get().runtime.output_dir))
+        with Tracker(tracking_spec(cfg.get("logger")), run_dir, run_dir.name) as tracker:
+            summary = run_train(cfg, run_dir, tracker=tracker)
+    if not is_main_process():
+        return None
     score = ((summary["metrics"].get("dev") or {}).get("overall") or {}).get("macro_f1")
     log.info("run: %s  dev macro-F1: %s", run_dir, score)
     print(f"run directory: {run_dir}")

@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 
 from tfgbv.env import cpu_flags, cpu_model, machine_key
 from tfgbv.io import write_json
 from tfgbv.locations import cache_dir
 from tfgbv.models.build import find_model_dir, read_meta
 from tfgbv.predict.base import PROBE_TEXTS, model_identifier, probe_texts
-from tfgbv.predict.transformer import Classifier
+from tfgbv.predict.transformer import Classifier, scoring_device
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +129,16 @@ def record_choice(entry: dict[str, Any], cache: Path | None = None, key: str | N
     write_json((cache or cache_dir()) / CHOICE_FILE, choices)
 
 
+def on_cuda(classifier_kwargs: dict[str, Any]) -> bool:
+    """Whether a Classifier built with these arguments scores on CUDA (its `device` default: CUDA where present)."""
+    return scoring_device(classifier_kwargs.get("device")).type == "cuda"
+
+
 def choose_bf16(model_dir: str | Path, cache: Path | None = None, **kwargs: Any) -> bool:
-    """This machine's measured choice, measuring (and caching) it first if there is none yet."""
+    """This machine's measured choice, measuring (and caching) it first if there is none yet. On a machine with a
+    GPU the Classifier scores there: bf16 where the GPU has it, and the CPU is not timed."""
+    if on_cuda(kwargs):
+        return torch.cuda.is_bf16_supported()
     entry = read_choices(cache).get(machine_key())
     if entry is None:
         log.info("bf16=auto: timing fp32 and bf16 once on this machine (a few seconds; cached in %s)", cache_dir())
@@ -149,6 +158,8 @@ def choose_int8(model_dir: str | Path, cache: Path | None = None, **kwargs: Any)
     """Whether int8 beats compiled bf16 for this model on this machine at >= MIN_AGREEMENT label agreement: measured
     once (calibrated on the first PROBE_TEXTS bundled texts, timed and checked on the next ones: two compilations,
     a few minutes) and cached under the machine and the model's content hash."""
+    if on_cuda(kwargs):  # int8 runs on the CPU's oneDNN kernels only
+        return False
     key = int8_choice_key(model_dir)
     entry = read_choices(cache).get(key)
     if entry is None:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch._inductor import config as inductor_config
 
-from tfgbv.env import bf16_supported
+from tfgbv.env import cpu_bf16_supported
 from tfgbv.labels import LABELS
 from tfgbv.models.attention import use_cpu_attention
 from tfgbv.models.build import load_model_dir, resolve_model_dir, text_prep_from_meta
@@ -210,7 +210,12 @@ def int8_forward(
         )
 
     graph = quantise_int8(model, calibrate)
-    return graph_forward(compiled(graph), bf16=bf16_supported())
+    return graph_forward(compiled(graph), bf16=cpu_bf16_supported())  # int8 runs on the CPU
+
+
+def scoring_device(device: str | None = None) -> torch.device:
+    """`device` if given, else CUDA where there is a GPU, else the CPU."""
+    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
 class Classifier:
@@ -239,8 +244,13 @@ class Classifier:
         batch_tokens: int | None = DEFAULT_BATCH_TOKENS,
         int8: bool = False,
         calibration_texts: Sequence[str] | None = None,
+        device: str | None = None,
     ):
-        if num_threads:
+        # `device`: None = CUDA where there is a GPU, else the CPU. The CPU-only choices (thread count, the CPU
+        # attention, int8, the CPU's bf16 answer) are never taken on CUDA.
+        self.device = scoring_device(device) if model is not None else torch.device("cpu")
+        cuda = self.device.type == "cuda"
+        if num_threads and not cuda:
             torch.set_num_threads(num_threads)
         self.tokenizer, self.model, self.meta = tokenizer, model, meta
         self.model_dir = Path(model_dir)
@@ -257,12 +267,16 @@ class Classifier:
         self.prep = text_prep_from_meta(meta)
         self.batch_size, self.batch_tokens = batch_size, batch_tokens
         if bf16 == "auto":
-            bf16 = bf16_supported()
-        self.int8 = bool(int8) and model is not None
+            bf16 = torch.cuda.is_bf16_supported() if cuda else cpu_bf16_supported()
+        if int8 and cuda:
+            log.warning("int8 scoring runs on the CPU only (oneDNN kernels): ignored on %s", self.device)
+        self.int8 = bool(int8) and model is not None and not cuda
         self.bf16 = bool(bf16) and not self.int8  # int8 quantises the fp32 weights (and computes the rest in bf16)
         if self.bf16:  # weights stored in bf16 once: no per-call re-casting of fp32 weights (as autocast does)
             self.model = self.model.to(torch.bfloat16)
-        if self.model is not None:  # fp32-softmax attention: same scores, faster in bf16 (tfgbv.models.attention)
+        if cuda:
+            self.model = self.model.to(self.device)
+        elif self.model is not None:  # fp32-softmax attention: same scores, faster in bf16 (tfgbv.models.attention)
             use_cpu_attention(self.model)
         self.compiled = (bool(compile) or self.int8) and model is not None
         if self.int8:

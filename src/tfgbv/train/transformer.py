@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -23,7 +23,7 @@ from transformers import (
 
 from tfgbv import rundir
 from tfgbv.data.sources import LoadedData, labels_matrix
-from tfgbv.env import bf16_supported, progress_bar_wanted, seed_everything
+from tfgbv.env import progress_bar_wanted, seed_everything
 from tfgbv.io import write_json
 from tfgbv.labels import LABELS
 from tfgbv.metrics.decision import THRESHOLD_GRID, apply_temperature, fit_decisions, macro_f1_at, sigmoid
@@ -31,7 +31,10 @@ from tfgbv.models.build import ModelSpec, build_model, frozen_modules, save_mode
 from tfgbv.models.coverage import tokenizer_coverage
 from tfgbv.models.hf_format import HEAD_PREFIXES
 from tfgbv.predict.transformer import predict_logits
+from tfgbv.train.device import DevicePlan, device_plan
+from tfgbv.train.distributed import from_rank0, is_main_process, rank, world_size
 from tfgbv.train.run_writer import decisions_meta, finish_run, split_reports, start_run, write_decisions
+from tfgbv.train.tracking import Tracker
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,8 @@ class TrainSpec:
     # Dev macro-F1 (at 0.5) at this many evenly spaced steps: a learning curve in train_history.json. Only adds
     # evaluations (no checkpoints, no model selection), so the trained model is the same.
     curve_points: int = 0
+    # Train every layer, whatever the model config freezes (model.freeze_embeddings / freeze_layers): trainer=gpu.
+    train_all_layers: bool = False
 
 
 # ----------------------------------------------------------------------------- loss + thresholds
@@ -213,7 +218,11 @@ class MaskedBCETrainer(Trainer):
     def _get_train_sampler(self, train_dataset=None):
         ds = self.train_dataset if train_dataset is None else train_dataset
         if self._length_batches and ds is not None and "length" in getattr(ds, "column_names", []):
-            return ShuffledLengthBatches(ds["length"], self.args.train_batch_size, seed=self.args.seed)
+            # Under DDP each optimizer step's batch is one sorted run of `world_size` per-device batches, handed out
+            # one per rank (accelerate's batch sharding), so N processes see the batches one process of N times the
+            # per-device batch would; with one process this is the per-device batch.
+            batch = self.args.train_batch_size * self.args.world_size
+            return ShuffledLengthBatches(ds["length"], batch, seed=self.args.seed)
         return super()._get_train_sampler(train_dataset)
 
     def _get_eval_sampler(self, eval_dataset):
@@ -269,9 +278,10 @@ class CurvePoints(TrainerCallback):
 
 
 def training_arguments(
-    spec: TrainSpec, output_dir: Path, seed: int, use_bf16: bool, has_eval: bool
+    spec: TrainSpec, output_dir: Path, seed: int, plan: DevicePlan, has_eval: bool, report_to: str = "none"
 ) -> TrainingArguments:
-    """Hugging Face TrainingArguments for `spec`; checkpoints (and best-model selection) only when dev is evaluated."""
+    """Hugging Face TrainingArguments for `spec` on the device `plan` chose; checkpoints (and best-model selection)
+    only when dev is evaluated."""
     strategy = spec.eval_strategy if has_eval else "no"
     return TrainingArguments(
         output_dir=str(output_dir),
@@ -285,8 +295,10 @@ def training_arguments(
         warmup_steps=spec.warmup_ratio,
         lr_scheduler_type=spec.lr_scheduler_type,
         max_grad_norm=spec.max_grad_norm,
-        bf16=use_bf16,
-        use_cpu=spec.use_cpu or not torch.cuda.is_available(),
+        bf16=plan.bf16,
+        fp16=plan.fp16,
+        tf32=plan.tf32,
+        use_cpu=plan.use_cpu,
         train_sampling_strategy="random",  # group_by_length: ShuffledLengthBatches, set on the trainer
         eval_strategy=strategy,
         eval_steps=spec.eval_steps,
@@ -298,11 +310,15 @@ def training_arguments(
         metric_for_best_model="macro_f1" if has_eval else None,
         greater_is_better=True,
         logging_steps=spec.logging_steps,
-        report_to="none",
+        report_to=report_to,
         seed=seed,
         data_seed=seed,
-        dataloader_num_workers=0,
-        dataloader_pin_memory=False,
+        dataloader_num_workers=plan.dataloader_num_workers,
+        dataloader_pin_memory=plan.dataloader_pin_memory,
+        # DDP (several processes): frozen parameters have requires_grad=False and DDP leaves them out, and every
+        # trainable one is used in each step, so the per-step search for unused parameters is not needed.
+        ddp_find_unused_parameters=False,
+        ddp_backend="gloo" if plan.use_cpu and world_size() > 1 else None,
         remove_unused_columns=False,
         disable_tqdm=not progress_bar_wanted(),
     )
@@ -325,15 +341,26 @@ def dev_macro_f1(eval_pred) -> dict[str, float]:
     return {"macro_f1": macro_f1_at(np.asarray(labels), prob, [0.5] * len(LABELS))}
 
 
-def fine_tune(model, tokenizer, data: LoadedData, prep, spec: TrainSpec, run_dir: Path, seed: int):
+def fine_tune(
+    model,
+    tokenizer,
+    data: LoadedData,
+    prep,
+    spec: TrainSpec,
+    run_dir: Path,
+    seed: int,
+    tracker: Tracker | None = None,
+    plan: DevicePlan | None = None,
+):
     """Run the Trainer on the training records (dev for early stopping if configured); returns (model, train info,
-    log history). Checkpoints are removed afterwards unless `keep_checkpoints`."""
+    log history). Checkpoints are removed afterwards unless `keep_checkpoints`. `tracker`: where the Trainer also
+    reports (logger=...); `plan`: the device (default: device_plan(spec.bf16, spec.use_cpu))."""
     epoch_recs = data.training_records()  # sources with train_repeat > 1 appear that many times
     train_ds = make_dataset(epoch_recs, tokenizer, prep, prep.max_length)
     dev_recs = data.splits["dev"]
     dev_ds = make_dataset(dev_recs, tokenizer, prep, prep.max_length) if dev_recs else None
     pos_weight = resolve_pos_weight(spec, labels_matrix(epoch_recs))
-    use_bf16 = bf16_supported() if spec.bf16 == "auto" else bool(spec.bf16)
+    plan = plan or device_plan(spec.bf16, spec.use_cpu)
     has_eval = dev_ds is not None and spec.eval_strategy != "no"
     ckpt_dir = run_dir / rundir.CHECKPOINTS
     callbacks = (
@@ -344,9 +371,21 @@ def fine_tune(model, tokenizer, data: LoadedData, prep, spec: TrainSpec, run_dir
     curve = dev_ds is not None and spec.curve_points > 0
     if curve:
         callbacks.append(CurvePoints(spec.curve_points))
+    if tracker is not None:
+        callbacks.extend(tracker.callbacks())
+    args = training_arguments(spec, ckpt_dir, seed, plan, has_eval, tracker.report_to if tracker else "none")
+    batch = batch_sizes(args)
+    log.info(
+        "training on %s: effective batch %d = %d per device x %d process(es) x %d accumulation step(s)",
+        plan.device,
+        batch["effective_batch_size"],
+        batch["per_device_train_batch_size"],
+        batch["processes"],
+        batch["gradient_accumulation_steps"],
+    )
     trainer = MaskedBCETrainer(
         model=model,
-        args=training_arguments(spec, ckpt_dir, seed, use_bf16, has_eval),
+        args=args,
         train_dataset=train_ds,
         eval_dataset=dev_ds,
         data_collator=DataCollatorWithPadding(tokenizer),  # pads each batch to its longest
@@ -364,12 +403,30 @@ def fine_tune(model, tokenizer, data: LoadedData, prep, spec: TrainSpec, run_dir
         "train_loss": float(result.training_loss),
         "rows": len(data.splits["train"]),
         "rows_per_epoch": len(epoch_recs),
-        "bf16": use_bf16,
+        "bf16": plan.bf16,
         "pos_weight": pos_weight,
+        "device": plan.device,
+        **({"fp16": True} if plan.fp16 else {}),
+        **batch,
     }
-    if not spec.keep_checkpoints:
+    if not spec.keep_checkpoints and is_main_process():
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     return trainer.model.eval(), info, trainer.state.log_history
+
+
+def batch_sizes(args: TrainingArguments) -> dict[str, int]:
+    """Rows per optimizer step: per-device batch x processes x gradient accumulation steps."""
+    per_device, processes, accumulation = (
+        args.per_device_train_batch_size,
+        args.world_size,
+        args.gradient_accumulation_steps,
+    )
+    return {
+        "per_device_train_batch_size": per_device,
+        "processes": processes,
+        "gradient_accumulation_steps": accumulation,
+        "effective_batch_size": per_device * processes * accumulation,
+    }
 
 
 def train(
@@ -381,21 +438,31 @@ def train(
     resolved_config: dict | None = None,
     cache_dir: str | Path | None = None,
     score_test: bool = True,
+    tracker: Tracker | None = None,
 ) -> dict[str, Any]:
     """Fine-tune, then calibrate and tune thresholds on dev only, and write the run directory; returns a summary.
 
     `score_test=False` leaves the test split to the evaluation that follows (it scores it anyway, with CIs and slices).
+    Under torchrun every rank trains; only rank 0 writes the run directory (the others return after training with
+    `{"run_dir", "rank"}`).
     """
-    run_dir = start_run(run_dir, data, resolved_config)
-    if train_spec.num_threads:
+    main = is_main_process()
+    run_dir = start_run(run_dir, data, resolved_config) if main else Path(run_dir)
+    plan = device_plan(train_spec.bf16, train_spec.use_cpu)
+    if train_spec.num_threads and not plan.cuda:  # a CPU choice: a GPU run keeps torch's default
         torch.set_num_threads(train_spec.num_threads)
+    if train_spec.train_all_layers:
+        model_spec = replace(model_spec, freeze_embeddings=False, freeze_layers=0)
     seed_everything(seed)
     tokenizer, model = build_model(model_spec, [r["text"] for r in data.splits["train"]], cache_dir=cache_dir)
+    tokenizer = from_rank0(tokenizer)  # torchrun: one vocabulary (DDP gives every rank rank 0's weights itself)
     prep = model_spec.text
-    coverage = _coverage(tokenizer, data, prep)
+    coverage = _coverage(tokenizer, data, prep) if main else None
     if coverage is not None:
         write_json(run_dir / rundir.COVERAGE, coverage)
-    model, train_info, history = fine_tune(model, tokenizer, data, prep, train_spec, run_dir, seed)
+    model, train_info, history = fine_tune(model, tokenizer, data, prep, train_spec, run_dir, seed, tracker, plan)
+    if not main:
+        return {"run_dir": str(run_dir), "rank": rank()}
 
     batch = train_spec.per_device_eval_batch_size
 

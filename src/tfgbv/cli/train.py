@@ -1,0 +1,22 @@
+"""`python -m tfgbv.cli.train` and `tfgbv-train`: the training entry point (tfgbv.cli.run.train), launchable in
+several processes (`torchrun --nproc_per_node=N -m tfgbv.cli.train ...`, `accelerate launch -m tfgbv.cli.train ...`).
+
+Ranks other than 0 get Hydra overrides that keep them from writing (tfgbv.train.distributed.hydra_overrides_for_rank):
+their run directory is rank 0's, and only rank 0 writes it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from tfgbv.cli.run import train
+from tfgbv.train.distributed import hydra_overrides_for_rank
+
+
+def main() -> float | None:
+    sys.argv.extend(hydra_overrides_for_rank())
+    return train()
+
+
+if __name__ == "__main__":
+    main()
