@@ -263,5 +263,157 @@ def test_shipped_registry_digests_match_this_machines_shared_datasets():
     for ds in registry.values():  # what fetch would build from the downloaded source is the copy's exact bytes
         for f in ds.files:
             if f.derive and (dest / ds.name / str(f.source)).is_file():
-                built = DERIVERS[f.derive](dest / ds.name / str(f.source))
+                built = DERIVERS[f.derive](dest / ds.name / str(f.source), **f.args)
                 assert hashlib.sha256(built).hexdigest() == f.sha256, (ds.name, f.name)
+
+
+# ----------------------------------------------------------------------------- archives, edited copies, sub-folders
+
+
+def _vint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n >> 7 else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _rar5_header(fields: bytes) -> bytes:
+    import struct
+    import zlib
+
+    body = _vint(len(fields)) + fields
+    return struct.pack("<I", zlib.crc32(body)) + body
+
+
+def rar5(members: dict[str, bytes]) -> bytes:
+    """A RAR5 archive storing `members` uncompressed, written by hand from the RAR 5.0 format description (no tool
+    here writes RAR): main header, one file header + data per member, end-of-archive header."""
+    import struct
+    import zlib
+
+    out = b"Rar!\x1a\x07\x01\x00" + _rar5_header(_vint(1) + _vint(0) + _vint(0))
+    for name, data in members.items():
+        raw = name.encode("utf-8")
+        fields = _vint(2) + _vint(0x02) + _vint(len(data))  # file header with a data area of len(data)
+        fields += _vint(0x04) + _vint(len(data)) + _vint(0o100644) + struct.pack("<I", zlib.crc32(data))  # CRC set
+        fields += _vint(0) + _vint(1) + _vint(len(raw)) + raw  # stored (no compression), Unix, name
+        out += _rar5_header(fields) + data
+    return out + _rar5_header(_vint(5) + _vint(0) + _vint(0))
+
+
+MEMBERS = {"Set Dataset/Set/all.csv": CSV, "Set Dataset/Set_KEY/key.txt": "дурак\r\n".encode("utf-8")}
+UPSTREAM = "tj,pers\nсалом,سلام\nбуд,بود\nчаро,چرا\n".encode("utf-8")
+EDITED = "tj,pers\nсалом,سلام\nчаро,چرا\n".encode("utf-8")
+
+
+def _archive_registry(tmp_path: Path, server: Server) -> Path:
+    archive = rar5(MEMBERS)
+    server.files.update({"/set/Set%20Dataset.rar": archive, "/pairs/news.csv": UPSTREAM})
+    lines = [
+        "datasets:",
+        "  rar_set:",
+        "    licence: none stated (test)",
+        "    citation: D. Author, a set shipped as RAR, 2022",
+        "    files:",
+        f"      Set Dataset.rar: {{url: '{server.url}/set/Set%20Dataset.rar', sha256: {_sha(archive)}, "
+        f"size: {len(archive)}, keep: false}}",
+    ]
+    for member, data in MEMBERS.items():
+        name = member.removeprefix("Set Dataset/")
+        lines.append(
+            f"      {name}: {{derive: archive_member, from: Set Dataset.rar, with: {{member: '{member}'}}, "
+            f"sha256: {_sha(data)}, size: {len(data)}}}"
+        )
+    lines += [
+        "  pairs:",
+        "    licence: none stated (test)",
+        "    citation: E. Author, pairs",
+        "    files:",
+        f"      news.upstream.csv: {{url: '{server.url}/pairs/news.csv', sha256: {_sha(UPSTREAM)}, keep: false}}",
+        f"      news.csv: {{derive: drop_lines, from: news.upstream.csv, with: {{lines: [3]}}, "
+        f"sha256: {_sha(EDITED)}}}",
+    ]
+    path = tmp_path / "registry.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_fetch_unpacks_a_rar5_archive_into_sub_folders_and_removes_the_archive(tmp_path, server, capsys):
+    registry, dest = _archive_registry(tmp_path, server), tmp_path / "shared"
+    assert main(["--registry", str(registry), "--dest", str(dest), "fetch", "rar_set"]) == 0
+    assert (dest / "rar_set" / "Set" / "all.csv").read_bytes() == CSV
+    assert (dest / "rar_set" / "Set_KEY" / "key.txt").read_bytes() == MEMBERS["Set Dataset/Set_KEY/key.txt"]
+    assert not (dest / "rar_set" / "Set Dataset.rar").exists()  # only the members are kept
+    assert "Set Dataset.rar: removed" in capsys.readouterr().out
+    assert main(["--registry", str(registry), "--dest", str(dest), "fetch", "rar_set"]) == 0
+    assert len(server.sent("/set/Set%20Dataset.rar")) == 1  # the members are there: the archive is not needed again
+    capsys.readouterr()
+    main(["--registry", str(registry), "--dest", str(dest), "list", "rar_set"])
+    assert re.search(r"rar_set\s+present\s+2/2 files", capsys.readouterr().out)  # the archive is not counted
+
+
+def test_fetch_rebuilds_an_edited_copy_from_the_upstream_file_by_dropping_its_lines(tmp_path, server, capsys):
+    registry, dest = _archive_registry(tmp_path, server), tmp_path / "shared"
+    assert main(["--registry", str(registry), "--dest", str(dest), "fetch", "pairs"]) == 0
+    assert (dest / "pairs" / "news.csv").read_bytes() == EDITED
+    assert not (dest / "pairs" / "news.upstream.csv").exists()
+    main(["--registry", str(registry), "--dest", str(dest), "list", "pairs"])
+    assert re.search(r"pairs\s+present\s+1/1 files", capsys.readouterr().out)
+
+
+def test_a_member_missing_from_the_archive_is_named_and_the_archive_kept_for_the_next_run(tmp_path, server, capsys):
+    registry, dest = _archive_registry(tmp_path, server), tmp_path / "shared"
+    registry.write_text(registry.read_text(encoding="utf-8").replace("Set_KEY/key.txt'", "Set_KEY/gone.txt'"))
+    assert main(["--registry", str(registry), "--dest", str(dest), "fetch", "rar_set"]) == 1
+    assert "has no file 'Set Dataset/Set_KEY/gone.txt'" in capsys.readouterr().err
+    assert (dest / "rar_set" / "Set Dataset.rar").is_file()  # not downloaded again by the next run
+
+
+def test_without_libarchive_fetch_says_how_to_unpack_the_archive_by_hand(tmp_path, monkeypatch):
+    import sys
+
+    from tfgbv.data.fetch import archive_member
+
+    monkeypatch.setitem(sys.modules, "libarchive", None)  # as if the package (or the system library) were missing
+    (tmp_path / "a.rar").write_bytes(rar5(MEMBERS))
+    with pytest.raises(FetchError, match=r"libarchive-c .*bsdtar -xf.*'Set Dataset/Set/all\.csv'"):
+        archive_member(tmp_path / "a.rar", "Set Dataset/Set/all.csv")
+
+
+@pytest.mark.parametrize(
+    "entry, problem",
+    [
+        ("../up.csv: {derive: drop_lines, from: a.csv, with: {lines: [1]}", "must be a relative path"),
+        ("/abs.csv: {derive: drop_lines, from: a.csv, with: {lines: [1]}", "must be a relative path"),
+        ("sub/a.csv: {url: 'http://h/a'", "only a derived file may sit in a sub-folder"),
+        ("b.csv: {derive: archive_member, from: a.csv, with: {name: x}", "'with:' does not fit derive rule"),
+    ],
+)
+def test_registry_refuses_paths_outside_the_folder_and_arguments_a_rule_does_not_take(tmp_path, entry, problem):
+    bad = tmp_path / "r.yaml"
+    bad.write_text(
+        f"datasets:\n  x:\n    licence: MIT\n    citation: c\n    files:\n      {entry}, sha256: {'a' * 64}}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(FetchError, match=re.escape(problem)):
+        load_registry(bad)
+
+
+def test_shipped_registry_unpacks_pars_off_from_its_archive_and_rebuilds_the_edited_news_pairs():
+    registry = load_registry()
+    pars = registry["fa_pars_off_twitter"]
+    (archive,) = [f for f in pars.files if f.url]
+    assert archive.name == "Pars-OFF Dataset.rar" and not archive.keep and archive.size == 2_184_831
+    members = [f for f in pars.files if f.derive]
+    assert all(f.derive == "archive_member" and f.source == archive.name for f in members)
+    assert all(f.args == {"member": f"Pars-OFF Dataset/{f.name}"} for f in members)
+    assert "Pars-OFF/Pars-OFF_all.csv" in {f.name for f in members}  # what configs/data/fa_pars_off.yaml reads
+    pairs = {f.name: f for f in registry["tgfa_stibiumghost_translit"].files}
+    assert {"dictionary.csv", "news.csv", "evaluation_12-6.csv"} <= set(pairs)  # what train/persian_translit reads
+    assert pairs["news.csv"].source == "news.upstream.csv" and not pairs["news.upstream.csv"].keep
+    assert {"train_simple.csv", "val_simple.csv", "test_simple.csv"} <= {
+        f.name for f in registry["fa_phate_twitter"].files
+    }
+    assert {f.name for f in registry["fa_swear_words"].files} == {"data.json", "data.txt"}

@@ -5,25 +5,28 @@
     tfgbv-data fetch rutoxicon ru_sexism_vk_gsoc2019 --dest /data/public
 
 The registry (configs/datasets.yaml) pins, per dataset folder, the original public repository and commit, a raw URL,
-SHA-256 and size per file, the licence and the citation. Downloads use plain HTTP(S) (urllib; proxies from the
-environment), resume a partial `<file>.part` with a Range request, are checked against the SHA-256 before they take
-the final name (fsync, then rename), and never replace a local file that differs from the registry unless --force.
-The destination is paths.shared_datasets (see tfgbv.locations) unless --dest is given.
+SHA-256 and size per file, the licence and the citation. A file may be built from another one (`derive:`, e.g. a
+member unpacked from a downloaded archive, in a sub-folder as the archive has it) and a file may be downloaded only
+to build others (`keep: false`: removed once they are built, not counted by `list`). Downloads use plain HTTP(S)
+(urllib; proxies from the environment), resume a partial `<file>.part` with a Range request, are checked against
+the SHA-256 before they take the final name (fsync, then rename), and never replace a local file that differs from
+the registry unless --force. The destination is paths.shared_datasets (see tfgbv.locations) unless --dest is given.
 """
 
 from __future__ import annotations
 
 import hashlib
 import http.client
+import inspect
 import json
 import os
 import sys
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import yaml
 
@@ -51,6 +54,8 @@ class FileEntry:
     url: str | None = None
     derive: str | None = None  # built locally from another file of the folder (see DERIVERS)
     source: str | None = None  # the file it is derived from
+    args: Mapping[str, Any] = field(default_factory=dict)  # the deriver's keyword arguments (registry: `with:`)
+    keep: bool = True  # False: downloaded only to derive other files from, removed once they are built
 
 
 @dataclass(frozen=True)
@@ -104,8 +109,9 @@ def _dataset(path: Path, name: str, entry: dict) -> Dataset:
 
 
 def _file(where: str, name: str, f: dict, entry: dict) -> FileEntry:
-    if Path(name).name != name or name in ("", ".", ".."):
-        raise FetchError(f"{where}: file name {name!r} must be a plain name inside the dataset folder")
+    parts = PurePosixPath(name).parts
+    if not parts or "\\" in name or PurePosixPath(*parts).as_posix() != name or parts[0] == "/" or ".." in parts:
+        raise FetchError(f"{where}: file name {name!r} must be a relative path inside the dataset folder (a/b.csv)")
     digest = str(f.get("sha256") or "").lower()
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise FetchError(f"{where}/{name}: sha256 must be 64 hex digits, got {f.get('sha256')!r}")
@@ -115,8 +121,23 @@ def _file(where: str, name: str, f: dict, entry: dict) -> FileEntry:
         raise FetchError(f"{where}/{name}: unknown derive rule {f['derive']!r}; known: {sorted(DERIVERS)}")
     if f.get("derive") and not f.get("from"):
         raise FetchError(f"{where}/{name}: derive needs 'from: <file of the same folder>'")
+    if len(parts) > 1 and not f.get("derive"):
+        raise FetchError(f"{where}/{name}: only a derived file may sit in a sub-folder (downloads land in the folder)")
+    args = f.get("with") or {}
+    if f.get("derive"):
+        try:
+            inspect.signature(DERIVERS[f["derive"]]).bind(Path(), **args)
+        except TypeError as e:
+            raise FetchError(f"{where}/{name}: 'with:' does not fit derive rule {f['derive']!r} ({e})") from None
     return FileEntry(
-        name=name, sha256=digest, size=f.get("size"), url=f.get("url"), derive=f.get("derive"), source=f.get("from")
+        name=name,
+        sha256=digest,
+        size=f.get("size"),
+        url=f.get("url"),
+        derive=f.get("derive"),
+        source=f.get("from"),
+        args=args,
+        keep=bool(f.get("keep", True)),
     )
 
 
@@ -134,7 +155,7 @@ def file_state(path: Path, entry: FileEntry) -> str:
 
 def dataset_state(ds: Dataset, dest: Path) -> tuple[str, dict[str, str]]:
     """(overall, per file): corrupt if any file is, missing if any is absent, else present."""
-    files = {f.name: file_state(dest / ds.name / f.name, f) for f in ds.files}
+    files = {f.name: file_state(dest / ds.name / f.name, f) for f in ds.files if f.keep}
     states = set(files.values())
     overall = "corrupt" if "corrupt" in states else "missing" if "missing" in states or not files else "present"
     return overall, files
@@ -260,21 +281,67 @@ def rutoxicon_jsonl(xml_path: Path) -> bytes:
     return "".join(lines).encode("utf-8")
 
 
-DERIVERS: dict[str, Callable[[Path], bytes]] = {"rutoxicon_jsonl": rutoxicon_jsonl}
+def archive_member(archive: Path, member: str) -> bytes:
+    """One file of an archive (RAR, RAR5 included, 7z, zip, tar, ...) read with libarchive, which knows the formats
+    Python's standard library does not (Pars-OFF ships only as RAR5)."""
+    unpack_by_hand = f"or unpack it by hand (`bsdtar -xf` or `unrar x`) and put {member!r} in place"
+    try:  # imported here: it loads the system's libarchive, which only unpacking needs
+        import libarchive
+    except (ImportError, OSError) as e:
+        raise FetchError(
+            f"{archive}: unpacking needs the libarchive-c package and the libarchive library ({e}); install them "
+            f"(pip install libarchive-c; apt-get install libarchive13, brew install libarchive), {unpack_by_hand}"
+        ) from None
+    try:
+        with libarchive.file_reader(str(archive)) as entries:
+            for item in entries:
+                if item.pathname == member and item.isfile:
+                    return b"".join(item.get_blocks())
+    except libarchive.ArchiveError as e:
+        raise FetchError(f"{archive}: cannot unpack it ({e}); {unpack_by_hand}") from None
+    raise FetchError(f"{archive}: has no file {member!r}")
+
+
+def drop_lines(source: Path, lines: Sequence[int]) -> bytes:
+    """The file without the given physical lines (1-based, split at \\n): rows a workplace copy removed on purpose."""
+    drop = set(lines)
+    with source.open("rb") as fh:
+        return b"".join(line for number, line in enumerate(fh, 1) if number not in drop)
+
+
+DERIVERS: dict[str, Callable[..., bytes]] = {
+    "rutoxicon_jsonl": rutoxicon_jsonl,
+    "archive_member": archive_member,
+    "drop_lines": drop_lines,
+}
 
 
 def derive(entry: FileEntry, folder: Path) -> None:
     source = folder / str(entry.source)
     if not source.is_file():
         raise FetchError(f"{folder / entry.name}: derived from {source}, which is missing; fetch it first")
-    data = DERIVERS[str(entry.derive)](source)
+    data = DERIVERS[str(entry.derive)](source, **entry.args)
     digest = hashlib.sha256(data).hexdigest()
     if digest != entry.sha256:
         raise FetchError(
             f"{folder / entry.name}: built from {source} with SHA-256 {digest}, the registry expects "
             f"{entry.sha256}; refused, nothing written"
         )
+    (folder / entry.name).parent.mkdir(parents=True, exist_ok=True)
     write_bytes(folder / entry.name, data)
+
+
+def _only_to_derive(ds: Dataset, entry: FileEntry, folder: Path) -> bool:
+    """A `keep: false` file whose derived files are all in place: nothing to download."""
+    built = [f for f in ds.files if f.source == entry.name]
+    return not entry.keep and all(file_state(folder / f.name, f) == "present" for f in built)
+
+
+def _remove_sources(ds: Dataset, folder: Path, say: Callable[[str], None]) -> None:
+    for entry in ds.files:
+        if not entry.keep and (folder / entry.name).is_file():
+            (folder / entry.name).unlink()
+            say(f"  {ds.name}/{entry.name}: removed (only needed to build the files above)")
 
 
 # ----------------------------------------------------------------------------- commands
@@ -299,6 +366,8 @@ def fetch_dataset(
     folder.mkdir(parents=True, exist_ok=True)
     for entry in sorted(ds.files, key=lambda f: f.derive is not None):  # a derived file needs its source first
         target = folder / entry.name
+        if _only_to_derive(ds, entry, folder):
+            continue
         state = file_state(target, entry)
         if state == "present":
             say(f"  {ds.name}/{entry.name}: present (SHA-256 ok)")
@@ -315,6 +384,7 @@ def fetch_dataset(
             say(f"  {ds.name}/{entry.name}: downloading {entry.url}")
             download(str(entry.url), target, entry.sha256, entry.size, timeout=timeout)
             say(f"  {ds.name}/{entry.name}: done (SHA-256 ok)")
+    _remove_sources(ds, folder, say)
     say(
         f"{ds.name}: {ds.title}\n  source:   {ds.repository} @ {ds.commit}\n  licence:  {ds.licence}\n"
         f"  citation: {ds.citation}"
