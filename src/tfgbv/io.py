@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Mapping
 
@@ -38,6 +39,36 @@ def create_temp(path: Path) -> tuple[int, Path]:
         except FileExistsError:
             continue
     raise FileExistsError(f"could not create a temp file next to {path}")
+
+
+class NotOwnFileError(OSError):
+    """A path to be written is a symlink, FIFO, device, directory or a hard link to another file: never written
+    through."""
+
+
+def open_own_file(path: Path, flags: int) -> int:
+    """Open `path` (os.open `flags`, e.g. O_WRONLY | O_CREAT | O_APPEND) only if it is a regular file of its own.
+
+    For files with a fixed name that must survive between runs (a resumable download's .part), where `create_temp`'s
+    unique names do not fit: O_NOFOLLOW refuses a symlink planted at the name (also a dangling one, which O_CREAT would
+    otherwise create through), O_NONBLOCK keeps a FIFO from hanging the open, and after opening anything but a regular
+    file with one link (a device, a FIFO, a hard link to a victim file) is refused.
+    """
+    extra = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags | extra, 0o666)
+    except OSError as err:
+        if os.path.islink(path) or not (os.path.isfile(path) or not os.path.lexists(path)):
+            raise NotOwnFileError(
+                f"{path}: not a regular file (a symlink or special file); not written through"
+            ) from err
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+        os.close(fd)
+        kind = "a hard link to another file" if stat.S_ISREG(st.st_mode) else "not a regular file"
+        raise NotOwnFileError(f"{path}: {kind}; not written through")
+    return fd
 
 
 def fsync_dir(directory: Path) -> None:

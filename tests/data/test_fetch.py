@@ -37,12 +37,17 @@ class Server:
         self.files: dict[str, bytes] = {}
         self.requests: list[tuple[str, str | None]] = []
         self.ignore_range = False
+        self.endless: set[str] = set()  # paths whose body never ends (until the client hangs up)
+        self.endless_sent = 0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (http.server's naming)
                 rng = self.headers.get("Range")
                 server.requests.append((self.path, rng))
+                if self.path in server.endless:
+                    self._stream_forever()
+                    return
                 body = server.files.get(self.path)
                 if body is None:
                     self.send_error(404)
@@ -59,6 +64,19 @@ class Server:
                 self.send_header("Content-Length", str(len(body) - start))
                 self.end_headers()
                 self.wfile.write(body[start:])
+
+            def _stream_forever(self):
+                """No Content-Length, bytes until the client hangs up (or 256 MB, so a broken client cannot keep
+                the test running)."""
+                self.send_response(200)
+                self.end_headers()
+                block = b"x" * 65536
+                try:
+                    while server.endless_sent < 256 << 20:
+                        self.wfile.write(block)
+                        server.endless_sent += len(block)
+                except OSError:  # the client closed the connection
+                    pass
 
             def log_message(self, *args):  # keep test output quiet
                 pass
@@ -265,6 +283,61 @@ def test_shipped_registry_digests_match_this_machines_shared_datasets():
             if f.derive and (dest / ds.name / str(f.source)).is_file():
                 built = DERIVERS[f.derive](dest / ds.name / str(f.source), **f.args)
                 assert hashlib.sha256(built).hexdigest() == f.sha256, (ds.name, f.name)
+
+
+# ----------------------------------------------------------------------------- hostile servers and part files
+
+
+def test_fetch_stops_an_endless_body_at_the_registry_size_and_fails(tmp_path, server, capsys):
+    registry, dest = _registry(tmp_path, server), tmp_path / "shared"
+    server.endless.add("/tiny/a.csv")
+    assert main(["--registry", str(registry), "--dest", str(dest), "fetch", "tiny"]) == 1
+    err = capsys.readouterr().err
+    assert f"more than the {len(CSV)} bytes the registry expects" in err, err
+    assert not (dest / "tiny" / "a.csv").exists()
+    assert (dest / "tiny" / "a.csv.part").stat().st_size == 0  # nothing of the wrong body kept
+    assert server.endless_sent < 64 << 20  # the client hung up (socket buffers hold a few MB at most)
+
+
+def test_fetch_stops_an_endless_body_of_a_file_without_size_at_the_cap(tmp_path, monkeypatch):
+    from tfgbv.data import fetch
+
+    s = Server()
+    s.endless.add("/x")
+    s.thread.start()
+    try:
+        monkeypatch.setattr(fetch, "UNSIZED_LIMIT", 1 << 20)
+        with pytest.raises(FetchError, match="more than the 1048576 bytes allowed for a file without a size"):
+            fetch.download(f"{s.url}/x", tmp_path / "x", _sha(b""), None, timeout=10)
+    finally:
+        s.httpd.shutdown()
+        s.httpd.server_close()
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("plant", ["symlink", "dangling symlink", "hard link", "fifo"])
+def test_fetch_never_writes_through_a_file_planted_at_the_part_name(tmp_path, server, capsys, plant):
+    import os
+
+    registry, dest = _registry(tmp_path, server), tmp_path / "shared"
+    (dest / "tiny").mkdir(parents=True)
+    part, victim = dest / "tiny" / "a.csv.part", tmp_path / "victim.txt"
+    if plant != "dangling symlink":
+        victim.write_bytes(b"precious\n")
+    if plant in ("symlink", "dangling symlink"):
+        part.symlink_to(victim)
+    elif plant == "hard link":
+        os.link(victim, part)
+    else:
+        os.mkfifo(part)
+    assert main(["--registry", str(registry), "--dest", str(dest), "fetch", "tiny"]) == 1
+    err = capsys.readouterr().err
+    assert str(part) in err and "not written through" in err, err
+    if plant == "dangling symlink":
+        assert not victim.exists()
+    elif plant != "fifo":
+        assert victim.read_bytes() == b"precious\n"
+    assert not (dest / "tiny" / "a.csv").exists() and not (dest / "tiny" / "a.csv").is_symlink()
 
 
 # ----------------------------------------------------------------------------- archives, edited copies, sub-folders

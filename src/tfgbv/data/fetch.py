@@ -10,7 +10,9 @@ member unpacked from a downloaded archive, in a sub-folder as the archive has it
 to build others (`keep: false`: removed once they are built, not counted by `list`). Downloads use plain HTTP(S)
 (urllib; proxies from the environment), resume a partial `<file>.part` with a Range request, are checked against
 the SHA-256 before they take the final name (fsync, then rename), and never replace a local file that differs from
-the registry unless --force. The destination is paths.shared_datasets (see tfgbv.locations) unless --dest is given.
+the registry unless --force. A body longer than the registry's size is cut off there and refused, and a `.part` is
+never opened through a symlink, FIFO or hard link planted at its name (tfgbv.io.open_own_file). The destination is
+paths.shared_datasets (see tfgbv.locations) unless --dest is given.
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import yaml
 
-from tfgbv.io import fsync_dir, sha256_file, write_bytes
+from tfgbv.io import NotOwnFileError, fsync_dir, open_own_file, sha256_file, write_bytes
 from tfgbv.locations import config_dir
 
 CHUNK = 1 << 16
+UNSIZED_LIMIT = 1 << 30  # bytes a registry file without a size may have (the largest pinned file has 4 MB)
 # Network trouble worth another (resumed) attempt; HTTP error statuses are not retried.
 RETRYABLE = (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError)
 USER_AGENT = "tfgbv-data/1 (+https://github.com; research dataset fetcher)"
@@ -183,12 +186,23 @@ def _request(url: str, offset: int, timeout: float):
     return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
 
 
-def _transfer(url: str, part: Path, timeout: float) -> None:
+def _open_part(part: Path):
+    """The .part opened to append, never through a symlink, FIFO or hard link planted at its name (tfgbv.io)."""
+    try:
+        fd = open_own_file(part, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    except NotOwnFileError as err:
+        raise FetchError(f"{err}: remove {part} and run the fetch again") from None
+    return os.fdopen(fd, "ab")
+
+
+def _transfer(url: str, part: Path, timeout: float, size: int | None) -> None:
     """Append the rest of `url` to `part` (Range request from its current size), or start over if the server sends
-    the whole file; flushed and fsynced before returning."""
-    with open(part, "ab") as fh:
+    the whole file; flushed and fsynced before returning. A body that runs past `size` (the registry's, or
+    UNSIZED_LIMIT) is cut off there and refused: an endless or wrong body must not fill the disk."""
+    limit = UNSIZED_LIMIT if size is None else size
+    with _open_part(part) as fh:
         _lock(fh)
-        offset = fh.tell()
+        offset = fh.seek(0, os.SEEK_END)
         try:
             resp = _request(url, offset, timeout)
         except urllib.error.HTTPError as e:
@@ -198,11 +212,21 @@ def _transfer(url: str, part: Path, timeout: float) -> None:
         with resp:
             if offset and resp.status != 206:  # the server ignored the Range header: it sends the whole file
                 fh.truncate(0)
+                offset = 0
             elif offset and not str(resp.headers.get("Content-Range", "")).startswith(f"bytes {offset}-"):
                 fh.truncate(0)  # another range than asked for: appending it would corrupt the file; start over
                 raise ConnectionError(f"asked for bytes {offset}-, got {resp.headers.get('Content-Range')!r}")
-            for block in iter(lambda: resp.read(CHUNK), b""):
+            have = offset
+            while block := resp.read(min(CHUNK, limit + 1 - have)):  # one byte past the limit tells it is too long
                 fh.write(block)
+                have += len(block)
+                if have > limit:
+                    fh.truncate(0)
+                    raise FetchError(
+                        f"{url}: the server sent more than the {limit} bytes "
+                        f"{'the registry expects' if size is not None else 'allowed for a file without a size'}; "
+                        f"stopped and emptied the partial file {part} (the upstream file changed?)"
+                    )
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -222,7 +246,7 @@ def download(
             part.unlink()  # longer than the file can be: not a prefix of it
         try:
             if size is None or not part.exists() or part.stat().st_size < size:
-                _transfer(url, part, timeout)
+                _transfer(url, part, timeout, size)
         except RETRYABLE as e:  # the .part keeps what arrived; the next attempt resumes from there
             problem = str(e) or type(e).__name__
         else:
@@ -236,6 +260,8 @@ def download(
                 f"{url}: download failed after {attempts} attempts ({problem}); {have} bytes kept in "
                 f"{part}, run the fetch again to resume"
             )
+    if part.is_symlink() or not part.is_file():  # swapped since the transfer: never renamed into place
+        raise FetchError(f"{part}: not a regular file any more; remove it and run the fetch again")
     digest = sha256_file(part)
     if digest != sha256:
         got = part.stat().st_size
