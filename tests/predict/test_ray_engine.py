@@ -16,7 +16,7 @@ def test_ray_engine_equals_local_engine(tmp_path, tiny_run):
     from tfgbv.predict.ray_engine import score_with_ray
     from tfgbv.predict.transformer import Classifier
 
-    a = tmp_path / "a.jsonl"
+    a = tmp_path / "a[1].jsonl"  # an existing path is that file, never a glob (issue 27.3), in both engines
     with a.open("wb") as fh:
         for i in range(50):
             row = {"id": f"r{i:03d}", "text": f"Ту бешарм ҳастӣ {i}" if i % 9 else ""}
@@ -38,7 +38,7 @@ def test_ray_engine_equals_local_engine(tmp_path, tiny_run):
     assert pq.read_schema(tmp_path / "local.parquet") == pq.read_schema(tmp_path / "ray.parquet")
     x, y = pq.read_table(tmp_path / "local.parquet").to_pylist(), pq.read_table(tmp_path / "ray.parquet").to_pylist()
     assert [r["id"] for r in x] == [r["id"] for r in y]  # same ids (incl. the file:index fallback), same order
-    assert f"{a}:52" in {r["id"] for r in y}  # generated ids name the input path
+    assert f"{a}:53" in {r["id"] for r in y}  # generated ids name the input path and the (1-based) line
     for p, q in zip(x, y):
         assert (
             p["labels"] == q["labels"] and abs(p["p_insult"] - q["p_insult"]) < 1e-5 and p["model_id"] == q["model_id"]
