@@ -395,3 +395,12 @@ def test_absent_public_sources_give_one_warning_saying_how_to_get_them(tmp_path,
     assert str(shared) in warnings[0] and "Training goes on with seed" in warnings[0]
     assert "`tfgbv-data fetch`" in warnings[0] and "paths.shared_datasets" in warnings[0]
     assert [s["source"] for s in data.skipped] == ["ru_a", "ru_b", "tg_c"]
+
+
+def test_plain_text_lines_end_at_line_ends_only(tmp_path):
+    from tfgbv.data.sources import read_table
+
+    p = tmp_path / "prose.txt"
+    p.write_text("бирин\u2028дуюн\nсеюм\rчорум\n", encoding="utf-8")
+    table = read_table(p)
+    assert [r["text"] for r in table] == ["бирин\u2028дуюн", "сеюм", "чорум"] and table.lines == [1, 2, 3]

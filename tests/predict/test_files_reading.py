@@ -222,3 +222,12 @@ def test_a_non_utf8_file_name_is_scored(tmp_path):
     out = tmp_path / "o.jsonl"
     s = score_files(FakeClassifier(), [str(tmp_path / "*.jsonl")], out, SPEC)
     assert s["scored_rows"] == 1 and s["ok"] and _out_ids(out)[0].endswith("comments-\\udcff.jsonl:1")
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS file systems refuse non-UTF-8 names")
+def test_engine_ray_names_a_non_utf8_file_name_before_starting_ray(tmp_path):
+    from tfgbv.predict.ray_engine import score_with_ray
+
+    Path(tmp_path, os.fsdecode(b"comments-\xff.jsonl")).write_text('{"text": "salom"}\n', encoding="utf-8")
+    with pytest.raises(ScoringError, match=r"comments-\\udcff.jsonl: engine=ray cannot read a file whose name"):
+        score_with_ray(str(tmp_path), [str(tmp_path / "*.jsonl")], tmp_path / "o.parquet", SPEC)

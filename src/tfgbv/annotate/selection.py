@@ -26,6 +26,7 @@ from tfgbv.annotate.label_studio import exported_ids, labeling_config, make_task
 from tfgbv.annotate.strategies import STRATEGIES, margins, select, stratum_keys
 from tfgbv.data.dedup import match_key
 from tfgbv.data.records import read_jsonl
+from tfgbv.data.sources import shown
 from tfgbv.io import write_json, write_jsonl, write_text
 from tfgbv.labels import LANGS
 from tfgbv.predict.base import base_model_id
@@ -111,7 +112,7 @@ def _row_lang(row: Mapping[str, Any], spec: SelectSpec, where: str, text: str) -
     if value in (None, ""):
         return spec.lang or guess_lang(text)
     if value not in LANGS:
-        raise SelectionError(f"{where}: field '{spec.lang_column}' has value {value!r}; known: {list(LANGS)}")
+        raise SelectionError(f"{where}: field '{spec.lang_column}' has value {shown(value)}; known: {list(LANGS)}")
     return str(value)
 
 

@@ -286,6 +286,7 @@ def where(path: Path, row: int, lines: list[int] | None) -> str:
     return f"{path} row {row + 1}"
 
 
+_TEXT_EOL = re.compile(r"\r\n|\r|\n")  # the line ends of CSV (tfgbv.data.records.csv_lines)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
@@ -298,7 +299,7 @@ def read_text_lines(path: Path, segment: str = "line") -> Table:
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         raise DataValidationError([f"{path}:{line}: not valid UTF-8 ({err.reason} at byte {err.start})"]) from None
-    for lineno, line in enumerate(raw.splitlines(), start=1):
+    for lineno, line in enumerate(_TEXT_EOL.split(raw), start=1):  # not splitlines(): U+2028 and U+0085 are text
         parts = _SENTENCE_END.split(line) if segment == "sentence" else [line]
         for part in parts:
             if part.strip():

@@ -177,6 +177,14 @@ def score_with_ray(
     run = run_paths(output, rejects)
     paths = expand_inputs(inputs, run)
     check_inputs(paths, spec)  # the same reading checks as the local engine, before Ray starts
+    for path in paths:
+        try:  # Ray and Arrow take file names as UTF-8 text: say so rather than fail inside a read task
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ScoringError(
+                f"input {path.encode('utf-8', 'backslashreplace').decode()}: engine=ray cannot read a file whose name "
+                "is not valid UTF-8; rename it, or score it with engine=local"
+            ) from None
     if "-" in paths:
         raise ScoringError("engine=ray reads files, not standard input: use engine=local for input=-")
     output = run.output
