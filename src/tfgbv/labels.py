@@ -9,7 +9,8 @@ LABEL2ID: dict[str, int] = {name: i for i, name in ID2LABEL.items()}
 # Values a label column may hold in the canonical schema: 1 = yes, 0 = no, None = not annotated.
 LABEL_VALUES = (0, 1, None)
 
-LANGS: tuple[str, ...] = ("tg", "ru", "mixed", "tg-Latn", "ru-Latn")
+# fa: Persian in Perso-Arabic script (real Persian abuse data, read by the Persian view as Tajik is).
+LANGS: tuple[str, ...] = ("tg", "ru", "mixed", "tg-Latn", "ru-Latn", "fa")
 
 DESCRIPTIONS: dict[str, str] = {
     "insult": "Abusive, degrading or obscene language aimed at a person or group.",

@@ -48,6 +48,10 @@ MODEL_DIR = "model"
 EVAL_DIR = "eval"
 OTHER_EVAL_PREFIX = "eval-"
 
+# ----------------------------------------------------------------------------- the runs directory (paths.runs_dir)
+RUNS_DIR = "runs"  # its default name (configs/paths/default.yaml): `runs/...` is always a local path, never a Hub id
+LATEST = "latest"  # <runs_dir>/latest -> the newest scoring-grade run (debug and tiny runs leave it alone)
+
 # ----------------------------------------------------------------------------- model directory (<run>/model)
 META_FILE = "tfgbv_config.json"  # labels, thresholds, temperatures, text preparation (next to the weights)
 HF_CONFIG = "config.json"  # the Hugging Face model config
@@ -56,6 +60,10 @@ TOKENIZER_JSON = "tokenizer.json"
 TOKENIZER_CONFIG = "tokenizer_config.json"
 HUB_CARD = "README.md"  # the file the Hugging Face Hub shows for a model repository
 MODEL_LICENSE = "LICENSE.md"  # the weights' terms from the training sources (the card's license_link)
+PERSIAN_VIEW_DIR = "persian_view"  # <model dir>/persian_view/: the Tajik -> Persian-script transliterator
+PERSIAN_VIEW_WEIGHTS = "transliterator.safetensors"
+PERSIAN_VIEW_CONFIG = "transliterator.json"  # architecture, alphabets, the word-language model
+PERSIAN_VIEW_EVAL = "transliterator_eval.json"  # held-out word accuracy / CER, literary and keyboard-typed
 BASELINE_WEIGHTS = "tfidf_lr.safetensors"
 BASELINE_VOCAB = "tfidf_vocabulary.json"
 ONNX_DIR = "onnx"

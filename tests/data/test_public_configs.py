@@ -225,3 +225,31 @@ def test_default_mix_without_public_datasets_skips_each_with_a_warning(tmp_path,
     assert {r["source"] for r in _all(data)} == {"seed"}
     assert {s["source"] for s in data.skipped} >= {"ru_2ch_pikabu", "ru_paradetox", "tg_parstext"}
     assert "skipped" in caplog.text
+
+
+def test_fa_pars_off_maps_targeted_offence_to_insult_and_untargeted_profanity_to_zero():
+    data = _load(
+        "fa_pars_off",
+        "data.sources.fa_pars_off.split.dev_fraction=0.3",
+        "data.sources.fa_pars_off.split.test_fraction=0.3",
+    )
+    recs = {r["text"]: r for r in _all(data)}
+    assert len(recs) == 9  # the empty tweet is skipped
+    assert recs["@USER تو یک احمق واقعی هستی"]["insult"] == 1.0  # TIN / IND
+    assert recs["این گروه همه‌شان دروغگو و کثافت هستند"]["insult"] == 1.0  # TIN / GRP
+    assert recs["لعنتی باز هم باران آمد"]["insult"] == 0.0  # UNT: profanity aimed at nobody
+    assert recs["کتاب جدید را دیروز خریدم"]["insult"] == 0.0
+    assert all(r["lang"] == "fa" and r["shaming"] == r["threat"] == r["doxxing"] == MISSING for r in recs.values())
+    assert data.splits["test"] and data.splits["dev"], "seeded dev and test splits are carved from the one file"
+
+
+def test_fa_phate_maps_hate_speech_to_insult_keeps_threat_missing_and_masks_handles_links_and_ids():
+    data = _load("fa_phate")
+    assert [len(data.splits[s]) for s in ("train", "dev", "test")] == [4, 2, 2]
+    recs = _all(data)
+    assert sum(r["insult"] == 1.0 for r in recs) == 4 and sum(r["insult"] == 0.0 for r in recs) == 4
+    assert all(r["threat"] == MISSING and r["lang"] == "fa" for r in recs)  # violence is not a threat to a person
+    texts = " ".join(r["text"] for r in recs)
+    assert "@someone_real" not in texts and "@journalist_x" not in texts and "t.co" not in texts
+    assert "<USER>" in texts and "<URL>" in texts
+    assert not any("90000000000000000" in r["id"] for r in recs)  # tweet ids are never read

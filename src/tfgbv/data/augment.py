@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+from tfgbv.text import keyboard_spelling
+
 # Punctuation and symbols (Unicode categories P*, S* except letters/digits/space), kept: @ and # start handles and
 # tags, and placeholders like [PHONE] keep their brackets out of the way by being removed too (harmless: only the word
 # is kept).
@@ -29,7 +31,19 @@ def no_emoji(text: str) -> str:
     return _SPACES.sub(" ", _EMOJI.sub(" ", text)).strip()
 
 
-AUGMENTATIONS: dict[str, Callable[[str], str]] = {"lower_nopunct": lower_nopunct, "no_emoji": no_emoji}
+def keyboard(text: str) -> str:
+    """'Ту бешарм ҳастӣ' -> 'ту бешарм хасти': Tajik as most people type it, on a Russian keyboard without Tajik
+    letters (ҷ→ч, ҳ→х, қ→к, ғ→г, ӯ→у, ӣ→и), lower case, no punctuation. Texts without Tajik letters are unchanged
+    (and so give no copy)."""
+    typed = keyboard_spelling(text)
+    return lower_nopunct(typed) if typed != text else text
+
+
+AUGMENTATIONS: dict[str, Callable[[str], str]] = {
+    "lower_nopunct": lower_nopunct,
+    "no_emoji": no_emoji,
+    "keyboard": keyboard,
+}
 
 
 def style_variants(text: str, names: list[str]) -> list[tuple[str, str]]:

@@ -106,6 +106,8 @@ class SourceSpec:
     label_mode: str = "gold"  # gold | majority | soft: derive labels from `annotator_votes` where present
     on_empty_text: str = "error"  # error | skip (public dumps contain empty comments, e.g. stickers); skips are counted
     mask_user_tags: bool = False  # replace VK-style [id123|Name] tags before anything sees the text
+    # tfgbv.text.mask_pii kinds replaced before anything sees the text, e.g. [handle, url] for raw tweets
+    mask_pii: list[str] = field(default_factory=list)
     # Terms of the data (a Hugging Face licence id: mit, cc-by-4.0, gpl-3.0, other, ...; "unknown" until checked). A
     # model card's `license:` is the most restrictive licence among the sources it was trained on
     # (tfgbv.report.model_card).
@@ -508,6 +510,8 @@ def map_rows(ds, spec: SourceSpec, path: Path, split: str) -> tuple[list[dict], 
                 continue
             if spec.mask_user_tags:
                 text = VK_USER_TAG.sub("<USER>", text)
+            if spec.mask_pii:
+                text = mask_pii(text, tuple(spec.mask_pii))
             rec: dict[str, Any] = {
                 "id": rid if not spec.text_variants else f"{rid}#{col}",
                 "text": text,

@@ -33,6 +33,7 @@ from tfgbv.labels import ID2LABEL, LABEL2ID, LABELS
 from tfgbv.models import hf_format
 from tfgbv.models.e5 import ensure_e5_model
 from tfgbv.models.hf_format import read_mean_pool_config
+from tfgbv.persian_view import PersianView
 from tfgbv.text import apply_char_map, normalize_text
 from tfgbv.translit import transliterate_tajik_latin
 
@@ -52,14 +53,36 @@ class TextPrep:
     char_fallback: dict[str, str] = field(default_factory=dict)  # letters the tokenizer lacks -> replacements
     max_length: int = 128
     transliterate: bool = False  # Tajik chat Latin -> Cyrillic, in texts that look like it (tfgbv.translit)
+    # Tajik words -> Persian script (tfgbv.persian_view); the transliterator travels in <model dir>/persian_view/.
+    persian_view: bool = False
+
+    def attach_persian_view(self, view: PersianView) -> None:
+        """The transliterator this preparation uses (kept off the dataclass fields: it is weights, not settings)."""
+        self.__dict__["_persian_view"] = view
+
+    @property
+    def view(self) -> PersianView | None:
+        return self.__dict__.get("_persian_view")
+
+    def many(self, texts: Sequence[str]) -> list[str]:
+        """Prepare a batch: the same result as calling this on each text, with the Persian view's unseen words
+        transliterated together (much faster than one by one)."""
+        out = [normalize_text(t, deobfuscate=self.deobfuscate) for t in texts]
+        if self.transliterate:
+            out = [transliterate_tajik_latin(t) for t in out]
+        if self.persian_view:
+            if self.view is None:
+                raise ModelLoadError(
+                    "text.persian_view is on but no transliterator is attached: load the preparation with "
+                    "tfgbv.models.build.load_text_prep(model_dir)"
+                )
+            out = self.view.texts(out)
+        if self.char_fallback:
+            out = [apply_char_map(t, self.char_fallback) for t in out]
+        return [self.prefix + t for t in out]
 
     def __call__(self, text: str) -> str:
-        text = normalize_text(text, deobfuscate=self.deobfuscate)
-        if self.transliterate:
-            text = transliterate_tajik_latin(text)
-        if self.char_fallback:
-            text = apply_char_map(text, self.char_fallback)
-        return self.prefix + text
+        return self.many([text])[0]
 
 
 @dataclass
@@ -192,7 +215,7 @@ def _offline_hint(name: str, err: Exception) -> ModelLoadError:
     )
     return ModelLoadError(
         f"could not load model {name!r}: {why} and it is not in the local cache ({type(err).__name__}: "
-        f"{str(err)[:300]}).\nFix: on a machine with internet run `huggingface-cli download {name}` (safetensors "
+        f"{str(err)[:300]}).\nFix: on a machine with internet run `hf download {name}` (safetensors "
         "weights are required), copy the directory here and pass model.name_or_path=/path/to/dir model.source=local; "
         "or use the offline default model=e5-small."
     )
@@ -205,7 +228,7 @@ def build_model(spec: ModelSpec, train_texts: Sequence[str] = (), cache_dir: str
             f"model.pooling={spec.pooling!r}: choose cls (the default, loads in plain transformers) or mean"
         )
     if spec.source == "tiny":
-        tokenizer = train_tiny_tokenizer([spec.text(t) for t in train_texts], spec.tiny.get("vocab_size", 2000))
+        tokenizer = train_tiny_tokenizer(spec.text.many(list(train_texts)), spec.tiny.get("vocab_size", 2000))
         cfg = BertConfig(
             vocab_size=len(tokenizer),
             hidden_size=spec.tiny["hidden_size"],
@@ -300,7 +323,9 @@ def _finish(model, spec: ModelSpec, new_parameters: Sequence[str]):
     return model
 
 
-def save_model_dir(model, tokenizer, out_dir: str | Path, meta: dict[str, Any]) -> Path:
+def save_model_dir(
+    model, tokenizer, out_dir: str | Path, meta: dict[str, Any], text_prep: TextPrep | None = None
+) -> Path:
     """save_pretrained (safetensors) + tokenizer + tfgbv_config.json (labels, thresholds, temperatures, preprocessing).
 
     Written so plain transformers scores like `Classifier` (see tfgbv.models.hf_format): temperatures folded into the
@@ -327,6 +352,8 @@ def save_model_dir(model, tokenizer, out_dir: str | Path, meta: dict[str, Any]) 
             out_dir,
             rundir.TOKENIZER_JSON,
         )
+    if text_prep is not None and text_prep.view is not None:  # the transliterator travels with the weights
+        text_prep.view.save(out_dir / rundir.PERSIAN_VIEW_DIR)
     write_json(out_dir / rundir.META_FILE, {**meta, **hf_format.format_meta(pooling, tokenizer_json.exists())})
     modes_as_umask_allows(out_dir)  # save_pretrained writes the weights 0600 whatever the umask
     return out_dir
@@ -346,7 +373,11 @@ def find_model_dir(path: str | Path) -> Path:
     if (rundir.model_dir(path) / rundir.META_FILE).exists():
         return rundir.model_dir(path)
     if not path.exists():
-        raise ModelLoadError(f"{path}: no such run or model directory")
+        where = "" if path.is_absolute() else f" (relative to the current directory {Path.cwd()})"
+        raise ModelLoadError(
+            f"{path}: no such run or model directory{where}; pass the full path of a run directory (train one with "
+            f"tfgbv-train), or a Hugging Face Hub repo id as owner/name"
+        )
     raise ModelLoadError(
         f"{path}: not a tfgbv run or model directory (no {rundir.META_FILE} in it or in {rundir.model_dir(path)}); "
         f"train one with scripts/train.py"
@@ -358,13 +389,30 @@ HUB_ALLOW_PATTERNS = ["*.safetensors", "*.json", "*.txt", "*.model"]
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
 
+def is_hub_id(value: str | Path) -> bool:
+    """Whether `value` names a Hugging Face Hub repo rather than a local path: `owner/name` (two parts, no leading
+    `.`, `/` or `~`) where neither `value` nor `owner` exists here, `owner` is not the runs directory's name and `name`
+    is not `latest`, so `runs/latest` typed in another directory is a missing path, never someone's Hub repo."""
+    text = str(value)
+    if not _REPO_ID.fullmatch(text):
+        return False
+    owner, name = text.split("/")
+    if Path(text).exists() or Path(owner).exists():
+        return False
+    return owner != rundir.RUNS_DIR and name != rundir.LATEST
+
+
 def resolve_model_dir(path: str | Path, revision: str | None = None) -> Path:
-    """A local run or model directory; failing that, a Hugging Face Hub repo id ("owner/name") fetched with
-    `huggingface_hub.snapshot_download` (cached; only HUB_ALLOW_PATTERNS files). Local paths always win."""
-    local = Path(path).expanduser()
-    if local.exists() or not _REPO_ID.fullmatch(str(path)):
-        return find_model_dir(local)
-    return find_model_dir(_download_from_hub(str(path), revision))
+    """A local run or model directory; otherwise, when `path` is a Hub repo id (see is_hub_id), the repo fetched with
+    `huggingface_hub.snapshot_download` (cached; only HUB_ALLOW_PATTERNS files). Local paths always win; a path that
+    does not exist is an error saying so. Logs which of the two was loaded."""
+    if not is_hub_id(path):
+        found = find_model_dir(Path(path).expanduser())
+        log.info("model: local directory %s", found.resolve())
+        return found
+    found = find_model_dir(_download_from_hub(str(path), revision))
+    log.info("model: Hugging Face Hub repo %s%s (files in %s)", path, f"@{revision}" if revision else "", found)
+    return found
 
 
 def _download_from_hub(repo_id: str, revision: str | None) -> Path:
@@ -464,8 +512,26 @@ def load_model_dir(path: str | Path, trust_remote_code: bool = False):
     return tokenizer, model, meta
 
 
-def text_prep_from_meta(meta: dict[str, Any]) -> TextPrep:
-    return TextPrep(**meta["text"])
+def text_prep_from_meta(meta: dict[str, Any], model_dir: str | Path | None = None) -> TextPrep:
+    """The text preparation a saved model was trained with; with the Persian view, its transliterator is loaded from
+    `<model_dir>/persian_view/`."""
+    prep = TextPrep(**meta["text"])
+    if prep.persian_view:
+        if model_dir is None:
+            raise ModelLoadError("text.persian_view is on: pass the model directory holding its transliterator")
+        where = Path(model_dir) / rundir.PERSIAN_VIEW_DIR
+        try:
+            prep.attach_persian_view(PersianView.load(where))
+        except (OSError, ValueError, KeyError, RuntimeError) as err:
+            raise ModelLoadError(f"{where}: the Persian view's transliterator could not be loaded: {err}") from err
+    return prep
+
+
+def load_text_prep(model_dir: str | Path) -> TextPrep:
+    """The one call that prepares texts as a saved model expects them (normalisation, Persian view, fallbacks):
+    `load_text_prep(d).many(texts)` before a plain transformers pipeline."""
+    model_dir = find_model_dir(model_dir)
+    return text_prep_from_meta(read_meta(model_dir), model_dir)
 
 
 def spec_to_meta(spec: ModelSpec) -> dict[str, Any]:

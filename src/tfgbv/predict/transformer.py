@@ -96,7 +96,7 @@ def window_outputs(
     Texts are preprocessed with `prep`, cut into windows, sorted by length and padded per batch (`batch_size` rows at
     most, and `max_batch_tokens` padded tokens if given), so every consumer (logits, embeddings) batches the same way.
     """
-    ids, owner = encode(tokenizer, [prep(t) for t in texts], prep.max_length)
+    ids, owner = encode(tokenizer, prep.many(texts), prep.max_length)
     out = np.empty((len(ids), width), dtype=np.float32)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     for idx in length_batches([len(x) for x in ids], batch_size, max_batch_tokens):
@@ -264,7 +264,7 @@ class Classifier:
         # logit. Run dirs saved before folding existed have no flag and output the uncalibrated logit themselves.
         folded = bool(meta.get("temperatures_folded", False))
         self.logit_scale = self.temperatures.copy() if folded else np.ones_like(self.temperatures)
-        self.prep = text_prep_from_meta(meta)
+        self.prep = text_prep_from_meta(meta, model_dir)
         self.batch_size, self.batch_tokens = batch_size, batch_tokens
         if bf16 == "auto":
             bf16 = torch.cuda.is_bf16_supported() if cuda else cpu_bf16_supported()
