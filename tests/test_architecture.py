@@ -34,7 +34,8 @@ LEVELS = {
 # Imported inside functions on purpose: optional extras; libraries that would pull torch into torch-free rooms
 # (evaluate); scikit-learn, which only the tfidf_lr baseline needs (1.5 s of every scoring run's start otherwise); and
 # the POSIX-only fcntl, probed where a fallback exists (dataset fetch, e5 conversion locks).
-LAZY_OK = {"ray", "onnxruntime", "onnx", "matplotlib", "evaluate", "sklearn", "fcntl"}
+LAZY_OK = {"ray", "onnxruntime", "onnx", "matplotlib", "evaluate", "sklearn", "fcntl", "libarchive"}
+# libarchive: loads the system's libarchive library, which only `tfgbv-data fetch` unpacking an archive needs.
 # `tfgbv.Classifier` is resolved lazily so `import tfgbv` stays torch-free (tfgbv/__init__.py).
 LAZY_TFGBV_OK = {"tfgbv/__init__.py"}
 
