@@ -4,6 +4,7 @@ disagreements, idempotent merge, refusal of malformed exports and unknown ids wi
 import json
 import math
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -191,3 +192,123 @@ def test_deeply_nested_export_is_refused_naming_the_file(tmp_path):
     export.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     with pytest.raises(ExportError, match=r"export.json: not a readable JSON file \(nested too deeply\)"):
         _import(tmp_path, export=str(export))
+
+
+# ----------------------------------------------------------------------------- ids that collide
+
+
+def _export(tmp_path: Path, name: str, change=None) -> str:
+    data = json.loads((ANN / "export.json").read_text(encoding="utf-8"))
+    if change:
+        change(data)
+    path = tmp_path / name
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return str(path)
+
+
+def _import_all(tmp_path: Path, exports: list[str], selection: Path = ANN / "selection.jsonl"):
+    spec = ImportSpec(export=exports, selection=str(selection), output=str(tmp_path / "tg.jsonl"), salt="test-salt")
+    import_annotations(spec)
+    return {line.value["id"]: line.value for line in read_jsonl(tmp_path / "tg.jsonl")}
+
+
+def _other_comment_under_c1(data: list) -> None:
+    """Task 21 of another project shows another comment (a threat) under our id c1, with three threat votes."""
+    task = data[3]  # c4's task: threat votes
+    task.update(id=21)
+    task["data"].update(id="c1", text="Я тебя найду и убью")
+    data[:] = [task]
+
+
+def test_same_id_with_another_text_in_two_exports_of_one_call_is_refused_naming_both(tmp_path):
+    a = _export(tmp_path, "a.json")
+    b = _export(tmp_path, "b.json", _other_comment_under_c1)
+    with pytest.raises(ExportError) as err:
+        _import_all(tmp_path, [a, b])
+    message = str(err.value)
+    assert "b.json: task 21: data.id 'c1'" in message and "task 11 of" in message and "a.json" in message
+    assert "Я тебя найду" in message and "Ту як гови" in message
+    assert not (tmp_path / "tg.jsonl").exists()
+
+
+def test_same_id_with_another_text_than_the_existing_output_is_refused_naming_both(tmp_path):
+    _import_all(tmp_path, [_export(tmp_path, "a.json")])
+    before = (tmp_path / "tg.jsonl").read_bytes()
+    selection = tmp_path / "selection2.jsonl"
+    selection.write_text(
+        json.dumps({"id": "c1", "text": "Я тебя найду и убью", "lang": "ru"}, ensure_ascii=False) + "\n", "utf-8"
+    )
+    with pytest.raises(ExportError, match=r"data\.id 'c1': .*tg\.jsonl holds the text 'Ту як гови.*task 21 of"):
+        _import_all(tmp_path, [_export(tmp_path, "b.json", _other_comment_under_c1)], selection=selection)
+    assert (tmp_path / "tg.jsonl").read_bytes() == before  # the threat's votes were not merged into c1
+
+
+def test_same_comment_shown_masked_differently_is_not_a_conflict(tmp_path):
+    def unmasked(data):  # an older masking left the phone number visible in Label Studio
+        data[3]["data"]["text"] = data[3]["data"]["text"].replace("<PHONE>", "+992 93 555 12 34")
+
+    recs = _import_all(tmp_path, [_export(tmp_path, "a.json"), _export(tmp_path, "b.json", unmasked)])
+    assert "+992 93 555 12 34" in recs["c4"]["text"]
+
+
+def _second_instance(created: bool, users: tuple[int, ...]):
+    """The same tasks in another Label Studio instance: the same task and annotation ids (both start at 1 there too),
+    other annotators' votes: on c4, threat from everyone."""
+
+    def change(data):
+        for task in data:
+            if created:
+                task["created_at"] = "2026-03-02T10:00:00.000000Z"
+            for ann, user in zip(task["annotations"], users):
+                ann["completed_by"] = user
+                if task["data"]["id"] == "c4":
+                    ann["result"] = [
+                        {"from_name": "labels", "to_name": "text", "type": "choices", "value": {"choices": ["threat"]}}
+                    ]
+
+    return change
+
+
+def _first_instance(created: bool):
+    def change(data):
+        for task in data:
+            if created:
+                task["created_at"] = "2026-01-15T09:00:00.000000Z"
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "created, users",
+    [(True, (1, 2, 3)), (False, (7, 8, 9))],
+    ids=["tasks-with-created_at-same-user-ids", "no-created_at-other-user-ids"],
+)
+def test_colliding_task_and_annotation_ids_of_two_instances_keep_every_vote(tmp_path, created, users):
+    a = _export(tmp_path, "a.json", _first_instance(created))
+    b = _export(tmp_path, "b.json", _second_instance(created, users))
+    recs = _import_all(tmp_path / "one_call", [a, b])
+    # c4: 1 threat vote of 3 in the first instance, 3 of 3 in the second: all six votes kept
+    assert sorted(recs["c4"]["annotator_votes"]["threat"]) == [0, 0, 1, 1, 1, 1]
+    assert len(recs["c1"]["annotations"]) == 6
+    one_by_one = _import_all(tmp_path / "two_calls", [a])
+    one_by_one = _import_all(tmp_path / "two_calls", [b])
+    assert one_by_one == recs
+    first = (tmp_path / "two_calls" / "tg.jsonl").read_bytes()
+    _import_all(tmp_path / "two_calls", [a, b])  # importing again changes nothing
+    assert (tmp_path / "two_calls" / "tg.jsonl").read_bytes() == first
+
+
+def test_entries_written_without_created_at_are_not_doubled_when_it_appears(tmp_path):
+    legacy = _import_all(tmp_path, [_export(tmp_path, "a.json")])
+    recs = _import_all(tmp_path, [_export(tmp_path, "b.json", _first_instance(True))])
+    assert recs["c4"]["annotator_votes"] == legacy["c4"]["annotator_votes"]
+    assert all(e.get("task_created") for r in recs.values() for e in r["annotations"])
+
+
+def test_duplicated_annotation_id_within_a_task_is_refused(tmp_path):
+    def duplicate(data):
+        data[3]["annotations"][2]["id"] = data[3]["annotations"][0]["id"]
+
+    with pytest.raises(ExportError, match=r"task 14: annotations\[2\]\.id 110 repeats annotations\[0\]\.id"):
+        _import_all(tmp_path, [_export(tmp_path, "a.json", duplicate)])
+    assert not (tmp_path / "tg.jsonl").exists()

@@ -4,8 +4,11 @@ Each output record is one comment: `id`, the raw `text` (restored from the local
 only ever saw the masked text), `lang`, one value per label from the votes (`label_mode`: majority | soft),
 `annotator_votes` {label: [1 / 0 / null per annotator]}, `annotators` (pseudonyms: a salted hash of the Label Studio
 user id), `unsure` and `skipped` counts, and `annotations`, one entry per Label Studio annotation keyed by
-(task id, annotation id). An annotator who ticked "unsure" has a null vote (counted, never a vote); a skipped annotation
-is kept as an entry for the audit trail but gives no vote.
+(task id, the task's created_at, annotation id, annotator): ids restart at 1 in every Label Studio instance, so two
+instances' "task 11, annotation 101" stay two annotations and no vote is lost. Each annotator has one vote per task
+(their latest annotation in it). An annotator who ticked "unsure" has a null vote (counted, never a vote); a skipped
+annotation is kept as an entry for the audit trail but gives no vote. One comment id with two different texts (across
+exports, or between an export and the existing output) is refused, naming both.
 
 Importing merges into an existing output file by those keys, so re-importing the same export changes nothing (the
 file is byte-identical) and a later export of the same project adds only what is new. Everything is checked before
@@ -114,9 +117,11 @@ def annotator_salt(salt: str | None) -> str:
 
 def _entries(task: ExportedTask, salt: str) -> list[dict[str, Any]]:
     """One entry per annotation of a task: who (pseudonym), what (labels, unsure, masked note) or skipped."""
+    created = {"task_created": task.created} if task.created else {}
     out = [
         {
             "task": j.task_id,
+            **created,
             "annotation": j.annotation_id,
             "annotator": pseudonym(j.user_id, salt),
             "labels": j.labels,
@@ -126,14 +131,31 @@ def _entries(task: ExportedTask, salt: str) -> list[dict[str, Any]]:
         for j in task.judgements
     ]
     out += [
-        {"task": task.task_id, "annotation": ann_id, "annotator": pseudonym(user, salt), "skipped": True}
+        {"task": task.task_id, **created, "annotation": ann_id, "annotator": pseudonym(user, salt), "skipped": True}
         for ann_id, user in task.skipped
     ]
     return out
 
 
-def _key(entry: Mapping[str, Any]) -> tuple[int, int]:
-    return int(entry["task"]), int(entry["annotation"])
+def _key(entry: Mapping[str, Any]) -> tuple[int, str, int, str]:
+    """What identifies an annotation across Label Studio instances (see the module docstring)."""
+    return int(entry["task"]), str(entry.get("task_created") or ""), int(entry["annotation"]), str(entry["annotator"])
+
+
+def _legacy_key(key: tuple[int, str, int, str]) -> tuple[int, str, int, str]:
+    """The key the same annotation has in an entry written without the task's created_at (older files, exports
+    without it)."""
+    return key[0], "", key[2], key[3]
+
+
+def _same_text(a: str, b: str) -> bool:
+    """The same comment: equal texts, or equal once masked (Label Studio shows masked text; masking may improve)."""
+    return a == b or mask_pii(a) == mask_pii(b)
+
+
+def _snippet(text: str) -> str:
+    masked = mask_pii(text)
+    return repr(masked if len(masked) <= 60 else masked[:60] + "…")
 
 
 def _label_value(votes: Sequence[int | None], mode: str) -> float | int | None:
@@ -144,13 +166,13 @@ def _label_value(votes: Sequence[int | None], mode: str) -> float | int | None:
 
 
 def build_record(item_id: str, text: str, lang: str, entries: Sequence[Mapping[str, Any]], mode: str) -> dict:
-    """The canonical record of one comment from its annotation entries (any order; one vote per annotator: the entry
-    with the highest (task, annotation) key)."""
+    """The canonical record of one comment from its annotation entries (any order; one vote per annotator and task:
+    the entry with the highest annotation id)."""
     entries = sorted(entries, key=_key)
-    latest: dict[str, Mapping[str, Any]] = {}
+    latest: dict[tuple[str, int, str], Mapping[str, Any]] = {}
     for e in entries:
         if not e.get("skipped"):
-            latest[e["annotator"]] = e
+            latest[e["annotator"], int(e["task"]), str(e.get("task_created") or "")] = e
     judged = sorted(latest.values(), key=_key)
     votes = {lab: [None if e["unsure"] else int(lab in e["labels"]) for e in judged] for lab in LABELS}
     rec: dict[str, Any] = {"id": item_id, "text": text, "lang": lang}
@@ -203,13 +225,40 @@ def collect(spec: ImportSpec, salt: str) -> tuple[dict[str, dict[str, Any]], lis
             if lang not in LANGS:
                 problems.append(f"{path}: task {task.task_id}: lang {lang!r} of {task.item_id!r}; known: {list(LANGS)}")
                 continue
-            item = items.setdefault(task.item_id, {"text": text, "lang": lang, "entries": {}})
-            item["entries"].update({_key(e): e for e in entries})
+            item = items.setdefault(
+                task.item_id,
+                {
+                    "text": text,
+                    "lang": lang,
+                    "entries": {},
+                    "shown": task.text,
+                    "where": f"task {task.task_id} of {path}",
+                },
+            )
+            if not _same_text(item["shown"], task.text):
+                problems.append(
+                    f"{path}: task {task.task_id}: data.id {task.item_id!r} has the text {_snippet(task.text)}, but "
+                    f"{item['where']} has {_snippet(item['shown'])} under the same id: two different comments, refused"
+                )
+                continue
+            _add_entries(item["entries"], entries)
     return items, problems
 
 
-def merge(existing: Sequence[Mapping[str, Any]], items: Mapping[str, Mapping[str, Any]], mode: str) -> list[dict]:
-    """Existing records with the new annotation entries merged in by (task id, annotation id); sorted by id."""
+def _add_entries(slot: dict[tuple, Mapping[str, Any]], entries: Sequence[Mapping[str, Any]]) -> None:
+    """Add entries by key; one now known with its task's created_at replaces the entry written without it."""
+    for e in entries:
+        key = _key(e)
+        if key[1]:
+            slot.pop(_legacy_key(key), None)
+        slot[key] = e
+
+
+def merge(
+    existing: Sequence[Mapping[str, Any]], items: Mapping[str, Mapping[str, Any]], mode: str, output: str = "the output"
+) -> list[dict]:
+    """Existing records with the new annotation entries merged in by annotation key; sorted by id. ExportError when an
+    id already in `output` comes with another text."""
     by_id: dict[str, dict[str, Any]] = {}
     for rec in existing:
         by_id[str(rec["id"])] = {
@@ -217,9 +266,19 @@ def merge(existing: Sequence[Mapping[str, Any]], items: Mapping[str, Mapping[str
             "lang": rec["lang"],
             "entries": {_key(e): e for e in rec.get("annotations") or []},
         }
+    problems = []
     for item_id, item in items.items():
         slot = by_id.setdefault(item_id, {"text": item["text"], "lang": item["lang"], "entries": {}})
-        slot["entries"].update(item["entries"])
+        if not _same_text(slot["text"], item["text"]):
+            problems.append(
+                f"data.id {item_id!r}: {output} holds the text {_snippet(slot['text'])}, but "
+                f"{item.get('where', 'the export')} gives {_snippet(item['text'])} under the same id: two different "
+                "comments, refused (import them into another output, or give one of them a new id)"
+            )
+            continue
+        _add_entries(slot["entries"], list(item["entries"].values()))
+    if problems:
+        raise ExportError(problems)
     return [
         build_record(item_id, slot["text"], slot["lang"], list(slot["entries"].values()), mode)
         for item_id, slot in sorted(by_id.items())
@@ -310,7 +369,7 @@ def import_annotations(spec: ImportSpec) -> dict[str, Any]:
         raise ExportError(problems)
     output = Path(spec.output)
     existing = read_jsonl_records(output, ("id", "text", "lang")) if spec.merge and output.exists() else []
-    records = merge(existing, items, spec.label_mode)
+    records = merge(existing, items, spec.label_mode, str(output))
     report = agreement_report(records)
     json_path, md_path = rundir.agreement_paths(output)
     write_jsonl(output, records)

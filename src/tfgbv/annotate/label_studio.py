@@ -151,6 +151,9 @@ class ExportedTask:
     lang: str | None
     judgements: list[Judgement] = field(default_factory=list)
     skipped: list[tuple[int, int]] = field(default_factory=list)  # (annotation id, user id) of "skip"ped annotations
+    # The task's created_at in its Label Studio instance: task and annotation ids restart at 1 in every instance, so
+    # two instances' "task 11" are told apart by it (None in exports without it).
+    created: str | None = None
 
 
 def pseudonym(user_id: int, salt: str) -> str:
@@ -250,13 +253,22 @@ def _read_task(task: Any, index: int, problems: list[str]) -> ExportedTask | Non
     if not isinstance(annotations, list):
         problems.append(f"{name}: annotations: expected a list")
         return None
-    out = ExportedTask(str(item_id), task["id"], data[TEXT_NAME], data.get("lang"))
+    created = task.get("created_at") if isinstance(task.get("created_at"), str) else None
+    out = ExportedTask(str(item_id), task["id"], data[TEXT_NAME], data.get("lang"), created=created)
     latest: dict[int, Judgement] = {}
+    positions: dict[int, int] = {}
     for a, ann in enumerate(annotations):
         read = _read_annotation(ann, f"{name}: annotations[{a}]", problems)
         if read is None:
             continue
         ann_id, user, cancelled, (labels, unsure, note) = read
+        if ann_id in positions:  # one instance never repeats an id: keeping one of them would drop a vote unseen
+            problems.append(
+                f"{name}: annotations[{a}].id {ann_id} repeats annotations[{positions[ann_id]}].id; annotation ids "
+                "are unique in a Label Studio task (an export edited or merged by hand?): fix the export"
+            )
+            continue
+        positions[ann_id] = a
         if cancelled:
             out.skipped.append((ann_id, user))
             continue
