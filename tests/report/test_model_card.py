@@ -8,7 +8,7 @@ import pytest
 from huggingface_hub import ModelCard
 
 from tfgbv import rundir
-from tfgbv.report.model_card import licence_terms, write_model_card
+from tfgbv.report.model_card import licence_terms, weight_sources, write_model_card
 
 # The default mix's sources as their data configs state them (configs/data/*.yaml)
 DEFAULT_MIX = {
@@ -72,6 +72,53 @@ def test_the_published_card_declares_a_non_commercial_licence_and_ships_its_lice
     assert (model / card.data.license_link).is_file()
     licence = (model / rundir.MODEL_LICENSE).read_text(encoding="utf-8")
     assert "non-commercial" in licence and "`unlicensed`" in licence
+
+
+# The Persian sources as their data configs state them (configs/data/fa_pars_off.yaml, fa_phate.yaml): no licence.
+PERSIAN = {
+    "fa_pars_off": {
+        "license": "unknown",
+        "dataset": "https://github.com/KamyarDarvishi/Pars-OFF",
+        "labels": ["insult"],
+    },
+    "fa_phate": {"license": "unknown", "dataset": "https://github.com/Zahra-D/Phate", "labels": ["insult"]},
+}
+
+
+def test_a_card_trained_on_the_persian_sources_names_them_as_stating_no_licence(tmp_path, tiny_run):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    man = json.loads((run / rundir.MANIFEST).read_text(encoding="utf-8"))
+    man["sources"] = {"fixture": {"license": "cc-by-nc-sa-4.0", "dataset": "x/y"}, **PERSIAN}
+    man["splits"]["train"]["by_source"] = {"fixture": 5, "fa_pars_off": 4, "fa_phate": 3}
+    man["splits"]["train"]["by_lang"] = {"tg": 3, "ru": 2, "fa": 7}
+    man["files"] += [
+        {"source": name, "split": "train", "path": f"/data/{name}.csv", "sha256": "0" * 64, "rows": 9, "kept": 7}
+        for name in PERSIAN
+    ]
+    (run / rundir.MANIFEST).write_text(json.dumps(man), encoding="utf-8")
+    write_model_card(run)
+    model = rundir.model_dir(run)
+    card = ModelCard.load(model / rundir.HUB_CARD)
+    assert card.data.license == "other" and card.data.license_name == "cc-by-nc-sa-4.0-plus-source-terms"
+    assert card.data.language == ["tg", "ru", "fa"]
+    assert {"https://github.com/KamyarDarvishi/Pars-OFF", "https://github.com/Zahra-D/Phate"} <= set(card.data.datasets)
+    text = card.text
+    assert "| `fa_pars_off` | 4 | 0 | 0 | n/a | shaming, threat, doxxing | none stated |" in text
+    licence = (model / rundir.MODEL_LICENSE).read_text(encoding="utf-8")
+    assert "| `fa_phate` | https://github.com/Zahra-D/Phate | none stated |" in licence
+    assert "**No licence stated** by `fa_pars_off`, `fa_phate`" in licence and "non-commercial" in licence
+
+
+def test_a_model_with_the_persian_view_carries_its_transliterators_terms():
+    art = {"manifest": {"sources": {"seed": {"license": "mit"}}, "splits": {"train": {"by_source": {"seed": 9}}}}}
+    assert licence_terms(weight_sources(art))["front_matter"] == {"license": "mit"}
+    art["meta"] = {"text": {"persian_view": True}}
+    terms = licence_terms(weight_sources(art))
+    assert terms["front_matter"]["license_name"] == "mit-plus-source-terms"
+    text = "\n".join(terms["lines"])
+    assert "**No licence stated** by `ru_2ch_pikabu_toxic`, `tg2fa-translit`, `tg_parstext`," in text
+    assert "PyPI tg2fa-translit" in text
 
 
 def test_the_published_card_stands_alone_with_console_scripts_and_inline_tables(tmp_path, tiny_run, tiny_data):

@@ -130,6 +130,31 @@ def training_sources(art: dict[str, Any]) -> dict[str, dict]:
     }
 
 
+# What the Persian view's transliterator, saved with the weights in model/persian_view/, is made from
+# (tfgbv.train.persian_translit): the tg2fa-translit package's weights fine-tuned on the stibiumghost pairs, and a
+# word-language model that learnt Tajik and Russian words from ParsText and the 2ch/Pikabu comments. None of them
+# states a licence (docs/data_sources.md), so their terms travel with a model that uses the Persian view.
+PERSIAN_VIEW_SOURCES = {
+    "tg2fa-translit": {"license": "unknown", "dataset": "transliterator's starting weights: PyPI tg2fa-translit"},
+    "tgfa_stibiumghost_translit": {
+        "license": "unknown",
+        "dataset": "transliterator's training pairs: https://github.com/stibiumghost/tajik-to-persian-transliteration",
+    },
+    "tg_parstext": {"license": "unknown", "dataset": "Tajik words: https://github.com/merchantrayyan/ParsText"},
+    "ru_2ch_pikabu_toxic": {
+        "license": "unknown",
+        "dataset": "Russian words: https://github.com/Ygrick/recognition_of_toxic_comments",
+    },
+}
+
+
+def weight_sources(art: dict[str, Any]) -> dict[str, dict]:
+    """Everything the published weights are made from, for their licence: the training sources and, where the run
+    uses the Persian view, what its transliterator is made from (a training source of the same name wins)."""
+    extra = PERSIAN_VIEW_SOURCES if ((art.get("meta") or {}).get("text") or {}).get("persian_view") else {}
+    return {**extra, **training_sources(art)}
+
+
 def most_restrictive_license(licenses: list[str]) -> str:
     """The licence a model trained on data under all of the *stated* `licenses` can at most claim (see LICENSE_ORDER);
     "unknown" (no licence stated) is left out here, so it never hides a stated restriction (`licence_terms` adds it).
@@ -228,10 +253,11 @@ def card_data(art: dict[str, Any], model_name: str):
     if base is None and meta.get("source") == "hub":
         base = meta.get("name_or_path")
     sources = training_sources(art)
+    train_langs = ((art.get("manifest") or {}).get("splits", {}).get("train") or {}).get("by_lang") or {}
     return ModelCardData(
         model_name=model_name,
-        language=["tg", "ru"],
-        **licence_terms(sources)["front_matter"],
+        language=["tg", "ru", *(["fa"] if "fa" in train_langs else [])],  # Persian rows (Pars-OFF, PHATE) trained too
+        **licence_terms(weight_sources(art))["front_matter"],
         datasets=sorted({t["dataset"] for t in sources.values()}) or None,
         library_name="transformers" if meta.get("kind", "transformer") == "transformer" else "scikit-learn",
         pipeline_tag="text-classification",
@@ -317,6 +343,7 @@ def _section_training_data(art: dict) -> list[str]:
         counts = [str((splits.get(s) or {}).get("by_source", {}).get(name, 0)) for s in ("train", "dev", "test")]
         missing = [lab for lab in LABELS if d.get("labels") is not None and lab not in d["labels"]]
         lic = (terms.get(name) or {}).get("license") or str(d.get("license") or "unknown")
+        lic = "none stated" if lic == "unknown" else lic
         lines.append(
             f"| `{name}` | {' | '.join(counts)} | {d.get('mapping') or 'n/a'} | {', '.join(missing) or '–'} | {lic} |"
         )
@@ -373,7 +400,7 @@ def _section_training_data(art: dict) -> list[str]:
             + ", ".join(f"`{s['source']}`" for s in man["skipped_sources"])
             + ".",
         ]
-    lines += ["", "### Licence of the weights", "", *licence_terms(terms)["lines"]]
+    lines += ["", "### Licence of the weights", "", *licence_terms(weight_sources(art))["lines"]]
     if "seed" in terms:
         lines += [
             "",
@@ -847,7 +874,7 @@ def write_model_card(run_dir: str | Path, out_path: str | Path | None = None) ->
 
 def render_licence(run_dir: str | Path) -> str:
     """The model folder's licence file: the weights' terms from the training sources (the card links it)."""
-    terms = licence_terms(training_sources(load_artifacts(run_dir)))
+    terms = licence_terms(weight_sources(load_artifacts(run_dir)))
     return "\n".join(
         [
             "# Licence of these weights",
