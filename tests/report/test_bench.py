@@ -82,3 +82,16 @@ def test_committed_spec_holds_no_machine_paths(tmp_path):
         "cache_dir": "~/elsewhere",  # outside the repository's parent: home as ~
         "n_texts": 5,
     }
+
+
+def test_the_report_says_which_texts_make_the_naive_pipeline_differ():
+    """bench.md showed the pipeline's max probability difference (0.97) next to the README's "same probabilities"
+    without saying that it comes from obfuscated and over-long texts."""
+    import json
+
+    from tests.helpers import REPO
+    from tfgbv.report.bench import render
+
+    text = render(json.loads((REPO / "docs" / "bench.json").read_text(encoding="utf-8")))
+    assert "gives the same probabilities on most texts (to 1e-4)" in text
+    assert "obfuscated ones" in text and "texts longer than one window" in text

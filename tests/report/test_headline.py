@@ -62,6 +62,12 @@ def test_style_checks_are_reported_without_a_goal():
     assert "| – | 0.110 |" in "\n".join(render_spread(s, ["a", "b"]))
 
 
+def test_spread_table_names_the_run_of_each_column():
+    s = spread([{"seed.macro_f1": 0.80}, {"seed.macro_f1": 0.82}])
+    header = render_spread(s, ["prose2-d42", "prose2-d1"])[0]
+    assert header == "| target | goal | mean | SD | `prose2-d42` | `prose2-d1` | met |"
+
+
 def test_variant_counts_as_a_change_only_beyond_two_seed_sds():
     seeds = spread([{"seed.macro_f1": 0.80}, {"seed.macro_f1": 0.82}, {"seed.macro_f1": 0.78}])  # SD 0.02
     out = compare_variants(seeds, {"small": {"seed.macro_f1": 0.83}, "big": {"seed.macro_f1": 0.70}})

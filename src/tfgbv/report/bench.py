@@ -668,7 +668,12 @@ def render(res: dict[str, Any]) -> str:
         "model on this machine (this run refreshed both entries).",
         "",
         'pipeline_fp32 is the naive `transformers.pipeline("text-classification", batch_size=32)` a user '
-        "would write (input order, no length sorting, fp32). Our backends sort by length and pad per batch, in "
+        "would write (input order, no length sorting, fp32). It computes like torch_fp32 and gives the same "
+        "probabilities on most texts (to 1e-4); its label agreement and max abs prob diff come from the texts it "
+        "prepares differently: obfuscated ones (look-alike letters, leetspeak, spaced-out or stretched words, which "
+        "tfgbv undoes before scoring when the model's `text.deobfuscate` is on) and texts longer than one window "
+        "(the pipeline truncates them; tfgbv takes each label's maximum over windows). Our backends sort by length "
+        "and pad per batch, in "
         f"batches of at most {res['spec']['batch_size']} rows and {res['spec'].get('batch_tokens')} padded tokens, "
         "under `torch.inference_mode`; torch_bf16 stores the weights in bf16 once (no per-call casting), "
         "torch_bf16_compiled adds `torch.compile` (dynamic shapes, frozen weights; its compilation is in the warm-up "

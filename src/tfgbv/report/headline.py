@@ -98,9 +98,9 @@ def _met(e: Mapping[str, Any]) -> str:
 
 
 def render_spread(summary: Mapping[str, Any], runs: Sequence[str]) -> list[str]:
-    """Markdown table of `spread` (one column per run)."""
+    """Markdown table of `spread`, one column per run, headed by the run's name (every figure names its run)."""
     lines = [
-        "| target | goal | mean | SD | " + " | ".join(f"run {i + 1}" for i in range(len(runs))) + " | met |",
+        "| target | goal | mean | SD | " + " | ".join(f"`{run}`" for run in runs) + " | met |",
         "|---|---|---|---|" + "---|" * len(runs) + "---|",
     ]
     for key, e in summary.items():

@@ -392,6 +392,7 @@ def _section_training_data(art: dict) -> list[str]:
             + ", ".join(f"`{k}` {v}" for k, v in sorted(man["augmented"].items()))
             + ".",
         ]
+    lines += _repeat_lines(man, art["train_metrics"])
     lines += _annotation_lines(man.get("annotation") or {})
     if man.get("skipped_sources"):
         lines += [
@@ -413,6 +414,22 @@ def _section_training_data(art: dict) -> list[str]:
             "`ANNOTATION_GUIDELINES.md` in its bundled data).",
         ]
     return lines + [""]
+
+
+def _repeat_lines(man: dict, train_metrics: dict) -> list[str]:
+    """Why one pass shows more rows than the training split has (`train_repeat`), so the two counts agree."""
+    repeat = man.get("train_repeat") or {}
+    if not repeat:
+        return []
+    rows = (man.get("splits", {}).get("train") or {}).get("rows")
+    shown = (train_metrics.get("train") or {}).get("rows_per_epoch")
+    return [
+        "",
+        f"The train counts above are the {rows} rows of the training split; "
+        + ", ".join(f"`{s}`'s are shown {n} times" for s, n in sorted(repeat.items()))
+        + " per pass (`train_repeat`)"
+        + (f", so one pass shows {shown} rows." if shown else "."),
+    ]
 
 
 def _annotation_lines(annotation: dict[str, dict]) -> list[str]:
