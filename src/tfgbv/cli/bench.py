@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import hydra
 from omegaconf import DictConfig
 
-from tfgbv.cli.config import CONFIG_DIR, as_dict, to_spec
+from tfgbv.cli.config import as_dict, to_spec
+from tfgbv.cli.errors import hydra_entry_point
 from tfgbv.cli.run import data_sources, model_spec
 from tfgbv.data.sources import load_data
 from tfgbv.report.bench import BenchSpec, run_bench
@@ -22,7 +22,7 @@ def bench_spec(cfg: DictConfig, command: str) -> BenchSpec:
     return to_spec(BenchSpec, {**as_dict(cfg), "command": command}, "bench", ignore=BENCH_RUN_KEYS)
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="bench")
+@hydra_entry_point("tfgbv-bench", "bench")
 def bench(cfg: DictConfig) -> dict[str, Any]:
     """Inference / training / Ray speed benchmark; writes docs/bench.{md,json}."""
     spec = bench_spec(cfg, command=" ".join(["python scripts/bench.py", *sys.argv[1:]]))

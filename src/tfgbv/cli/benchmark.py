@@ -11,12 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-import hydra
 from hydra import compose
 from omegaconf import DictConfig, OmegaConf
 
 from tfgbv import rundir
-from tfgbv.cli.config import CONFIG_DIR, REPO_ROOT
+from tfgbv.cli.config import REPO_ROOT
+from tfgbv.cli.errors import hydra_entry_point
 from tfgbv.io import write_json, write_text
 from tfgbv.report.benchmark import collect, render
 from tfgbv.report.comparison import ComparisonError, compare_evaluations, render_comparison
@@ -77,7 +77,7 @@ def _write_md(md: Path, results: dict, notes_file: str | None) -> None:
     write_text(md, render(results, _notes(notes_file)))
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="benchmark")
+@hydra_entry_point("tfgbv-benchmark", "benchmark")
 def benchmark(cfg: DictConfig) -> None:
     root = Path(cfg.paths.root_dir)
     results: dict = {}

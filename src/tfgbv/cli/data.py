@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from tfgbv.cli.errors import entry_point
 from tfgbv.data import fetch
 from tfgbv.data.corpus import validate_corpus, write_statement_counts
 from tfgbv.io import write_text
@@ -25,6 +26,7 @@ unless asked to.
 """
 
 
+@entry_point("tfgbv-validate-data")
 def validate_data(argv: list[str] | None = None) -> int:
     """`tfgbv-validate-data` (and scripts/validate_data.py): check the bundled corpus and functional suite."""
     data = data_dir()  # the checkout's data/ or the copy installed with the package
@@ -68,6 +70,7 @@ def validate_data(argv: list[str] | None = None) -> int:
     return 0
 
 
+@entry_point("tfgbv-data")
 def fetch_data(argv: Sequence[str] | None = None) -> int:
     """`tfgbv-data`: fetch or list the public datasets (see tfgbv.data.fetch)."""
     ap = argparse.ArgumentParser(
@@ -84,6 +87,9 @@ def fetch_data(argv: Sequence[str] | None = None) -> int:
     get.add_argument("--timeout", type=float, default=60.0, help="seconds without data before a retry")
     lst = sub.add_parser("list", help="show which datasets are present, missing or corrupt")
     lst.add_argument("names", nargs="*")
+    for command in (get, lst):  # also accepted after the subcommand (`tfgbv-data fetch NAME --dest DIR`)
+        command.add_argument("--registry", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        command.add_argument("--dest", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     try:
         datasets = fetch.select(fetch.load_registry(args.registry), args.names)

@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from tfgbv import rundir
-from tfgbv.cli.config import CONFIG_DIR, ConfigError, as_dict, to_spec
+from tfgbv.cli.config import CONFIG_DIR, ConfigError, as_dict, to_spec  # noqa: F401 - CONFIG_DIR: re-exported
+from tfgbv.cli.errors import hydra_entry_point
 from tfgbv.data.sources import SourceSpec, load_data, source_from_dict, trained_on_name
 from tfgbv.io import write_json, write_text
 from tfgbv.models.baseline import BaselineSpec
@@ -107,12 +107,22 @@ def _point_latest(run_dir: Path, runs_dir: str | Path) -> None:
         return
     if not rel.parts or rel.parts[0] == "multirun":
         return
-    latest = runs_dir / "latest"
+    latest = runs_dir / rundir.LATEST
     tmp = latest.with_name(f".latest.{os.getpid()}.tmp")
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
     tmp.symlink_to(os.path.relpath(run_dir.resolve(), latest.parent.resolve()))
     os.replace(tmp, latest)
+
+
+def smoke_run(cfg: DictConfig, debug: str | None) -> str | None:
+    """Why a run is a smoke test rather than a scoring model (`debug=<name>`, `model=tiny`), or None. Smoke runs
+    never take runs/latest: `tfgbv-predict` without model_dir must not score with them."""
+    if debug not in (None, "null"):
+        return f"debug={debug}"
+    if cfg.model.get("source") == "tiny":
+        return "model=tiny"
+    return None
 
 
 def trained_data_config(run_dir: Path) -> DictConfig:
@@ -156,11 +166,13 @@ def run_evaluation(
     )
 
 
-def run_train(cfg: DictConfig, run_dir: Path, tracker: Tracker | None = None) -> dict[str, Any]:
+def run_train(
+    cfg: DictConfig, run_dir: Path, debug: str | None = None, tracker: Tracker | None = None
+) -> dict[str, Any]:
     """Load data, train, then (optionally) evaluate and write the model card. Returns the summary dict.
 
-    `tracker`: the logger= group's tracking (final metrics and config logged at the end). Under torchrun only rank 0
-    goes past training."""
+    `debug`: the debug config chosen (Hydra's `debug=` group), if any. `tracker`: the logger= group's tracking (final
+    metrics and config logged at the end). Under torchrun only rank 0 goes past training."""
     clock = _Clock()
     data = load_data(data_sources(cfg.data), cfg.get("max_train_samples"), cfg.get("max_eval_samples"), seed=cfg.seed)
     clock.lap("data")
@@ -197,18 +209,29 @@ def run_train(cfg: DictConfig, run_dir: Path, tracker: Tracker | None = None) ->
     write_json(run_dir / rundir.TIMINGS, {"seconds": clock.laps, "total": round(sum(clock.laps.values()), 1)})
     if tracker is not None:
         tracker.log_final(summary, common["resolved_config"])
-    _point_latest(run_dir, cfg.paths.runs_dir)
+    smoke = smoke_run(cfg, debug)
+    if smoke:
+        log.warning(
+            "%s is a smoke run: %s/%s left alone (score with this run by passing model_dir=%s)",
+            smoke,
+            cfg.paths.runs_dir,
+            rundir.LATEST,
+            run_dir,
+        )
+    else:
+        _point_latest(run_dir, cfg.paths.runs_dir)
     return summary
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+@hydra_entry_point("tfgbv-train", "train")
 def train(cfg: DictConfig) -> float | None:
     """Train a model; returns dev macro-F1 so sweepers can optimise it. Under torchrun / accelerate launch every
     rank trains in rank 0's run directory; the other ranks write nothing and return None."""
+    debug = HydraConfig.get().runtime.choices.get("debug")
     with rank_named_failures(), process_group(bool(cfg.trainer.get("use_cpu", False))):
         run_dir = shared_run_dir(Path(HydraConfig.get().runtime.output_dir))
         with Tracker(tracking_spec(cfg.get("logger")), run_dir, run_dir.name) as tracker:
-            summary = run_train(cfg, run_dir, tracker=tracker)
+            summary = run_train(cfg, run_dir, debug=debug, tracker=tracker)
     if not is_main_process():
         return None
     score = ((summary["metrics"].get("dev") or {}).get("overall") or {}).get("macro_f1")
@@ -217,7 +240,7 @@ def train(cfg: DictConfig) -> float | None:
     return score
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
+@hydra_entry_point("tfgbv-evaluate", "evaluate")
 def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
     """Evaluate a run directory on any data config; writes eval/ or eval-<data>/ (metrics.json, report.md, plots)."""
     run_dir = check_run_dir(Path(cfg.run_dir).expanduser()).resolve()
@@ -233,7 +256,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
     return result
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="compare")
+@hydra_entry_point("tfgbv-compare", "compare")
 def compare(cfg: DictConfig) -> dict[str, Any]:
     """Paired comparison of two evaluations of the same data; prints Markdown, optionally writes JSON + Markdown."""
     result = compare_evaluations(Path(cfg.a).expanduser(), Path(cfg.b).expanduser())

@@ -8,17 +8,16 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from tfgbv.cli.config import CONFIG_DIR, to_spec
+from tfgbv.cli.config import to_spec
+from tfgbv.cli.errors import hydra_entry_point
 from tfgbv.predict.files import (
     ScoreSpec,
-    check_inputs,
     check_scorer_options,
     estimate_rows,
-    expand_inputs,
     load_scorer,
+    preflight,
     score_files,
 )
 from tfgbv.predict.onnx_backend import export_onnx
@@ -59,7 +58,7 @@ def score_spec(cfg: DictConfig) -> ScoreSpec:
     return to_spec(ScoreSpec, cfg, "predict", ignore=PREDICT_RUN_KEYS)
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
+@hydra_entry_point("tfgbv-predict", "predict")
 def predict(cfg: DictConfig) -> dict[str, Any]:
     """Score files (or stdin) with a run; prints and returns the run summary."""
     inputs = list(cfg.input) if OmegaConf.is_list(cfg.input) else [str(cfg.input)]
@@ -67,8 +66,8 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     check_scorer_options(
         cfg.backend, cfg.bf16, cfg.num_threads, cfg.onnx_variant, cfg.batch_tokens, cfg.compile, cfg.int8
     )
-    # a missing file, a wrong column, delimiter or encoding stops the run here, before the model loads
-    check_inputs(expand_inputs(inputs), spec)
+    # a missing file or run directory, a wrong column, delimiter or encoding stops the run here, before the model loads
+    preflight(cfg.model_dir, inputs, cfg.output, cfg.rejects, spec)
     if cfg.engine.name == "ray":
         summary = score_with_ray(
             cfg.model_dir,
@@ -100,7 +99,7 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     return summary
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="export")
+@hydra_entry_point("tfgbv-export", "export")
 def export(cfg: DictConfig) -> dict[str, Any]:
     """Export a run to ONNX (fp32, optionally int8) and check it agrees with PyTorch."""
     report = export_onnx(

@@ -6,10 +6,10 @@ import json
 import sys
 from typing import Any
 
-import hydra
 from omegaconf import DictConfig
 
-from tfgbv.cli.config import CONFIG_DIR, to_spec
+from tfgbv.cli.config import to_spec
+from tfgbv.cli.errors import hydra_entry_point
 from tfgbv.serve.bench import BenchServeSpec, run_serve_bench
 from tfgbv.serve.ray_serve import serve_with_ray
 from tfgbv.serve.server import serve_forever
@@ -24,7 +24,7 @@ def serve_spec(cfg: DictConfig) -> ServeSpec:
     return to_spec(ServeSpec, cfg, "serve", ignore=RUN_KEYS)
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="serve")
+@hydra_entry_point("tfgbv-serve", "serve")
 def serve(cfg: DictConfig) -> None:
     """Serve a run until interrupted (Ctrl-C)."""
     try:
@@ -35,7 +35,7 @@ def serve(cfg: DictConfig) -> None:
         sys.exit(2)
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="bench_serve")
+@hydra_entry_point("tfgbv-bench-serve", "bench_serve")
 def bench_serve(cfg: DictConfig) -> dict[str, Any]:
     """Served vs in-process scoring throughput and latency; writes docs/serve_bench.{md,json}."""
     spec = to_spec(BenchServeSpec, cfg, "bench_serve", ignore=RUN_KEYS)

@@ -19,6 +19,7 @@ from hydra import compose, initialize_config_dir
 from tfgbv.annotate.simulate import SimSpec, make_task, run_campaign
 from tfgbv.annotate.strategies import STRATEGIES
 from tfgbv.cli.config import CONFIG_DIR, REPO_ROOT
+from tfgbv.cli.errors import entry_point
 from tfgbv.cli.run import data_sources
 from tfgbv.data.sources import LoadedData, load_data
 from tfgbv.io import write_json, write_text
@@ -52,6 +53,7 @@ def _render(json_path: Path, md_path: Path, png_path: Path) -> None:
     plot_curves(result, png_path)
 
 
+@entry_point("tfgbv-simulate")
 def simulate(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(

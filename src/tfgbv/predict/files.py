@@ -6,11 +6,13 @@ Guarantees (docs/inference.md states them for users):
   the output or in the rejects file, in input order, however often the run is killed and resumed. CSV/TSV is read as
   physical records (tfgbv.data.records): a stray quote rejects that record, it never merges the rows after it.
 - One writer: `<output>.lock` is held (flock) for the whole run; a second run on the same output is refused.
-- Input is read in chunks of `chunk_rows` rows (memory does not grow with input size). Chunk k of file f becomes the
+- Input is read in chunks of `chunk_rows` rows or `chunk_chars` characters, whichever is reached first (memory does
+  not grow with input size or text length). Chunk k of file f becomes the
   shards `out-f-k.parquet` and `rej-f-k.parquet` in `<output>.parts/` and then `cnt-f-k.json`, the chunk's marker
   (written last, with the rows of both shards and a hash of the input bytes read so far). Every file is written
   atomically (tfgbv.io.atomic_write: unique temp file, fsync, rename). A resume reuses a chunk only when its marker
-  and both shards are complete and, for JSONL/CSV and standard input, the bytes read so far hash the same; otherwise
+  and both shards are complete and the data read so far hashes the same (bytes of JSONL/CSV and standard input,
+  batch contents of Parquet, so a replaced file of the same size and mtime is noticed); otherwise
   the chunk is scored again, or the run is refused when the input changed.
 - Commit: output, rejects and summary are merged into temp files, checked (input rows = output rows + rejected rows,
   every shard as counted), and only then renamed (output, rejects, then summary; the old summary is removed first),
@@ -34,6 +36,7 @@ import json
 import logging
 import os
 import re
+import stat
 import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -49,8 +52,8 @@ from tqdm import tqdm
 from tfgbv import rundir
 from tfgbv.data.records import CsvFileError, check_encoding, csv_lines, csv_records, iter_lines, jsonl_records
 from tfgbv.io import atomic_write, create_temp, write_bytes, write_json, write_text
-from tfgbv.models.build import find_model_dir
-from tfgbv.predict.base import precision_of
+from tfgbv.models.build import find_model_dir, is_hub_id
+from tfgbv.predict.base import base_model_id, precision_of
 from tfgbv.predict.loading import load_classifier
 from tfgbv.predict.onnx_backend import FILES, OnnxClassifier, export_onnx
 from tfgbv.predict.precision import choose_bf16, choose_int8
@@ -90,6 +93,7 @@ class ScoreSpec:
     encoding: str = "utf-8"  # of CSV/TSV/JSONL input (ASCII-compatible: utf-8, cp1251, koi8-r, ...)
     max_reject_share: float = 0.5  # the run fails (ok: false, exit 1) when more of its input rows are rejected
     chunk_rows: int = 10_000
+    chunk_chars: int = 4_000_000  # a chunk also ends at this many characters: memory is bounded whatever the texts
     batch_size: int = 256
     max_chars: int = 20_000  # longer texts are rejected ("over-long"); shorter ones are scored by sliding windows
     review_band: float = 0.1  # needs_review when any score is within this distance of its threshold
@@ -101,7 +105,7 @@ class ScoreSpec:
 
     def __post_init__(self) -> None:
         problems = []
-        for name in ("chunk_rows", "batch_size", "max_chars"):
+        for name in ("chunk_rows", "chunk_chars", "batch_size", "max_chars"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 problems.append(f"{name} must be a positive integer, got {value!r}")
@@ -330,12 +334,36 @@ def _drop_duplicates(paths: list[str]) -> list[str]:
     return out
 
 
+def _not_a_regular_file(path: Path) -> str | None:
+    """What `path` is when it exists (also through a symlink) but is not a regular file: a FIFO, a device, a socket."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    for test, what in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return what
+    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else "not a regular file"
+
+
 def check_paths(inputs: Sequence[str], paths: RunPaths) -> None:
-    """Refuse outputs that would destroy data: output, rejects or summary being an input or one another."""
+    """Refuse outputs that would destroy data: output, rejects or summary being an input or one another, a directory,
+    or not a regular file (a FIFO would hang the run; renaming over a device node such as a link to /dev/null would
+    replace it by a regular file)."""
     named = {"output": paths.output, "rejects": paths.rejects, "summary": paths.summary}
     for what, q in named.items():
         if q.is_dir():
             raise ScoringError(f"{what} {q} is a directory: give a file name")
+        kind = _not_a_regular_file(q)
+        if kind:
+            raise ScoringError(
+                f"{what} {q} is {kind}{' (through a symlink)' if q.is_symlink() else ''}: scores are written to "
+                f"regular files only (written atomically, by renaming); choose a file path"
+            )
     for p in inputs:
         if p != "-":
             for what, q in named.items():
@@ -406,13 +434,21 @@ def output_lock(paths: RunPaths) -> Iterator[None]:
 # ----------------------------------------------------------------------------- inputs
 
 
-def _chunked(rows: Iterator[dict], chunk_rows: int) -> Iterator[list[dict]]:
+def _row_chars(row: dict) -> int:
+    return sum(len(v) for v in row.values() if isinstance(v, (str, bytes)))
+
+
+def _chunked(rows: Iterator[dict], chunk_rows: int, chunk_chars: int | None = None) -> Iterator[list[dict]]:
+    """Chunks of at most `chunk_rows` rows that end once they hold `chunk_chars` characters of string values (so a
+    chunk of long texts is short: what it costs to hold and score is bounded by configuration, not by the texts)."""
     chunk: list[dict] = []
+    chars = 0
     for row in rows:
         chunk.append(row)
-        if len(chunk) >= chunk_rows:
+        chars += _row_chars(row) if chunk_chars else 0
+        if len(chunk) >= chunk_rows or (chunk_chars and chars >= chunk_chars):
             yield chunk
-            chunk = []
+            chunk, chars = [], 0
     if chunk:
         yield chunk
 
@@ -434,10 +470,14 @@ def _csv_rows(lines: Iterator[bytes], delimiter: str, encoding: str = "utf-8") -
         yield row
 
 
-def _parquet_records(fh, chunk_rows: int) -> Iterator[list[dict]]:
-    """Parquet rows with `_line`: their 1-based row number, the one numbering of ids and rejects."""
+def _parquet_records(fh, chunk_rows: int, hasher=None) -> Iterator[list[dict]]:
+    """Parquet rows with `_line`: their 1-based row number, the one numbering of ids and rejects. With `hasher`, each
+    batch's content (Arrow IPC bytes) is fed to it as it is read: a resume detects a replaced file of the same size
+    and modification time, as it does for JSONL/CSV."""
     n = 0
     for batch in pq.ParquetFile(fh).iter_batches(batch_size=chunk_rows):
+        if hasher is not None:
+            hasher.update(batch.serialize())
         rows = batch.to_pylist()
         for k, row in enumerate(rows, start=n + 1):
             row["_line"] = k
@@ -457,17 +497,26 @@ def _hashed(lines: Iterator[bytes], hasher) -> Iterator[bytes]:
 
 
 def chunks_from_handle(
-    fh, fmt: str, chunk_rows: int, hasher=None, *, delimiter: str | None = None, encoding: str = "utf-8"
+    fh,
+    fmt: str,
+    chunk_rows: int,
+    hasher=None,
+    *,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+    chunk_chars: int | None = None,
 ) -> Iterator[list[dict]]:
     """Stream an open binary file of format `fmt` (jsonl | parquet | csv | tsv) in chunks of dict rows, each with
     `_line` (1-based: the line it starts on, the row number in Parquet) and, when it cannot be scored, `_error`.
 
     Shared by the local engine, the Ray datasource and tfgbv-select, so all read, decode and reject rows identically
     (tfgbv.data.records: JSONL split at "\\n" only, CSV/TSV at "\\r\\n", "\\r" or "\\n" like the csv module). With
-    `hasher` (a hashlib object), the raw bytes of JSONL/CSV are fed to it as they are read, so when a chunk is yielded
-    the hash covers exactly the bytes read so far (what a resume compares)."""
+    `hasher` (a hashlib object), the raw bytes of JSONL/CSV (Parquet: each batch's content) are fed to it as they are
+    read, so when a chunk is yielded the hash covers the data read so far (what a resume compares). A chunk ends at
+    `chunk_rows` rows or `chunk_chars` characters, whichever comes first."""
     if fmt == "parquet":
-        yield from _parquet_records(fh, chunk_rows)
+        parquet_rows = (row for rows in _parquet_records(fh, chunk_rows, hasher) for row in rows)
+        yield from _chunked(parquet_rows, chunk_rows, chunk_chars)
         return
     if fmt not in ("jsonl", "csv", "tsv"):
         raise ScoringError(f"unsupported input format {fmt!r}")
@@ -478,22 +527,30 @@ def chunks_from_handle(
         rows = _jsonl_rows(lines, encoding)
     else:
         rows = _csv_rows(lines, delimiter_of(fmt, delimiter), encoding)
-    yield from _chunked(rows, chunk_rows)
+    yield from _chunked(rows, chunk_rows, chunk_chars)
 
 
 def read_chunks(
-    path: str, chunk_rows: int, with_digest: bool = False, *, delimiter: str | None = None, encoding: str = "utf-8"
+    path: str,
+    chunk_rows: int,
+    with_digest: bool = False,
+    *,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+    chunk_chars: int | None = None,
 ) -> Iterator[tuple[list[dict], str | None]]:
     """Stream one input ("-" = JSONL on stdin) as (chunk of dict rows, digest of the bytes read so far or None).
 
     Any failure to read the file (missing, a directory, corrupt Parquet, no CSV header) raises InputFileError."""
     fmt = "jsonl" if path == "-" else FORMATS[Path(path).suffix.lower()]
-    hasher = hashlib.sha256() if with_digest and fmt != "parquet" else None
+    hasher = hashlib.sha256() if with_digest else None
     last_line = None
     try:
         with contextlib.ExitStack() as stack:
             fh = sys.stdin.buffer if path == "-" else stack.enter_context(open(path, "rb"))
-            for rows in chunks_from_handle(fh, fmt, chunk_rows, hasher, delimiter=delimiter, encoding=encoding):
+            for rows in chunks_from_handle(
+                fh, fmt, chunk_rows, hasher, delimiter=delimiter, encoding=encoding, chunk_chars=chunk_chars
+            ):
                 last_line = rows[-1].get("_line") if rows else last_line
                 yield rows, hasher.hexdigest() if hasher is not None else None
     except CsvFileError as err:
@@ -801,6 +858,16 @@ def run_key(inputs: Sequence[str], model_id: str, spec: ScoreSpec) -> str:
     return h.hexdigest()[:16]
 
 
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection: `=HYPERLINK(...)` in a comment
+# or an id). CSV output prefixes such string values with an apostrophe, which spreadsheets show as text (OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """`value` as a spreadsheet will not run it: a string starting with = + - @ tab or CR gets a leading "'"."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def _merge_output(parts: Path, shards: Sequence[str], fh, fmt: str, schema) -> int:
     """Stream the output shards, in order, into the open output file; returns the row count."""
     n = 0
@@ -818,7 +885,7 @@ def _merge_output(parts: Path, shards: Sequence[str], fh, fmt: str, schema) -> i
         for rec in pq.read_table(parts / f"out-{s}.parquet", schema=schema).to_pylist():
             n += 1
             if writer:
-                writer.writerow(rec)
+                writer.writerow({k: csv_safe(v) for k, v in rec.items()})
             else:  # JSONL: labels as a JSON list; Parquet and CSV keep the comma-joined string
                 if isinstance(rec.get("labels"), str):
                     rec["labels"] = [lab for lab in rec["labels"].split(",") if lab]
@@ -941,7 +1008,12 @@ class _Run:
         index = 0
         chunks = prefetched(
             read_chunks(
-                path, self.spec.chunk_rows, with_digest=True, delimiter=self.spec.delimiter, encoding=self.spec.encoding
+                path,
+                self.spec.chunk_rows,
+                with_digest=True,
+                chunk_chars=self.spec.chunk_chars,
+                delimiter=self.spec.delimiter,
+                encoding=self.spec.encoding,
             )
         )
         for c_idx in itertools.count():
@@ -1000,24 +1072,20 @@ class _Run:
                     f"row accounting failed: {counts['input_rows']} input rows != {n_out} output + "
                     f"{n_rej} rejected; nothing was replaced, {self.parts} is kept"
                 )
-            verdict = reject_verdict(counts["input_rows"], counts["rejected_rows"], self.spec)
-            summary = {
-                **counts,
-                "output_rows": n_out,
-                "rejects_file_rows": n_rej,
-                "output": str(p.output),
-                "rejects": str(p.rejects),
-                "model_id": self.clf.model_id,
-                "precision": precision_of(self.clf),
-                "seconds": round(seconds, 2),
-                "rows_per_second": round(counts["scored_chunks"] and counts["input_rows"] / max(seconds, 1e-9), 1),
-                "accounting_ok": True,
-                **self.ids.summary(),
-                **verdict,
-                "bad_files": self.bad_files,
-                "ok": not self.bad_files and not verdict["too_many_rejects"],
-                "run_key": self.key,
-            }
+            summary = run_summary(
+                "local",
+                counts,
+                n_out,
+                n_rej,
+                p,
+                self.clf.model_id,
+                precision_of(self.clf),
+                seconds,
+                self.spec,
+                ids=self.ids,
+                bad_files=self.bad_files,
+                run_key=self.key,
+            )
             s_fh.write(json.dumps(summary, indent=2))  # ASCII: paths may hold surrogate escapes
             p.summary.unlink(missing_ok=True)  # a summary only ever stands next to the files it describes
         return summary  # the three files are renamed on leaving the block: output, rejects, then summary
@@ -1047,6 +1115,53 @@ class _Run:
             raise ScoringError(f"{self.paths.summary} does not belong to the run in {self.parts}; delete both")
         self.remove_parts()
         return summary
+
+
+COUNT_KEYS = ("input_rows", "scored_rows", "rejected_rows", "skipped_chunks", "scored_chunks")
+
+
+def run_summary(
+    engine: str,
+    counts: dict[str, int],
+    n_out: int,
+    n_rej: int,
+    paths: RunPaths,
+    model_id: str,
+    precision: str,
+    seconds: float,
+    spec: ScoreSpec,
+    *,
+    ids: IdCounter,
+    bad_files: Sequence[dict[str, Any]] = (),
+    run_key: str | None = None,
+    actors: int | None = None,
+) -> dict[str, Any]:
+    """The summary of a scoring run, the same keys for both engines (local, ray): what a monitoring job reads.
+    `counts`: COUNT_KEYS (engine=ray: its blocks are the chunks); `ok` is false when input files were skipped or too
+    many rows were rejected; `run_key` is null for engine=ray (no resume)."""
+    counts = {k: int(counts.get(k, 0)) for k in COUNT_KEYS}
+    verdict = reject_verdict(counts["input_rows"], counts["rejected_rows"], spec)
+    return {
+        "engine": engine,
+        "actors": actors,
+        **counts,
+        "output_rows": n_out,
+        "rejects_file_rows": n_rej,
+        "output": str(paths.output),
+        "rejects": str(paths.rejects),
+        "model_id": model_id,
+        "precision": precision,
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(counts["input_rows"] / max(seconds, 1e-9), 1) if counts["scored_chunks"] else 0.0,
+        "accounting_ok": n_out == counts["scored_rows"]
+        and n_rej == counts["rejected_rows"]
+        and counts["input_rows"] == n_out + n_rej,
+        **ids.summary(),
+        **verdict,
+        "bad_files": list(bad_files),
+        "ok": not bad_files and not verdict["too_many_rejects"],
+        "run_key": run_key,
+    }
 
 
 def _output_format(output: Path, spec: ScoreSpec) -> str:
@@ -1079,6 +1194,70 @@ def _fail_on_bad_files(summary: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
+def preflight(
+    model_dir: str | Path,
+    inputs: Sequence[str],
+    output: str | Path,
+    rejects: str | Path | None = None,
+    spec: ScoreSpec | None = None,
+) -> list[str]:
+    """The checks a scoring run makes before its model loads, so a mistake is reported in a second: output format and
+    paths, inputs (exist, fit the reading options), and a `model_dir` that is a local path exists (a Hub id is left to
+    the loader). Returns the expanded inputs."""
+    spec = spec or ScoreSpec()
+    paths = run_paths(output, rejects)
+    _output_format(paths.output, spec)
+    expanded = expand_inputs(inputs, paths)
+    check_paths(expanded, paths)
+    check_inputs(expanded, spec)
+    if not is_hub_id(model_dir):
+        find_model_dir(model_dir)
+    return expanded
+
+
+def _model_of_output(paths: RunPaths) -> str | None:
+    """The model id of the scores at `paths.output`: from the summary next to it, else from its first record; None
+    when neither says (an empty or unreadable file, or not a score file)."""
+    try:
+        summary = json.loads(paths.summary.read_text(encoding="utf-8"))
+        if (
+            isinstance(summary, dict)
+            and summary.get("model_id")
+            and _same_file(summary.get("output", ""), paths.output)
+        ):
+            return str(summary["model_id"])
+    except (OSError, ValueError):
+        pass
+    try:
+        suffix = paths.output.suffix.lower()
+        if suffix == ".parquet":
+            table = pq.ParquetFile(paths.output).read_row_group(0, columns=["model_id"])
+            first = table.column("model_id")[0].as_py() if table.num_rows else None
+        else:
+            with paths.output.open(encoding="utf-8", newline="") as fh:
+                if suffix == ".csv":
+                    first = next(csv.DictReader(fh), {}).get("model_id")
+                else:
+                    first = json.loads(fh.readline() or "{}").get("model_id")
+        return str(first) if first else None
+    except Exception:  # noqa: BLE001 - not a score file this version can read: nothing to compare
+        return None
+
+
+def refuse_another_models_output(paths: RunPaths, model_id: str) -> None:
+    """Scores at the output path written by another model are not replaced silently: a run with the same model
+    (whatever its precision) may rewrite them; another model must write elsewhere, or the user deletes them first.
+    An unfinished run in the parts directory was checked when it started; resuming it is `_Run.open_state`'s call."""
+    if not paths.output.exists() or (paths.parts / "_run.json").exists():
+        return
+    other = _model_of_output(paths)
+    if other is not None and base_model_id(other) != base_model_id(model_id):
+        raise ScoringError(
+            f"output {paths.output} holds scores of model {other}, and this run's model is {model_id}: re-scoring "
+            f"would replace them; choose another output, or delete {paths.output} to replace its scores"
+        )
+
+
 def score_files(
     clf, inputs: Sequence[str], output: str | Path, spec: ScoreSpec | None = None, rejects: str | Path | None = None
 ) -> dict[str, Any]:
@@ -1101,6 +1280,7 @@ def score_files(
         done = run.finished_before()
         if done is not None:
             return _fail_on_bad_files(done)
+        refuse_another_models_output(paths, clf.model_id)
         run.open_state()
         t0 = time.time()
         total = None if spec.quiet else estimate_rows(inputs)

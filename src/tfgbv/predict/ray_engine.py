@@ -29,8 +29,10 @@ import pyarrow.parquet as pq
 
 from tfgbv.io import atomic_write, write_json
 from tfgbv.models.build import find_model_dir, read_meta
+from tfgbv.predict.base import model_identifier, precision_of
 from tfgbv.predict.files import (
     FORMATS,
+    IdCounter,
     ScoreSpec,
     ScoringError,
     check_inputs,
@@ -42,6 +44,7 @@ from tfgbv.predict.files import (
     output_schema,
     prepare_output_dirs,
     run_paths,
+    run_summary,
     score_chunk,
 )
 
@@ -105,7 +108,7 @@ class _Scorer:
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         rows = [pickle.loads(b) for b in batch["_row"]]
         paths, indices = list(batch["_path"]), [int(i) for i in batch["_index"]]
-        out: dict[str, list] = {c: [] for c in (*self.columns, "_reject_reason", "_source", "_line")}
+        out: dict[str, list] = {c: [] for c in (*self.columns, "_reject_reason", "_source", "_line", "_precision")}
         # A batch may span files: score each run of rows from the same file together. Scored rows and rejects keep
         # their input order among themselves, which is all the split into output and rejects files needs.
         start = 0
@@ -128,6 +131,7 @@ class _Scorer:
                 out["_line"].append(rec["line"])
                 out["_source"].append(source)
             start = end
+        out["_precision"] = [precision_of(self.clf)] * len(out["_source"])  # for the summary
         return out
 
 
@@ -151,6 +155,17 @@ def _init_ray(address: str | None, num_actors: int, num_cpus_per_actor: float, q
         logging_level=logging.WARNING,
     )
     return True
+
+
+def _quiet_ray_data(ctx, quiet: bool) -> None:
+    """quiet=true: no progress bars and none of Ray's and Ray Data's INFO lines (execution plans, "Started a local Ray
+    instance"), as the local engine prints nothing but its summary."""
+    ctx.enable_progress_bars = not quiet
+    if hasattr(ctx, "enable_operator_progress_bars"):
+        ctx.enable_operator_progress_bars = not quiet
+    if quiet:  # ERROR: Ray Data even warns that the progress bars are off
+        for name in ("ray", "ray.data"):
+            logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def score_with_ray(
@@ -209,11 +224,13 @@ def _score_locked(model_dir, paths, run, spec, num_actors, address, batch_size, 
     t0 = time.time()
     work = output.with_name(output.name + ".ray")
     shutil.rmtree(work, ignore_errors=True)
+    if spec.quiet:  # before ray.init, which logs at INFO
+        logging.getLogger("ray").setLevel(logging.WARNING)
     started = _init_ray(address, num_actors, num_cpus_per_actor, spec.quiet)
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True  # output in input order, like the local engine
-        ctx.enable_progress_bars = not spec.quiet
+        _quiet_ray_data(ctx, spec.quiet)
         read = ray.data.read_datasource(
             _row_datasource_class()(
                 [os.path.abspath(p) for p in paths], delimiter=spec.delimiter, encoding=spec.encoding
@@ -241,34 +258,31 @@ def _score_locked(model_dir, paths, run, spec, num_actors, address, batch_size, 
         if started:
             ray.shutdown()
     run.summary.unlink(missing_ok=True)  # a summary only ever stands next to the files it describes
-    n_out, n_rej = _split(work, output, rejects, schema, n_input)
+    ids = IdCounter(spec.id_column)
+    n_out, n_rej, blocks, precision = _split(work, output, rejects, schema, n_input, ids)
     shutil.rmtree(work, ignore_errors=True)
-    seconds = time.time() - t0
-    summary = {
-        "engine": "ray",
-        "actors": num_actors,
-        "input_rows": n_input,
-        "output_rows": n_out,
-        "rejected_rows": n_rej,
-        "accounting_ok": n_input == n_out + n_rej,
-        "seconds": round(seconds, 2),
-        "rows_per_second": round(n_input / max(seconds, 1e-9), 1),
-        "output": str(output),
-        "rejects": str(rejects),
-    }
+    counts = {"input_rows": n_input, "scored_rows": n_out, "rejected_rows": n_rej, "scored_chunks": blocks}
+    model_id = model_identifier(model_dir, read_meta(model_dir))  # as each actor's classifier computes it
+    summary = run_summary(
+        "ray", counts, n_out, n_rej, run, model_id, precision, time.time() - t0, spec, ids=ids, actors=num_actors
+    )
     write_json(run.summary, summary)
     return summary
 
 
-def _split(work: Path, output: Path, rejects: Path, schema, n_input: int) -> tuple[int, int]:
-    """Stream Ray's Parquet files (in order) into the output Parquet and the rejects JSONL; returns their row counts.
-    Both are written to unique temp files and renamed only when input rows = output rows + rejected rows."""
+def _split(work: Path, output: Path, rejects: Path, schema, n_input: int, ids: IdCounter) -> tuple[int, int, int, str]:
+    """Stream Ray's Parquet files (in order) into the output Parquet and the rejects JSONL; returns their row counts,
+    the number of Ray's files (its chunks) and the actors' precision; `ids` counts repeated ids as the local engine
+    does. Both are written to unique temp files and renamed only when input rows = output rows + rejected rows."""
     files = sorted(work.glob("*.parquet"))
     n_out = n_rej = 0
+    precision = None
     with atomic_write(rejects) as fh, atomic_write(output, binary=True) as out_fh:
         with pq.ParquetWriter(out_fh, schema) as writer:
             for f in files:
                 for batch in pq.ParquetFile(f).iter_batches(batch_size=10_000):
+                    ids.add([{ids.column: i} for i in batch.column("id").to_pylist()] if ids.column else [])
+                    precision = precision or next(iter(batch.column("_precision").drop_null().to_pylist()), None)
                     ok = pc.is_null(batch.column("_reject_reason"))
                     good = batch.filter(ok)
                     if good.num_rows:
@@ -293,4 +307,4 @@ def _split(work: Path, output: Path, rejects: Path, schema, n_input: int) -> tup
                 f"row accounting failed: {n_input} input rows != {n_out} output + {n_rej} rejected; "
                 f"nothing was replaced"
             )
-    return n_out, n_rej
+    return n_out, n_rej, len(files), precision or "fp32"
