@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.tfgbv-installed
 ARGS ?=
 
-.PHONY: setup train eval-public test test-fast test-label-studio lint bench serve bench-serve data-check functional clean
+.PHONY: setup train eval-public test test-fast test-label-studio lint bench bench-train serve bench-serve data-check functional clean
 
 setup: $(STAMP)
 
@@ -57,6 +57,10 @@ test-label-studio: $(STAMP)
 ## Inference and training throughput benchmark (see README).
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) scripts/bench.py $(ARGS)
+
+## Training samples/s in 1 vs 2 processes (torchrun, DDP) and the per-step all-reduce; writes docs/bench_train.{md,json}.
+bench-train: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) scripts/bench_train.py $(ARGS)
 
 ## The scoring service on http://127.0.0.1:8080 (page at /, docs at /docs; Perspective-compatible, see README).
 serve: $(STAMP)

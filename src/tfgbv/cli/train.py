@@ -13,9 +13,9 @@ from tfgbv.cli.run import train
 from tfgbv.train.distributed import hydra_overrides_for_rank
 
 
-def main() -> float | None:
+def main() -> None:
     sys.argv.extend(hydra_overrides_for_rank())
-    return train()
+    train()  # nothing returned: a console script's sys.exit(main()) would turn a score into an exit status
 
 
 if __name__ == "__main__":
