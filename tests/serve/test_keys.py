@@ -4,13 +4,11 @@ without them beyond loopback; texts and keys never reach the INFO log."""
 from __future__ import annotations
 
 import logging
-import subprocess
 import sys
 
 import httpx
 import pytest
 
-from tests.helpers import REPO
 from tfgbv.serve.keys import key_ok, load_keys
 from tfgbv.serve.server import BackgroundServer
 from tfgbv.serve.spec import ServeError, ServeSpec, is_loopback
@@ -72,16 +70,14 @@ def test_an_empty_key_file_is_an_error(tmp_path):
         load_keys(ServeSpec(api_keys_file=str(tmp_path / "missing.txt")))
 
 
-def test_tfgbv_serve_refuses_a_public_bind_without_keys(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"}
-    r = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "serve.py"), "host=0.0.0.0", "model_dir=nowhere"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert r.returncode == 2 and "give API keys" in r.stderr and "Traceback" not in r.stderr
+def test_tfgbv_serve_refuses_a_public_bind_without_keys(monkeypatch, capsys):
+    from tfgbv.cli.serve import serve
+
+    argv = ["tfgbv-serve", "host=0.0.0.0", "model_dir=nowhere", "api_keys_env=TFGBV_TEST_NO_SUCH_VARIABLE"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as exit_:
+        serve()
+    assert exit_.value.code == 2 and "give API keys" in capsys.readouterr().err
 
 
 def test_bad_serve_options_are_named():

@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -25,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tfgbv.predict.files import load_scorer
 from tfgbv.serve import perspective
-from tfgbv.serve.errors import ApiError
+from tfgbv.serve.errors import ApiError, field_path
 from tfgbv.serve.keys import key_ok, load_keys
 from tfgbv.serve.scoring import MicroBatcher, QueueFull, Scored, TextScorer, sentence_spans
 from tfgbv.serve.spec import ServeSpec
@@ -237,6 +238,12 @@ def _install_handlers(app: FastAPI, service: Service) -> None:
     async def api_error(request: Request, err: ApiError) -> JSONResponse:
         return JSONResponse(err.body(), status_code=err.code)
 
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
+        first = err.errors()[0]  # a query parameter FastAPI checked (bodies are read and checked by the routes)
+        loc = tuple(first.get("loc", ()))[1:] or ("request",)
+        return JSONResponse(ApiError(400, first.get("msg", "invalid"), field_path(loc)).body(), status_code=400)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(ApiError(err.status_code, str(err.detail)).body(), status_code=err.status_code)
@@ -246,16 +253,35 @@ def _install_handlers(app: FastAPI, service: Service) -> None:
         log.error("internal error on %s: %s", request.url.path, type(err).__name__)  # no request content
         return JSONResponse(ApiError(500, "internal error").body(), status_code=500)
 
-    @app.middleware("http")
-    async def access_log(request: Request, call_next):
-        t0 = time.perf_counter()
-        response = await call_next(request)
-        seconds = time.perf_counter() - t0
-        route = getattr(request.scope.get("route"), "path", "other")
-        service.metrics.requests.labels(route, str(response.status_code)).inc()
-        service.metrics.latency.labels(route).observe(seconds)
-        log.info("%s %s %d %.1f ms", request.method, route, response.status_code, seconds * 1000)
-        return response
+    app.add_middleware(AccessLog, metrics=service.metrics)
+
+
+class AccessLog:
+    """One INFO line and the metrics per request: method, route template, status, time (never the query string,
+    which may hold key=, nor the body). Plain ASGI: Starlette's BaseHTTPMiddleware costs every request a task."""
+
+    def __init__(self, app, metrics: Metrics):
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        t0, status = time.perf_counter(), 500
+
+        async def send_status(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            seconds = time.perf_counter() - t0
+            route = getattr(scope.get("route"), "path", "other")
+            self.metrics.requests.labels(route, str(status)).inc()
+            self.metrics.latency.labels(route).observe(seconds)
+            log.info("%s %s %d %.1f ms", scope["method"], route, status, seconds * 1000)
 
 
 def _install_routes(app: FastAPI, service: Service) -> None:
