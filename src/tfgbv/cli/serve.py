@@ -10,6 +10,7 @@ from omegaconf import DictConfig
 
 from tfgbv.cli.config import to_spec
 from tfgbv.cli.errors import hydra_entry_point
+from tfgbv.cli.run import model_spec
 from tfgbv.serve.bench import BenchServeSpec, run_serve_bench
 from tfgbv.serve.ray_serve import serve_with_ray
 from tfgbv.serve.server import serve_forever
@@ -38,7 +39,7 @@ def serve(cfg: DictConfig) -> None:
 @hydra_entry_point("tfgbv-bench-serve", "bench_serve")
 def bench_serve(cfg: DictConfig) -> dict[str, Any]:
     """Served vs in-process scoring throughput and latency; writes docs/serve_bench.{md,json}."""
-    spec = to_spec(BenchServeSpec, cfg, "bench_serve", ignore=RUN_KEYS)
-    result = run_serve_bench(spec, root=cfg.paths.root_dir)
+    spec = to_spec(BenchServeSpec, cfg, "bench_serve", ignore=(*RUN_KEYS, "model"))
+    result = run_serve_bench(spec, root=cfg.paths.root_dir, model_spec=model_spec(cfg.model))
     print(json.dumps(result["summary"], indent=2))
     return result

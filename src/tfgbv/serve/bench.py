@@ -24,6 +24,7 @@ import numpy as np
 from tfgbv.env import cpu_model, environment_info
 from tfgbv.io import write_json, write_text
 from tfgbv.predict.base import probe_texts
+from tfgbv.report.bench import BenchSpec, prepare_model
 from tfgbv.serve.app import Service
 from tfgbv.serve.perspective import ATTRIBUTES
 from tfgbv.serve.ray_serve import start_ray, stop_ray
@@ -37,7 +38,7 @@ ANALYZE = "/v1alpha1/comments:analyze"
 class BenchServeSpec:
     """Options of the serving benchmark (Hydra config `bench_serve.yaml`)."""
 
-    model_dir: str = "runs/latest"
+    model_dir: str | None = "runs/latest"  # null or missing: e5-small with a fresh untrained head (as `make bench`)
     n_texts: int = 512  # distinct comments (the bundled corpus), cycled through by the requests
     requests: int = 512  # requests per concurrency level
     concurrency: list[int] = field(default_factory=lambda: [1, 8, 32])
@@ -177,10 +178,12 @@ def _ray(serve_spec: ServeSpec, texts: list[str], spec: BenchServeSpec) -> list[
     return out
 
 
-def run_serve_bench(spec: BenchServeSpec, root: str | Path = ".") -> dict[str, Any]:
+def run_serve_bench(spec: BenchServeSpec, root: str | Path = ".", model_spec=None) -> dict[str, Any]:
+    """`model_spec`: the architecture benchmarked (fresh head) when `spec.model_dir` is null or does not exist."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would cost the load generator time
+    model_dir, described = prepare_model(BenchSpec(model_dir=spec.model_dir), model_spec, Path(root))
     serve_spec = ServeSpec(
-        model_dir=spec.model_dir,
+        model_dir=str(model_dir),
         bf16=spec.bf16,
         num_threads=spec.num_threads,
         max_batch_texts=spec.max_batch_texts,
@@ -189,6 +192,7 @@ def run_serve_bench(spec: BenchServeSpec, root: str | Path = ".") -> dict[str, A
     )
     texts = probe_texts(spec.n_texts)
     in_process, model = _in_process(serve_spec, texts, spec.inprocess_repeats)
+    model["described"] = described
     served = _served(serve_spec, texts, spec)
     for row in served:
         row["ratio_to_in_process"] = round(row["throughput_rps"] / in_process["throughput_tps"], 3)
@@ -232,7 +236,7 @@ def render_markdown(res: dict[str, Any]) -> str:
         "",
         f"- Machine: {res['machine']['cpu']}, {res['machine']['cpu_count']} torch threads; load average "
         f"{res['machine']['load_average_1m_at_end']} at the end (work by others on the machine skews every figure).",
-        f"- Model: `{m['short_name']}` (`{m['model_id']}`) from `{m['model_dir']}`.",
+        f"- Model: `{m['short_name']}` (`{m['model_id']}`): {m['described']}.",
         f"- In-process batch scoring (one call over {ip['texts']} comments, the path `tfgbv-predict` takes): "
         f"**{ip['throughput_tps']} comments/s**.",
         "- Served: single-comment `comments:analyze` requests (all five attributes) from an asyncio/httpx client on "
