@@ -169,3 +169,49 @@ def test_hub_download_fetches_only_safetensors_json_txt_and_sentencepiece_files(
         "revision": "v1",
         "allow_patterns": ["*.safetensors", "*.json", "*.txt", "*.model"],
     }
+
+
+def test_runs_latest_from_another_directory_is_a_missing_path_never_a_hub_repo(tmp_path, monkeypatch):
+    """`model_dir=runs/latest` typed outside the checkout once loaded a Hub repo named runs/latest (issue 27.14)."""
+    import tfgbv.models.build as build
+    from tfgbv.models.build import ModelLoadError, resolve_model_dir
+
+    def no_hub(*_a, **_k):
+        raise AssertionError("a path must never be fetched from the Hub")
+
+    monkeypatch.setattr(build, "snapshot_download", no_hub)
+    monkeypatch.chdir(tmp_path)
+    for value in ("runs/latest", "runs/e5-small-default_mix", "elsewhere/latest", "./someone/model", "a/b/c"):
+        with pytest.raises(ModelLoadError, match="no such run or model directory"):
+            resolve_model_dir(value)
+
+
+@pytest.mark.parametrize(
+    "value,hub",
+    [("someone/tfgbv-tiny", True), ("runs/latest", False), ("x/latest", False), ("runs/x", False), ("/abs/p", False)],
+)
+def test_only_owner_name_that_is_no_local_path_is_a_hub_id(value, hub, tmp_path, monkeypatch):
+    from tfgbv.models.build import is_hub_id
+
+    monkeypatch.chdir(tmp_path)
+    assert is_hub_id(value) is hub
+    (tmp_path / "someone").mkdir()  # a local folder of that name: the value is a path under it
+    assert not is_hub_id("someone/tfgbv-tiny")
+
+
+def test_the_log_says_whether_a_local_run_or_a_hub_repo_was_loaded(tiny_run, tmp_path, monkeypatch, caplog):
+    import logging
+
+    from huggingface_hub import constants
+
+    from tfgbv.models.build import resolve_model_dir
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    _fake_hub_cache(tmp_path / "hub", "someone/tfgbv-tiny", tiny_run / "model")
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level(logging.INFO, logger="tfgbv.models.build"):
+        resolve_model_dir(tiny_run)
+        resolve_model_dir("someone/tfgbv-tiny")
+    assert f"model: local directory {(tiny_run / 'model').resolve()}" in caplog.text
+    assert "model: Hugging Face Hub repo someone/tfgbv-tiny" in caplog.text

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 import tfgbv.predict.precision as precision
 from tfgbv.env import machine_key
@@ -107,3 +108,78 @@ def test_int8_choice_is_cached_per_machine_and_model(tiny_run, tmp_path, monkeyp
     saved = json.loads((tmp_path / precision.CHOICE_FILE).read_text(encoding="utf-8"))
     (key,) = saved
     assert key.startswith(machine_key()) and key == precision.int8_choice_key(tiny_run)
+
+
+# ----------------------------------------------------------------------------- issue 26.4 / 27.20: cost and cache
+
+
+def _fake_entry(bf16: bool = True) -> dict:
+    return {"bf16": bf16, "fp32_texts_per_s": 10.0, "bf16_texts_per_s": 20.0, "label_agreement": 1.0}
+
+
+def test_small_inputs_never_pay_for_the_bf16_measurement(tiny_run, tmp_path, monkeypatch):
+    def never(*_a, **_k):
+        raise AssertionError("8 rows must not trigger a timing of fp32 against bf16")
+
+    monkeypatch.setattr(precision, "measure_precision", never)
+    assert precision.choose_bf16(tiny_run, cache=tmp_path, rows=8) is False
+    assert not (tmp_path / precision.CHOICE_FILE).exists()  # nothing cached: a large run still measures later
+
+
+def test_predict_cli_on_a_few_rows_scores_without_measuring(tiny_run, tmp_path, monkeypatch, capsys):
+    """`tfgbv-predict` with the default bf16=auto on an 8-row file once took 45 s measuring (issue 26.4)."""
+    from tests.cli.test_errors import run_cli
+    from tfgbv.cli.scoring import predict
+
+    def never(*_a, **_k):
+        raise AssertionError("8 rows must not trigger a timing of fp32 against bf16")
+
+    monkeypatch.setattr(precision, "measure_precision", never)
+    monkeypatch.setenv("TFGBV_CACHE", str(tmp_path / "cache"))
+    src = tmp_path / "a.csv"
+    src.write_text("id,text\n" + "".join(f"{i},ты дура {i}\n" for i in range(8)), encoding="utf-8")
+    argv = ["tfgbv-predict", f"model_dir={tiny_run}", f"input={src}", f"output={tmp_path / 'o.jsonl'}", "quiet=true"]
+    code, err = run_cli(predict, argv, monkeypatch, capsys)
+    assert code == 0, err
+    summary = json.loads((tmp_path / "o.jsonl.summary.json").read_text())
+    assert summary["scored_rows"] == 8 and summary["precision"] == "fp32"
+
+
+def test_measurement_is_the_best_of_several_passes_and_logs_its_duration(tiny_run, tmp_path, monkeypatch, caplog):
+    import logging
+
+    calls = []
+
+    class Counting:
+        def predict_proba(self, texts):
+            calls.append(len(texts))
+            return np.zeros((len(texts), 4))
+
+    speed, _ = precision._texts_per_s(Counting(), ["x"] * 100)
+    assert calls == [64] + [100] * precision.TIMING_REPEATS and speed > 0  # a warm-up, then the timed passes
+    monkeypatch.setattr(precision, "measure_precision", lambda *a, **k: _fake_entry())
+    with caplog.at_level(logging.INFO, logger="tfgbv.predict.precision"):
+        precision.choose_bf16(tiny_run, cache=tmp_path, rows=10**6)
+    assert "measured in" in caplog.text
+    assert "seconds" in json.loads((tmp_path / precision.CHOICE_FILE).read_text())[machine_key()]
+
+
+def test_remeasure_replaces_the_cached_choice(tiny_run, tmp_path, monkeypatch):
+    precision.record_choice(_fake_entry(bf16=True), cache=tmp_path)
+    monkeypatch.setattr(precision, "measure_precision", lambda *a, **k: _fake_entry(bf16=False))
+    assert precision.choose_bf16(tiny_run, cache=tmp_path) is True  # cached
+    assert precision.choose_bf16(tiny_run, cache=tmp_path, refresh=True) is False  # measured again
+    assert precision.choose_bf16(tiny_run, cache=tmp_path) is False  # and that is the cached choice now
+
+
+@pytest.mark.parametrize("content", ["[]", "{not json", json.dumps({"@key": []}), json.dumps({"@key": {"bf16": 1}})])
+def test_corrupt_choice_cache_is_ignored_with_a_warning_and_rebuilt(content, tiny_run, tmp_path, monkeypatch, caplog):
+    import logging
+
+    (tmp_path / precision.CHOICE_FILE).write_text(content.replace("@key", machine_key()), encoding="utf-8")
+    monkeypatch.setattr(precision, "measure_precision", lambda *a, **k: _fake_entry())
+    with caplog.at_level(logging.WARNING, logger="tfgbv.predict.precision"):
+        assert precision.choose_bf16(tiny_run, cache=tmp_path) is True
+    assert "measured again" in caplog.text
+    saved = json.loads((tmp_path / precision.CHOICE_FILE).read_text(encoding="utf-8"))
+    assert saved[machine_key()]["bf16"] is True

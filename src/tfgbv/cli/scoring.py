@@ -42,14 +42,16 @@ PREDICT_RUN_KEYS = (
     "batch_tokens",
     "compile",
     "int8",
+    "remeasure",
 )
 
 
-def want_compile(setting: Any, inputs: list[str]) -> bool:
-    """`compile=true|false` as given; `auto`: on when the inputs hold at least COMPILE_MIN_ROWS rows (estimated)."""
+def want_compile(setting: Any, inputs: list[str], rows: int | None = None) -> bool:
+    """`compile=true|false` as given; `auto`: on when the inputs hold at least COMPILE_MIN_ROWS rows (estimated, or
+    `rows` when already counted)."""
     if setting != "auto":
         return bool(setting)
-    rows = estimate_rows(inputs)
+    rows = estimate_rows(inputs) if rows is None else rows
     return rows is not None and rows >= COMPILE_MIN_ROWS
 
 
@@ -67,7 +69,8 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
         cfg.backend, cfg.bf16, cfg.num_threads, cfg.onnx_variant, cfg.batch_tokens, cfg.compile, cfg.int8
     )
     # a missing file or run directory, a wrong column, delimiter or encoding stops the run here, before the model loads
-    preflight(cfg.model_dir, inputs, cfg.output, cfg.rejects, spec)
+    preflight_inputs = preflight(cfg.model_dir, inputs, cfg.output, cfg.rejects, spec)
+    rows = estimate_rows(preflight_inputs)  # bf16=auto measures only where it can pay; compile=auto
     if cfg.engine.name == "ray":
         summary = score_with_ray(
             cfg.model_dir,
@@ -81,6 +84,8 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
             backend=cfg.backend,
             bf16=cfg.bf16,
             rejects=cfg.rejects,
+            rows=rows,
+            remeasure=cfg.remeasure,
         )
     else:
         clf = load_scorer(
@@ -91,8 +96,10 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
             cfg.batch_size,
             cfg.onnx_variant,
             cfg.batch_tokens,
-            want_compile(cfg.compile, inputs),
+            want_compile(cfg.compile, preflight_inputs, rows),
             cfg.int8,
+            rows=rows,
+            remeasure=cfg.remeasure,
         )
         summary = score_files(clf, inputs, cfg.output, spec, cfg.rejects)
     print(json.dumps(summary, indent=2))

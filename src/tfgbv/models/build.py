@@ -489,6 +489,31 @@ def validate_meta(meta: dict[str, Any], where: str | Path = rundir.META_FILE) ->
         raise ModelLoadError(f"{where}: invalid model configuration: " + "; ".join(problems))
 
 
+# Model types whose position ids start after the padding index (RoBERTa's scheme): `pad_token_id + 1` positions fewer.
+_OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert", "xlm-roberta-xl")
+
+
+def position_limit(config) -> int | None:
+    """The longest window (tokens, special tokens included) the model's position embeddings cover, or None."""
+    limit = getattr(config, "max_position_embeddings", None)
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        return None
+    if getattr(config, "model_type", None) in _OFFSET_POSITIONS:
+        limit -= (getattr(config, "pad_token_id", None) or 0) + 1
+    return limit
+
+
+def check_max_length(meta: dict[str, Any], config, model_dir: str | Path) -> None:
+    """Refuse a text.max_length the model cannot take: scoring would fail on the first long text (a tensor size
+    mismatch), so the model is refused at load, naming the file and the limit."""
+    length, limit = (meta.get("text") or {}).get("max_length", 128), position_limit(config)
+    if limit is not None and isinstance(length, int) and length > limit:
+        raise ModelLoadError(
+            f"{Path(model_dir) / rundir.META_FILE}: text.max_length={length} is above the model's limit of {limit} "
+            f"tokens (max_position_embeddings in {rundir.HF_CONFIG}); set it to at most {limit}"
+        )
+
+
 def load_model_dir(path: str | Path, trust_remote_code: bool = False):
     """Load (tokenizer, model, meta) saved by `save_model_dir`; safetensors only."""
     model_dir = find_model_dir(path)
@@ -502,6 +527,7 @@ def load_model_dir(path: str | Path, trust_remote_code: bool = False):
     config = read_mean_pool_config(model_dir) or AutoConfig.from_pretrained(
         model_dir, trust_remote_code=trust_remote_code
     )
+    check_max_length(meta, config, model_dir)
     if getattr(config, "tfgbv_pooling", "cls") == "mean":
         model = mean_pool_class().from_pretrained(model_dir, config=config, use_safetensors=True)
     else:

@@ -175,14 +175,21 @@ def load_scorer(
     batch_tokens: int | None = DEFAULT_BATCH_TOKENS,
     compile: bool = False,
     int8: Any = False,
+    rows: int | None = None,
+    remeasure: bool = False,
 ):
     """A classifier for the chosen backend (torch | onnx), loaded once per process (or once per Ray actor).
+
+    `rows`: the input's size, when known (bf16=auto measures nothing below BF16_MEASURE_MIN_ROWS); `remeasure`: time
+    the auto choices again and replace this machine's cached ones.
 
     torch: `bf16` true/false/"auto" (measured once per machine, see tfgbv.predict.precision); `compile` runs the model
     through torch.compile (pays off on large inputs: it costs up to a minute once per process); `int8` true scores
     with the calibrated int8 model (always compiled), "auto" does so when compiling and int8 measured faster than
     compiled bf16 at >= 99.5% label agreement for this model on this machine."""
     check_scorer_options(backend, bf16, num_threads, onnx_variant, batch_tokens, compile, int8)
+    if not isinstance(remeasure, bool):
+        raise ScoringError(f"invalid scoring option(s): remeasure must be true or false, got {remeasure!r}")
     if backend == "onnx":
         if not (find_model_dir(model_dir) / rundir.ONNX_DIR / FILES[onnx_variant]).exists():
             log.warning("no ONNX export in %s yet: exporting now (once; scripts/export.py does the same)", model_dir)
@@ -193,13 +200,15 @@ def load_scorer(
     if backend != "torch":
         raise ScoringError(f"backend={backend!r}: choose torch or onnx")
     if int8 == "auto":
-        int8 = bool(compile) and choose_int8(model_dir, num_threads=num_threads, batch_tokens=batch_tokens)
+        int8 = bool(compile) and choose_int8(
+            model_dir, refresh=remeasure, num_threads=num_threads, batch_tokens=batch_tokens
+        )
     if int8:
         return load_classifier(
             model_dir, batch_size=batch_size, int8=True, num_threads=num_threads, batch_tokens=batch_tokens
         )
     if bf16 == "auto":
-        bf16 = choose_bf16(model_dir, num_threads=num_threads, batch_tokens=batch_tokens)
+        bf16 = choose_bf16(model_dir, rows=rows, refresh=remeasure, num_threads=num_threads, batch_tokens=batch_tokens)
     return load_classifier(
         model_dir, batch_size=batch_size, bf16=bf16, num_threads=num_threads, batch_tokens=batch_tokens, compile=compile
     )

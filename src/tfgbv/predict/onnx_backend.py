@@ -9,12 +9,13 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from transformers import AutoTokenizer
+from transformers import AutoConfig, AutoTokenizer
 
 from tfgbv import rundir
 from tfgbv.data.records import jsonl_objects
 from tfgbv.io import atomic_path, write_json
-from tfgbv.models.build import find_model_dir, load_model_dir, read_meta
+from tfgbv.models.build import check_max_length, find_model_dir, load_model_dir, read_meta
+from tfgbv.models.hf_format import read_mean_pool_config
 from tfgbv.predict.transformer import DEFAULT_BATCH_TOKENS, Classifier, predict_windows
 
 log = logging.getLogger(__name__)
@@ -138,11 +139,13 @@ class OnnxClassifier(Classifier):
         opts = ort.SessionOptions()
         if num_threads:
             opts.intra_op_num_threads = num_threads
+        meta = read_meta(model_dir)
+        check_max_length(meta, read_mean_pool_config(model_dir) or AutoConfig.from_pretrained(model_dir), model_dir)
         session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
         return cls(
             AutoTokenizer.from_pretrained(model_dir),
             session,
-            read_meta(model_dir),
+            meta,
             model_dir,
             variant,
             batch_size,

@@ -43,10 +43,12 @@ from tfgbv.predict.files import (
     output_lock,
     output_schema,
     prepare_output_dirs,
+    refuse_another_models_output,
     run_paths,
     run_summary,
     score_chunk,
 )
+from tfgbv.predict.precision import choose_bf16
 
 log = logging.getLogger(__name__)
 
@@ -180,11 +182,14 @@ def score_with_ray(
     backend: str = "torch",
     bf16: Any = "auto",
     rejects: str | Path | None = None,
+    rows: int | None = None,
+    remeasure: bool = False,
 ) -> dict[str, Any]:
     """Score `inputs` with a Ray Data actor pool; writes `output` (Parquet), the rejects JSONL and a summary JSON.
 
     `batch_size` is the number of rows per Ray batch sent to an actor; the model's own batch is `spec.batch_size`.
-    `backend`/`bf16` as in `tfgbv.predict.files.load_scorer` (one model per actor, `num_cpus_per_actor` torch threads).
+    `backend`/`bf16` as in `tfgbv.predict.files.load_scorer` (one model per actor, `num_cpus_per_actor` torch threads);
+    bf16=auto is decided once, here (`rows`, `remeasure` as in load_scorer), not in every actor.
 
     Returns the summary (input rows = output rows + rejected rows is checked against a separate count of the input).
     """
@@ -208,6 +213,10 @@ def score_with_ray(
     check_paths(paths, run)
     prepare_output_dirs(run)
     with output_lock(run):  # one writer per output, as in the local engine
+        model_dir = str(find_model_dir(model_dir))
+        refuse_another_models_output(run, model_identifier(model_dir, read_meta(model_dir)))
+        if backend == "torch" and bf16 == "auto":
+            bf16 = choose_bf16(model_dir, rows=rows, refresh=remeasure, num_threads=max(1, int(num_cpus_per_actor)))
         return _score_locked(
             model_dir, paths, run, spec, num_actors, address, batch_size, num_cpus_per_actor, backend, bf16
         )
@@ -217,7 +226,6 @@ def _score_locked(model_dir, paths, run, spec, num_actors, address, batch_size, 
     import ray
 
     output, rejects = run.output, run.rejects
-    model_dir = str(find_model_dir(model_dir))
     labels = read_meta(model_dir)["labels"]
     schema = output_schema(labels, spec.echo_text)
     sources = {os.path.abspath(p): p for p in paths}
