@@ -32,6 +32,17 @@ def test_finished_run_is_reused_only_while_its_config_matches(tmp_path):
         assert _finished_run(tmp_path, overrides) is None
 
 
+def test_a_run_named_by_the_old_run_name_formula_is_still_reused(tmp_path):
+    """run_name changed (runs without their public data are named for what they trained on): what a run trained did
+    not, so `make benchmark` must not train its finished runs again."""
+    overrides = ["data=seed", "model=tfidf_lr"]
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=overrides)
+        cfg.run_name = "${model.short_name}-${data.name}"  # the formula before
+        run = _fake_run(tmp_path, overrides, cfg)
+        assert _finished_run(tmp_path, overrides) == run
+
+
 def test_render_only_rewrites_the_markdown_from_the_json_without_training(tmp_path):
     import json
     import shutil

@@ -41,6 +41,12 @@ def _run(cmd: list[str]) -> str:
     return out.stdout
 
 
+def _trained(config: dict) -> dict:
+    """A train config without `run_name`: how a run is named does not change what it trains (its formula changed
+    when runs without their public data were named for what they trained on)."""
+    return {k: v for k, v in config.items() if k != "run_name"}
+
+
 def _finished_run(runs_dir: Path, overrides: list[str]) -> Path | None:
     """Newest run under runs_dir made with these overrides, whose eval finished and whose saved config is what the
     same overrides compose to today (after a config file changed, e.g. an experiment's weights, it is trained again).
@@ -55,8 +61,8 @@ def _finished_run(runs_dir: Path, overrides: list[str]) -> Path | None:
             continue
         saved = cfg.parent / "config.yaml"
         if current is None:
-            current = OmegaConf.to_container(compose(config_name="train", overrides=overrides))
-        if saved.exists() and OmegaConf.to_container(OmegaConf.load(saved)) == current:
+            current = _trained(OmegaConf.to_container(compose(config_name="train", overrides=overrides)))
+        if saved.exists() and _trained(OmegaConf.to_container(OmegaConf.load(saved))) == current:
             return run
         log.info("not reusing %s: its config differs from what %s composes to now", run, overrides)
     return None
