@@ -217,3 +217,39 @@ def test_jsonl_output_gives_labels_as_a_list_while_csv_and_parquet_keep_a_joined
     both = [lab for lab in clf.labels if lab in on]
     assert jsonl == [both] * 8
     assert csv_labels == pq.read_table(tmp_path / "o.parquet").column("labels").to_pylist() == [",".join(both)] * 8
+
+
+def _peak_rss_mib(tmp_path, tiny_run, rows: int, text_chars: int, spec: str) -> dict[int, float]:
+    """Score `rows` texts of `text_chars` characters in a fresh process each; its peak RSS (VmHWM) in MiB."""
+    procs = {}
+    for n in (rows, 4 * rows):
+        src = tmp_path / f"long{n}.jsonl"
+        with src.open("w", encoding="utf-8") as fh:
+            for i in range(n):  # varied words, so the tokenizer cannot share anything between texts
+                text = " ".join(f"сўз{(i * 7919 + k) % 100_000}" for k in range(text_chars // 10))[:text_chars]
+                fh.write(json.dumps({"id": f"r{i}", "text": text}, ensure_ascii=False) + "\n")
+        code = (
+            "from tfgbv.predict.transformer import Classifier;from tfgbv.predict.files import ScoreSpec,score_files;"
+            f"c=Classifier.from_pretrained({str(tiny_run)!r},num_threads=1);"
+            f"score_files(c,[{str(src)!r}],{str(tmp_path / f'long{n}.parquet')!r},ScoreSpec({spec}));"
+            "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')][0])"
+        )
+        procs[n] = subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+    rss = {}
+    for n, proc in procs.items():
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-2000:]
+        rss[n] = int(out.strip().splitlines()[-1]) / 1024
+    return rss
+
+
+@pytest.mark.slow
+def test_memory_is_bounded_by_chunk_chars_whatever_the_text_lengths(tmp_path, tiny_run):
+    """Long texts (19,000 characters, under max_chars) in one 10,000-row chunk once took ~3.6 MB each to score
+    (issue 27.10: 3,000 rows peaked at 10.9 GB). A chunk now also ends at chunk_chars characters: four times the rows
+    of long texts raise the peak by little."""
+    rss = _peak_rss_mib(tmp_path, tiny_run, 40, 19_000, "quiet=True,chunk_chars=200_000")
+    print("peak RSS MiB (40 and 160 rows of 19,000 characters):", rss)
+    assert rss[160] - rss[40] < 60, rss

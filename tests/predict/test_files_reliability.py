@@ -450,6 +450,53 @@ def test_property_every_record_exactly_once_whatever_the_crash_points(tmp_path, 
         assert s["accounting_ok"] and s["input_rows"] == len(ids), trial
 
 
+def _fixed_size_parquet(path: Path, n: int, marker: str) -> None:
+    """n rows whose texts differ by `marker` only: another marker gives a file of the very same size."""
+    import pyarrow as pa
+
+    table = pa.table({"id": [f"p{i:03d}" for i in range(n)], "text": [f"{marker} матн {i:03d}" for i in range(n)]})
+    pq.write_table(table, path, compression="NONE", use_dictionary=False, write_statistics=False)
+
+
+def test_property_parquet_replaced_between_kill_and_resume_never_mixes(tmp_path, monkeypatch):
+    """The kill/resume property with a Parquet input replaced, between the kill and the resume, by another file of the
+    same size and modification time (issue 27.9): the resume is refused, or (nothing of it was kept yet) equals a run
+    on the new data, or (it had committed) the run on the old data. Never a mix of both."""
+    rng = random.Random(279)
+    refused = 0
+    for trial in range(10):
+        d = tmp_path / f"t{trial}"
+        d.mkdir()
+        inputs, _ = _random_inputs(rng, d)
+        parquet, n = d / "in.parquet", rng.randint(4, 20)
+        _fixed_size_parquet(parquet, n, "a")
+        inputs.insert(rng.randint(0, len(inputs)), str(parquet))
+        spec = ScoreSpec(quiet=True, chunk_rows=rng.randint(1, 5))
+        ref_old, out = d / "ref_old.jsonl", d / "out.jsonl"
+        counter = _crash_at(monkeypatch, 10**9)
+        with counter:
+            score_files(FakeClassifier(), inputs, ref_old, spec)
+        with _crash_at(monkeypatch, rng.randint(1, counter.count)):
+            try:
+                score_files(FakeClassifier(), inputs, out, spec)
+            except SimulatedCrash:
+                pass
+        before = os.stat(parquet)
+        _fixed_size_parquet(parquet, n, "b")
+        os.utime(parquet, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert os.stat(parquet).st_size == before.st_size  # the run key (path, size, mtime) cannot tell them apart
+        try:
+            score_files(FakeClassifier(), inputs, out, spec)
+        except ScoringError as err:
+            assert "differs from the one the unfinished run" in str(err), trial
+            refused += 1
+            continue
+        ref_new = d / "ref_new.jsonl"
+        score_files(FakeClassifier(), inputs, ref_new, spec)
+        assert out.read_bytes() in (ref_new.read_bytes(), ref_old.read_bytes()), trial
+    assert refused  # the trials did reach resumes that had kept chunks of the old file
+
+
 # ----------------------------------------------------------------------------- 8. bad files in a multi-file run
 
 
