@@ -139,4 +139,5 @@ def test_the_published_card_stands_alone_with_console_scripts_and_inline_tables(
     for elsewhere in ("scripts/", rundir.REPORT, "data/DATA_STATEMENT.md", "runs/latest", f"`{rundir.METRICS}`"):
         assert elsewhere not in text, elsewhere
     assert "pip install tfgbv-" in text and "tfgbv-predict model_dir=path/to/this/folder" in text
+    assert f"generated from the files of its training run (`{tmp_path.name}/run`)" in text  # the run of every figure
     assert "| label | positives | precision | recall | F1 (CI) |" in text  # the results, inline

@@ -836,6 +836,12 @@ CITATION = """## Citation
 """
 
 
+def _run_name(run_dir: Path) -> str:
+    """The training run every figure of the card comes from: its directory and the folder above (name/timestamp)."""
+    resolved = run_dir.resolve()
+    return f"{resolved.parent.name}/{resolved.name}"
+
+
 def render_model_card(run_dir: str | Path):
     """Build a huggingface_hub ModelCard from the run directory's artifacts."""
     run_dir = Path(run_dir)
@@ -848,7 +854,8 @@ def render_model_card(run_dir: str | Path):
         "Multi-label classifier for technology-facilitated gender-based violence (TFGBV) in Tajik and Russian "
         "social-media comments: "
         + ", ".join(f"`{lab}`" for lab in LABELS)
-        + ". This card was generated from the files of its training run; no number in it was typed by hand. It "
+        + f". This card was generated from the files of its training run (`{_run_name(run_dir)}`); no number in it "
+        "was typed by hand. It "
         "travels with the weights: this folder holds the model (safetensors), its tokenizer, "
         f"[{rundir.META_FILE}]({rundir.META_FILE}) (labels, thresholds, temperatures, text preparation) and "
         f"[{rundir.MODEL_LICENSE}]({rundir.MODEL_LICENSE}) (the terms of the training data); every table a reader "
