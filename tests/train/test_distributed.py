@@ -155,3 +155,38 @@ def test_a_rank_failure_keeps_its_type_and_names_the_rank(monkeypatch, caplog):
     assert "rank 3 of 4 failed: ValueError: bad shard" in caplog.text
     if sys.version_info >= (3, 11):
         assert "rank 3 of 4 failed" in info.value.__notes__[0]
+
+
+def test_frozen_layers_stay_frozen_and_in_eval_mode_inside_ddp():
+    """The training step sees the DDP wrapper, not the model: frozen blocks must still be found and run without
+    dropout, and every trainable parameter gets its gradient (DDP runs with find_unused_parameters=False); a
+    one-process gloo group, no launcher."""
+    import torch
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+    from transformers import TrainingArguments
+
+    from tfgbv.models.build import ModelSpec, TextPrep, build_model
+    from tfgbv.train.transformer import MaskedBCETrainer
+
+    tiny = {"hidden_size": 16, "num_hidden_layers": 3, "num_attention_heads": 2, "intermediate_size": 32}
+    spec = ModelSpec(source="tiny", text=TextPrep(max_length=16), tiny={**tiny, "vocab_size": 200}, freeze_layers=2)
+    tok, model = build_model(spec, ["один два три", "четыре пять"])
+    args = TrainingArguments(output_dir="/tmp/unused", use_cpu=True, report_to="none", bf16=False)
+    trainer = MaskedBCETrainer(model=model, args=args)
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    try:
+        ddp = DistributedDataParallel(model, find_unused_parameters=False)
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        seen: dict[str, bool] = {}
+        layers = model.bert.encoder.layer
+        layers[1].register_forward_hook(lambda m, i, o: seen.update(frozen=m.training))
+        layers[2].register_forward_hook(lambda m, i, o: seen.update(trained=m.training))
+        ddp.train()
+        enc = tok(["один два три", "четыре пять"], padding=True, return_tensors="pt")
+        loss = trainer.compute_loss(ddp, {**enc, "labels": torch.tensor([[1.0, 0, 0, -1], [0, 1, 0, 0]])})
+        loss.backward()  # find_unused_parameters=False: every trainable parameter got its gradient
+        assert seen == {"frozen": False, "trained": True}
+        assert all(p.grad is None for p in layers[0].parameters()) and all(p.grad is not None for p in trainable)
+    finally:
+        dist.destroy_process_group()

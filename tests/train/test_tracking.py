@@ -61,13 +61,15 @@ def test_an_unknown_backend_is_a_clear_error(tmp_path):
         Tracker(TrackingSpec(backend="wandb"), tmp_path)
 
 
-def test_csv_logs_every_step_loss(tiny_data, tmp_path):
+def test_csv_logs_every_step_loss_and_the_final_metrics(tiny_data, tmp_path):
     with Tracker(TrackingSpec(backend="csv"), tmp_path) as tracker:
-        _tiny_run(tiny_data, tmp_path, tracker)
+        summary, _ = _tiny_run(tiny_data, tmp_path, tracker)
     with (tmp_path / rundir.TRAIN_LOG_CSV).open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     losses = {int(r["step"]): float(r["value"]) for r in rows if r["name"] == "loss"}
     assert sorted(losses) == list(range(1, STEPS + 1)) and all(math.isfinite(v) for v in losses.values())
+    final = {r["name"]: float(r["value"]) for r in rows if r["name"].startswith("final/")}
+    assert final["final/dev/macro_f1"] == pytest.approx(summary["metrics"]["dev"]["overall"]["macro_f1"])
 
 
 @pytest.mark.slow

@@ -153,8 +153,16 @@ def summarise(
     }
 
 
+def oversubscribed(res: dict[str, Any]) -> float | None:
+    """The highest load average seen around the runs, when it exceeded the core count (else None)."""
+    loads = [r.get(k) or 0.0 for r in res["runs"] for k in ("load_average_before", "load_average_after")]
+    peak = max(loads, default=0.0)
+    return peak if peak > (res["machine"]["cores"] or 1) else None
+
+
 def render(res: dict[str, Any]) -> str:
     m = res["machine"]
+    precision = "bf16" if all(r["bf16"] for r in res["runs"]) else "fp32 (this CPU has no bf16 matrix units)"
     lines = [
         "# Training throughput: 1 vs N processes",
         "",
@@ -163,7 +171,8 @@ def render(res: dict[str, Any]) -> str:
         f"(word embedding frozen: {res['model']['freeze_embeddings']}, lower layers frozen: "
         f"{res['model']['freeze_layers']}, max_length {res['model']['max_length']}), trainer=real_mix, "
         f"bundled corpus (data=seed); {res['spec']['steps']} steps timed after {res['spec']['warmup_steps']} warm-up "
-        f"steps. Overrides: {' '.join(res['overrides']) or 'none'}.",
+        f"steps. Overrides: {' '.join(res['overrides']) or 'none'}. ISA: {', '.join(m['cpu_flags']) or 'unknown'}; "
+        f"precision: {precision}.",
         "",
         "| processes | threads/process | per-device batch | effective batch | step (ms) | samples/s | vs 1 process "
         "| all-reduce of the gradients (ms/step) | share of the step | load average (before, after) |",
@@ -192,6 +201,17 @@ def render(res: dict[str, Any]) -> str:
         "The GPU path (NCCL, bf16/fp16, TF32) has not been run: no GPU was available where this was measured.",
         "",
     ]
+    peak = oversubscribed(res)
+    if peak is not None:
+        lines[-2:-2] = [
+            f"**The machine was oversubscribed while this ran** (load average up to {peak:.1f} on {m['cores']} "
+            "cores: other jobs). A process running several OpenMP threads suffers far more from that than "
+            "single-threaded processes do (each parallel region waits for its slowest thread, and a descheduled "
+            "thread stalls the others), so the speed-up above is probably mostly that effect, not data parallelism. "
+            "On an idle machine of this size expect little or no gain from a second process; re-run "
+            "`make bench-train` on an idle machine before relying on the ratio.",
+            "",
+        ]
     return "\n".join(lines)
 
 

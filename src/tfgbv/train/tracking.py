@@ -60,11 +60,13 @@ class CsvLog(TrainerCallback):
         self.rows: list[tuple[int, float | None, str, float]] = []
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not state.is_world_process_zero or not logs:
-            return
-        for name, value in logs.items():
+        if state.is_world_process_zero and logs:
+            self.add(state.global_step, state.epoch, logs)
+
+    def add(self, step: int, epoch: float | None, values: Mapping[str, Any]) -> None:
+        for name, value in values.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                self.rows.append((state.global_step, state.epoch, name, float(value)))
+                self.rows.append((step, epoch, name, float(value)))
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(["step", "epoch", "name", "value"])
@@ -117,6 +119,7 @@ class Tracker:
         self.active = spec.backend != "none" and is_main_process()
         self._saved_env: dict[str, str | None] = {}
         self._mlflow = None
+        self._csv = CsvLog(self.run_dir / rundir.TRAIN_LOG_CSV) if spec.backend == "csv" else None
 
     @property
     def report_to(self) -> str:
@@ -124,7 +127,7 @@ class Tracker:
         return self.spec.backend if self.spec.backend in ("tensorboard", "mlflow") else "none"
 
     def callbacks(self) -> list[TrainerCallback]:
-        return [CsvLog(self.run_dir / rundir.TRAIN_LOG_CSV)] if self.spec.backend == "csv" else []
+        return [self._csv] if self._csv is not None else []
 
     def start(self) -> "Tracker":
         if self.spec.backend == "tensorboard":
@@ -161,7 +164,9 @@ class Tracker:
         if not self.active:
             return metrics
         step = int(((summary.get("metrics") or {}).get("train") or {}).get("steps") or 0)
-        if self.spec.backend == "tensorboard":
+        if self.spec.backend == "csv":  # after the per-step rows, as final/<name> (the config is <run>/config.json)
+            self._csv.add(step, None, {f"final/{k}": v for k, v in metrics.items()})
+        elif self.spec.backend == "tensorboard":
             self._tensorboard_final(metrics, config, step)
         elif self.spec.backend == "mlflow":
             mlflow = self._mlflow
