@@ -85,6 +85,7 @@ def _write_md(md: Path, results: dict, notes_file: str | None) -> None:
 
 @hydra_entry_point("tfgbv-benchmark", "benchmark")
 def benchmark(cfg: DictConfig) -> None:
+    """Train and evaluate the transformer and the classical baseline on each benchmark dataset; write the tables."""
     root = Path(cfg.paths.root_dir)
     results: dict = {}
     if cfg.get("render_only"):  # e.g. after editing the notes: no training, docs/benchmarks.md from the JSON

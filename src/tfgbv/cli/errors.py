@@ -17,6 +17,7 @@ from hydra.errors import HydraException
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from tfgbv.cli.config import CONFIG_DIR
+from tfgbv.cli.help import command_help, wants_help
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,11 +80,22 @@ def one_line(err: BaseException, prog: str) -> str:
 
 def hydra_entry_point(prog: str, config_name: str) -> Callable[[F], F]:
     """`hydra.main` on the command's config, with user errors reported by `entry_point`: those of the task itself
-    (inside Hydra, so Hydra adds no "Error executing job" line) and Hydra's own (a bad override, outside)."""
+    (inside Hydra, so Hydra adds no "Error executing job" line) and Hydra's own (a bad override, outside). `--help`
+    prints this command's help (tfgbv.cli.help) instead of Hydra's."""
 
     def wrap(fn: F) -> F:
         task = entry_point(prog)(fn)
-        return entry_point(prog)(hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=config_name)(task))
+        app = entry_point(prog)(hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=config_name)(task))
+
+        @functools.wraps(fn)
+        def main(*args: Any, **kwargs: Any) -> Any:
+            if not args and not kwargs and wants_help(sys.argv[1:]):  # this command's help, not Hydra's
+                print(command_help(prog, config_name, fn.__doc__))
+                return None
+            return app(*args, **kwargs)
+
+        main.config_name = config_name  # type: ignore[attr-defined]  # which config its --help describes
+        return main  # type: ignore[return-value]
 
     return wrap
 
