@@ -3,6 +3,7 @@ process with the same effective batch, and a failing rank that fails the run by 
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import subprocess
@@ -77,7 +78,7 @@ def test_two_processes_write_one_run_and_train_as_one_process_of_the_same_effect
     ddp_runs, one_runs = tmp_path / "ddp", tmp_path / "one"
     ddp = _launch(
         [*_torchrun(2), "-m", "tfgbv.cli.train", *_model(tiny_encoder), *FAST]
-        + ["trainer.per_device_train_batch_size=8", f"paths.runs_dir={ddp_runs}"],
+        + ["trainer.per_device_train_batch_size=8", "logger=csv", f"paths.runs_dir={ddp_runs}"],
         tmp_path,
     )
     assert ddp.returncode == 0, ddp.stdout[-3000:] + ddp.stderr[-3000:]
@@ -96,6 +97,9 @@ def test_two_processes_write_one_run_and_train_as_one_process_of_the_same_effect
     train = json.loads((run / rundir.METRICS).read_text(encoding="utf-8"))["train"]
     assert train["processes"] == 2 and train["effective_batch_size"] == 16 and train["steps"] == 4
     assert math.isfinite(train["train_loss"])
+    with (run / rundir.TRAIN_LOG_CSV).open(encoding="utf-8") as fh:  # tracked once, by rank 0
+        logged = [int(r["step"]) for r in csv.DictReader(fh) if r["name"] == "loss"]
+    assert logged == [1, 2, 3, 4]
 
     # Each step of the two processes sees the 16 rows the one process sees (8 per rank); the DDP gradient is the mean of
     # the two halves' mean losses, which equals the one process's mean loss here because every cell of the seed corpus
