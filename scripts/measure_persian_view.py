@@ -30,6 +30,7 @@ from tfgbv.report.persian_view import best_rate, keyboard_texts, preparation_spe
 from tfgbv.train.persian_translit import ensure_persian_view
 
 ROOT = Path(__file__).resolve().parents[1]
+E5_CONFIG = ROOT / "configs/model/e5-small.yaml"  # the default model's text preparation and architecture
 
 
 def _jsonl(path: Path, langs: tuple[str, ...]) -> list[str]:
@@ -46,7 +47,7 @@ def _parstext(shared: Path, n: int) -> list[str]:
 
 
 def _scoring(prep, view: PersianView, texts: list[str], repeats: int) -> dict:
-    spec = model_spec(OmegaConf.load(ROOT / "configs" / "model" / "e5-small.yaml"))
+    spec = model_spec(OmegaConf.load(E5_CONFIG))
     tokenizer, model = build_model(spec)
     with tempfile.TemporaryDirectory() as tmp:
         meta = {"kind": "transformer", "labels": list(LABELS), "thresholds": dict.fromkeys(LABELS, 0.5),
@@ -77,7 +78,7 @@ def main() -> None:
     shared = args.shared or shared_datasets_dir()
     view_dir = ensure_persian_view(shared, cache_dir())
     view = PersianView.load(view_dir)
-    prep = model_spec(OmegaConf.load(ROOT / "configs" / "model" / "e5-small.yaml")).text
+    prep = model_spec(OmegaConf.load(E5_CONFIG)).text
     with_view = replace(prep, persian_view=True)
     with_view.attach_persian_view(view)
 

@@ -21,6 +21,7 @@ LEVELS = {
     "locations": 0,
     "text": 1,
     "translit": 1,
+    "persian_view": 1,
     "data": 1,
     "metrics": 1,
     "models": 2,

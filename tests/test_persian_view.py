@@ -158,7 +158,7 @@ def test_classifier_batch_scoring_and_pipeline_on_prepared_text_score_alike(pers
     )
     score_files(clf, [str(src)], tmp_path / "out.jsonl", ScoreSpec())
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
-    np.testing.assert_allclose([[r["scores"][lab] for lab in LABELS] for r in rows], ours, atol=1e-5, rtol=0)
+    np.testing.assert_allclose([[r[f"p_{lab}"] for lab in LABELS] for r in rows], ours, atol=1e-5, rtol=0)
 
 
 def test_cached_transliterator_is_trained_once(tmp_path):
@@ -166,3 +166,19 @@ def test_cached_transliterator_is_trained_once(tmp_path):
     stamp = (first / rundir.PERSIAN_VIEW_WEIGHTS).stat().st_mtime_ns
     assert ensure_persian_view(PUBLIC, tmp_path) == first
     assert (first / rundir.PERSIAN_VIEW_WEIGHTS).stat().st_mtime_ns == stamp
+
+
+def test_card_shows_the_transliterator_and_its_pipeline_snippet_prepares_texts_like_classifier(persian_run):
+    from tfgbv.predict.transformer import Classifier
+    from tfgbv.report.model_card import render_model_card
+
+    card = str(render_model_card(persian_run))
+    assert "## Tajik through Persian script (the Persian view)" in card and "keyboard-typed" in card
+    section = card[card.index("## How to use with plain transformers") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    code = code.replace("path/to/model", str(rundir.model_dir(persian_run)))
+    assert "load_text_prep" in code and "prep.many(texts)" in code
+    scope: dict = {}
+    exec(code, scope)  # noqa: S102 - our own generated snippet
+    last = Classifier.from_pretrained(persian_run).predict(scope["texts"][-1])
+    assert scope["scores"] == pytest.approx(last["scores"], abs=1e-4)

@@ -152,4 +152,5 @@ def load_artifacts(run_dir: str | Path) -> dict[str, Any]:
         "config": read_json(run_dir / CONFIG, {}),
         "timings": read_json(run_dir / TIMINGS, {}),
         "history": read_json(run_dir / HISTORY, []),
+        "persian_view": read_json(model_dir(run_dir) / PERSIAN_VIEW_DIR / PERSIAN_VIEW_EVAL),
     }

@@ -189,6 +189,7 @@ def run_train(
             train_spec(cfg.trainer),
             run_dir,
             cache_dir=cfg.paths.cache_dir,
+            shared_datasets=cfg.paths.shared_datasets,
             tracker=tracker,
             **common,
         )

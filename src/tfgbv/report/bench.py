@@ -167,7 +167,7 @@ def non_embedding_params(model) -> int:
 
 def tokens_scored(tokenizer, prep, texts: Sequence[str]) -> int:
     """Tokens our backends feed the model (all windows, no padding)."""
-    ids, _ = encode(tokenizer, [prep(t) for t in texts], prep.max_length)
+    ids, _ = encode(tokenizer, prep.many(texts), prep.max_length)
     return int(sum(len(x) for x in ids))
 
 

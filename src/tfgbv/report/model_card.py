@@ -18,6 +18,7 @@ from tfgbv.labels import DESCRIPTIONS, LABELS
 from tfgbv.locations import data_dir
 from tfgbv.predict.base import model_identifier
 from tfgbv.report.markdown import ci_of, interval, number
+from tfgbv.report.persian_view import transliterator_rows
 
 log = logging.getLogger(__name__)
 
@@ -558,6 +559,34 @@ def misses_most_abuse(scores: list[tuple[str, str, dict]]) -> bool:
     return bool(scores) and max(e.get("recall") or 0.0 for _, _, e in scores) < 0.5
 
 
+def _section_persian_view(art: dict) -> list[str]:
+    """How this model reads Tajik through Persian script, from the transliterator's own held-out measurements."""
+    evaluation = art.get("persian_view")
+    if not evaluation:
+        return []
+    tajik = ((art.get("coverage") or {}).get("per_lang") or {}).get("tg") or {}
+    return [
+        "## Tajik through Persian script (the Persian view)",
+        "",
+        "This model reads each Tajik word rewritten in Persian (Perso-Arabic) script, the script its encoder was "
+        f"pretrained on; Russian words, names, numbers, links and masked PII stay as written. The transliterator "
+        f"travels in `{rundir.PERSIAN_VIEW_DIR}/`; its accuracy on words it was not trained on, as written (literary) "
+        "and as typed on a Russian keyboard (ҷ→ч ҳ→х қ→к ғ→г ӯ→у ӣ→и):",
+        "",
+        *transliterator_rows(evaluation),
+        "",
+        *(
+            [
+                "Tokens per word on this run's Tajik rows, as the model reads them: "
+                f"{number(tajik['tokens_per_word'], 2)}.",
+                "",
+            ]
+            if tajik.get("tokens_per_word") is not None
+            else []
+        ),
+    ]
+
+
 def _section_external(art: dict) -> list[str]:
     scores = external_scores(art.get("external") or {})
     if not scores:
@@ -725,6 +754,11 @@ def _not_in_tokenizer(meta: dict) -> list[str]:
             "Cyrillic words, spaced-out and stretched letters are undone before scoring. Without it, obfuscated "
             'abuse ("тупaя д@ура", "с у к а") scores lower.'
         )
+    if text.get("persian_view"):
+        out.append(
+            "**Persian view** (`tfgbv.persian_view`): Tajik words are rewritten in Persian (Perso-Arabic) script, the "
+            "script the encoder was pretrained on; Russian words, names, numbers, links and masked PII stay as written."
+        )
     if text.get("transliterate"):
         out.append(
             "**Tajik chat Latin** (`tfgbv.translit`): texts that look like Tajik in Latin letters "
@@ -800,20 +834,38 @@ def _section_get_started(art: dict, run_dir: Path) -> list[str]:
             "",
         ]
     thresholds = {lab: round(float(t), 2) for lab, t in meta["thresholds"].items()}
+    persian = bool((meta.get("text") or {}).get("persian_view"))
+    prepare = (
+        [
+            "from tfgbv.models.build import load_text_prep",
+            "",
+            'prep = load_text_prep("path/to/model")  # the Persian view: Tajik words -> Persian script, as in training',
+        ]
+        if persian
+        else []
+    )
     lines += [
         "The `model/` folder is a standard `BertForSequenceClassification`-style checkpoint (safetensors, no remote "
         "code) whose outputs are already temperature-calibrated, and whose tokenizer already removes invisible "
         "characters, applies Unicode NFC, repairs Tajik letters typed with combining marks or borrowed from other "
-        "alphabets, collapses whitespace and applies the character fallback. For a text that fits one window, "
-        "the pipeline gives the same probabilities as `Classifier` (to 1e-4):",
+        "alphabets, collapses whitespace and applies the character fallback."
+        + (
+            " This model reads Tajik through the **Persian view** (Tajik words rewritten in Persian script by a small "
+            f"transliterator saved in `{rundir.PERSIAN_VIEW_DIR}/`), which a tokenizer cannot do: prepare the texts "
+            "with tfgbv's one call first."
+            if persian
+            else ""
+        )
+        + " For a text that fits one window, the pipeline gives the same probabilities as `Classifier` (to 1e-4):",
         "",
         "```python",
         "from transformers import pipeline",
         "",
+        *prepare,
         'pipe = pipeline("text-classification", model="path/to/model", top_k=None, function_to_apply="sigmoid")',
         f"thresholds = {json.dumps(thresholds)}",  # as ruff formats it (the card is linted)
         'texts = ["Ту бешарм ҳастӣ, шарми оилаат", "Телефон доверия кризисного центра работает круглосуточно"]',
-        "for row in pipe(texts, truncation=True):",
+        f"for row in pipe({'prep.many(texts)' if persian else 'texts'}, truncation=True):",
         '    scores = {d["label"]: d["score"] for d in row}',
         "    labels = [lab for lab, p in scores.items() if p >= thresholds[lab]]",
         "```",
@@ -867,6 +919,7 @@ def render_model_card(run_dir: str | Path):
     body += _section_training_data(art)
     body += _section_results(art)
     body += _section_external(art)
+    body += _section_persian_view(art)
     body += _section_bias(art)
     body += _section_limitations(art)
     body += [ETHICS]

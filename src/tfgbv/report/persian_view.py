@@ -8,13 +8,15 @@ import re
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from tfgbv.io import write_json, write_text
-from tfgbv.models.build import TextPrep
-from tfgbv.persian_view import PersianView
 from tfgbv.report.markdown import number
 from tfgbv.text import keyboard_spelling
+
+if TYPE_CHECKING:  # torch-free at import: the model card renders the transliterator table
+    from tfgbv.models.build import TextPrep
+    from tfgbv.persian_view import PersianView
 
 _WORD = re.compile(r"\w+")
 
@@ -40,7 +42,7 @@ def best_rate(fn: Callable[[], Any], items: int, repeats: int = 3) -> float:
 def preparation_speed(prep: TextPrep, view: PersianView, texts: Sequence[str]) -> dict[str, float]:
     """Texts/s of the text preparation alone: without the view, with it on a cold cache, with it warm."""
     plain, with_view = replace(prep, persian_view=False), replace(prep, persian_view=True)
-    cold = PersianView(view.model, view.language)
+    cold = type(view)(view.model, view.language)  # an empty word cache
     with_view.attach_persian_view(cold)
     start = time.perf_counter()
     with_view.many(texts)

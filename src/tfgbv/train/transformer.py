@@ -32,6 +32,7 @@ from tfgbv.models.coverage import tokenizer_coverage
 from tfgbv.models.hf_format import HEAD_PREFIXES
 from tfgbv.predict.transformer import predict_logits
 from tfgbv.train.device import DevicePlan, device_plan
+from tfgbv.train.persian_translit import load_persian_view
 from tfgbv.train.distributed import from_rank0, is_main_process, rank, world_size
 from tfgbv.train.run_writer import decisions_meta, finish_run, split_reports, start_run, write_decisions
 from tfgbv.train.tracking import Tracker
@@ -110,7 +111,7 @@ def compute_pos_weight(y: np.ndarray, cap: float = 10.0) -> list[float]:
 def make_dataset(records: Sequence[dict], tokenizer, prep, max_length: int):
     """Tokenise once with batched `datasets.map`; keep a length column for length-grouped batches."""
     ds = datasets.Dataset.from_dict(
-        {"text": [prep(r["text"]) for r in records], "labels": labels_matrix(records).tolist()}
+        {"text": prep.many([r["text"] for r in records]), "labels": labels_matrix(records).tolist()}
     )
 
     def _tok(batch):
@@ -437,6 +438,7 @@ def train(
     seed: int = 42,
     resolved_config: dict | None = None,
     cache_dir: str | Path | None = None,
+    shared_datasets: str | Path | None = None,
     score_test: bool = True,
     tracker: Tracker | None = None,
 ) -> dict[str, Any]:
@@ -454,6 +456,8 @@ def train(
     if train_spec.train_all_layers:
         model_spec = replace(model_spec, freeze_embeddings=False, freeze_layers=0)
     seed_everything(seed)
+    if model_spec.text.persian_view:  # trained once per machine and data (cached), then saved with the model
+        model_spec.text.attach_persian_view(load_persian_view(shared_datasets, cache_dir))
     tokenizer, model = build_model(model_spec, [r["text"] for r in data.splits["train"]], cache_dir=cache_dir)
     tokenizer = from_rank0(tokenizer)  # torchrun: one vocabulary (DDP gives every rank rank 0's weights itself)
     prep = model_spec.text
@@ -484,7 +488,7 @@ def train(
         **spec_to_meta(model_spec),
         "trained_on": data.files and sorted({f["source"] for f in data.files}),
     }
-    model_dir = save_model_dir(model, tokenizer, rundir.model_dir(run_dir), meta)
+    model_dir = save_model_dir(model, tokenizer, rundir.model_dir(run_dir), meta, text_prep=prep)
     write_decisions(run_dir, decisions)
     metrics = {
         "train": train_info,
@@ -500,7 +504,7 @@ def train(
 def _coverage(tokenizer, data: LoadedData, prep) -> dict | None:
     """Tokenizer coverage (unknown-token rate, tokens per word) per language on all loaded texts."""
     recs = [r for split in data.splits.values() for r in split]
-    return tokenizer_coverage(tokenizer, [prep(r["text"]) for r in recs], [r["lang"] for r in recs])
+    return tokenizer_coverage(tokenizer, prep.many([r["text"] for r in recs]), [r["lang"] for r in recs])
 
 
 __all__ = ["TrainSpec", "masked_bce_loss", "compute_pos_weight", "train"]
