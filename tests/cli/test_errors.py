@@ -117,3 +117,22 @@ def test_every_user_error_name_is_an_exception_class():
     for qualified in errors.USER_ERRORS:
         module, name = qualified.rsplit(".", 1)
         assert issubclass(getattr(importlib.import_module(module), name), Exception), qualified
+
+
+@pytest.mark.parametrize(
+    "name,argv",
+    [
+        ("tfgbv-evaluate", ["run_dir=runs/nope", "data=seed"]),
+        ("tfgbv-export", ["model_dir=runs/nope"]),
+        ("tfgbv-compare", ["a=runs/nope/eval", "b=runs/other/eval"]),
+        ("tfgbv-select", ["model_dir=runs/nope", "input=missing.jsonl", "out_dir=batch"]),
+    ],
+)
+def test_missing_paths_end_every_command_in_one_line_with_exit_2(name, argv, tmp_path, monkeypatch, capsys):
+    module, func = _console_scripts()[name].split(":")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(errors.DEBUG_ENV, raising=False)
+    code, err = run_cli(getattr(importlib.import_module(module), func), [name, *argv], monkeypatch, capsys)
+    assert code == 2, err
+    line = _one_line(err)
+    assert line.startswith(f"{name}: error: ") and ("nope" in line or "missing" in line), line
