@@ -32,8 +32,8 @@ from tfgbv.models.coverage import tokenizer_coverage
 from tfgbv.models.hf_format import HEAD_PREFIXES
 from tfgbv.predict.transformer import predict_logits
 from tfgbv.train.device import DevicePlan, device_plan
-from tfgbv.train.persian_translit import load_persian_view
 from tfgbv.train.distributed import from_rank0, is_main_process, rank, world_size
+from tfgbv.train.persian_translit import load_persian_view
 from tfgbv.train.run_writer import decisions_meta, finish_run, split_reports, start_run, write_decisions
 from tfgbv.train.tracking import Tracker
 
