@@ -193,6 +193,9 @@ def run_serve_bench(spec: BenchServeSpec, root: str | Path = ".", model_spec=Non
     texts = probe_texts(spec.n_texts)
     load_at_start = round(os.getloadavg()[0], 2)
     scorer = Service(serve_spec).load()
+    # the precision bf16=auto chose here, given explicitly to every server (a Ray replica with fewer threads would
+    # otherwise time both precisions again before it answers)
+    serve_spec = dataclasses.replace(serve_spec, bf16=bool(getattr(scorer.clf, "bf16", False)))
     meta = getattr(scorer.clf, "meta", {}) or {}
     model = {"model_id": scorer.model_id, "short_name": meta.get("short_name"), "described": described}
     before = _in_process(scorer, texts, spec.inprocess_repeats)

@@ -14,6 +14,7 @@ import os
 import time
 from typing import Any
 
+from tfgbv.predict.precision import choose_bf16
 from tfgbv.serve.app import create_app
 from tfgbv.serve.keys import load_keys
 from tfgbv.serve.spec import ServeSpec
@@ -24,10 +25,15 @@ APP_NAME = "tfgbv"
 
 
 def replica_spec(spec: ServeSpec) -> ServeSpec:
-    """Each replica's torch threads default to its CPUs, so replicas do not fight over the cores."""
-    if spec.num_threads is not None:
-        return spec
-    return dataclasses.replace(spec, num_threads=max(1, int(spec.num_cpus_per_replica)))
+    """Each replica's torch threads default to its CPUs, so replicas do not fight over the cores; bf16=auto is decided
+    here, once (timed and cached per machine and thread count), rather than by every replica at the same time."""
+    if spec.num_threads is None:
+        spec = dataclasses.replace(spec, num_threads=max(1, int(spec.num_cpus_per_replica)))
+    if spec.bf16 == "auto" and spec.backend == "torch":
+        spec = dataclasses.replace(
+            spec, bf16=choose_bf16(spec.model_dir, num_threads=spec.num_threads, batch_tokens=spec.batch_tokens)
+        )
+    return spec
 
 
 def ray_app(spec: ServeSpec):
