@@ -87,7 +87,7 @@ class CharSeq2Seq(nn.Module):
             d, config.heads, config.layers, config.layers, config.feedforward, dropout=0.01, batch_first=True
         )
         # Nested tensors (a prototype API, with a warning) only pay for long padded batches; ours are short words.
-        self.transformer.encoder.enable_nested_tensor = False
+        self.transformer.encoder.enable_nested_tensor = self.transformer.encoder.use_nested_tensor = False
         self.out = nn.Linear(d, len(config.target_vocab))
         self._src_index = {c: i for i, c in enumerate(config.source_vocab) if i >= len(SPECIALS)}
         self._tgt_index = {c: i for i, c in enumerate(config.target_vocab) if i >= len(SPECIALS)}
