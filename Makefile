@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.tfgbv-installed
 ARGS ?=
 
-.PHONY: setup train eval-public test test-fast test-label-studio lint bench bench-train serve bench-serve data-check functional clean
+.PHONY: setup train eval-public test test-e2e test-fast test-label-studio lint bench bench-train serve bench-serve data-check functional clean
 
 setup: $(STAMP)
 
@@ -29,9 +29,21 @@ eval-public: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) scripts/evaluate.py run_dir=runs/latest data=seed publish_card=true $(ARGS)
 	$(PY) scripts/update_readme.py
 
-## Lint (ruff format --check, ruff check), then the whole test suite offline (slow tests included).
+## Lint (ruff format --check, ruff check), then the whole test suite offline (slow tests included), except the long
+## end-to-end tests of other processes (make test-e2e) and the Label Studio round trip.
 test: lint
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not label_studio" $(ARGS)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not label_studio and not e2e" $(ARGS)
+
+## The long end-to-end tests (marker e2e): 2-process torchrun training, Ray Serve, the serving page in headless
+## chromium, console scripts from a wheel in a fresh venv, MLflow and TensorBoard logging. Installs the tracking extras
+## into .venv first (make train needs neither). .ci/run runs it after make test.
+E2E_STAMP := $(VENV)/.tfgbv-e2e-installed
+$(E2E_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,onnx,ray,tensorboard,mlflow]"
+	@touch $(E2E_STAMP)
+
+test-e2e: $(E2E_STAMP)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "e2e and not label_studio" $(ARGS)
 
 ## Formatting and lint only (ruff; configured in pyproject.toml).
 lint: $(STAMP)

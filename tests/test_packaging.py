@@ -168,6 +168,7 @@ def wheel(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_wheel_ships_configs_bundled_data_and_py_typed(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     configs = {p.relative_to(REPO / "configs").as_posix() for p in (REPO / "configs").rglob("*.yaml")}
@@ -215,6 +216,7 @@ def _clean_env(tmp: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_console_scripts_work_from_a_non_editable_wheel_in_an_empty_directory(wheel, tmp_path):
     python = _venv_with_dev_dependencies(tmp_path / "venv")
     env = _clean_env(tmp_path)
@@ -249,10 +251,11 @@ def test_console_scripts_work_from_a_non_editable_wheel_in_an_empty_directory(wh
     site = str(tmp_path / "venv")
     assert where[0].startswith(site) and where[1] == "None" and where[2].startswith(site), where
 
-    run("tfgbv-train", "model=tiny", "debug=fast")
-    latest = work / "runs" / "latest"
-    assert (latest / "model" / "model.safetensors").is_file() and (latest / "eval" / "metrics.json").is_file()
-    assert (latest / "model_card.md").is_file()
+    # A smoke run never takes runs/latest (issue 26.3): it is named where it is written, and used by that name.
+    run("tfgbv-train", "model=tiny", "debug=fast", "hydra.run.dir=runs/smoke")
+    smoke = work / "runs" / "smoke"
+    assert (smoke / "model" / "model.safetensors").is_file() and (smoke / "eval" / "metrics.json").is_file()
+    assert (smoke / "model_card.md").is_file() and not (work / "runs" / "latest").exists()
 
     (work / "comments.jsonl").write_text(
         "".join(
@@ -261,13 +264,13 @@ def test_console_scripts_work_from_a_non_editable_wheel_in_an_empty_directory(wh
         ),
         encoding="utf-8",
     )
-    run("tfgbv-predict", "input=comments.jsonl", "output=scores.jsonl", "quiet=true")
+    run("tfgbv-predict", "model_dir=runs/smoke", "input=comments.jsonl", "output=scores.jsonl", "quiet=true")
     rows = [json.loads(line) for line in (work / "scores.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in rows] == ["0", "1", "2"] and all(isinstance(r["labels"], list) for r in rows)
 
     # The rest only read what is there: run them side by side (each is mostly interpreter start-up and imports).
     checks = {
-        "compare": ["tfgbv-compare", "a=runs/latest", "b=runs/latest"],
+        "compare": ["tfgbv-compare", "a=runs/smoke", "b=runs/smoke"],
         "validate": ["tfgbv-validate-data"],  # the bundled corpus, read from inside the package
         "data_dest": ["tfgbv-data", "--dest", str(work / "public"), "list"],
         "data_default": ["tfgbv-data", "list"],

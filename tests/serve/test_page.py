@@ -11,10 +11,13 @@ from tfgbv.serve.server import BackgroundServer
 from tfgbv.serve.spec import ServeSpec
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and DRIVER),
-    reason="needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver; .ci/run does)",
-)
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not (CHROMIUM and DRIVER),
+        reason="needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver; .ci/run does)",
+    ),
+]
 COMMENT = "Привет всем. Ты дура и никто тебя не уважает! Я знаю, где ты живёшь."
 
 

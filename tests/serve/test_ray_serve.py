@@ -12,6 +12,7 @@ from tfgbv.serve.spec import ServeSpec
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_ray_serve_deployment_answers(tiny_run, tiny_classifier):
     pytest.importorskip("ray.serve")
     from tfgbv.serve.ray_serve import start_ray, stop_ray

@@ -74,6 +74,7 @@ def _step_losses(run: Path) -> list[float]:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_two_processes_write_one_run_and_train_as_one_process_of_the_same_effective_batch(tmp_path, tiny_encoder):
     ddp_runs, one_runs = tmp_path / "ddp", tmp_path / "one"
     ddp = _launch(
@@ -117,6 +118,7 @@ def test_two_processes_write_one_run_and_train_as_one_process_of_the_same_effect
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_a_failing_rank_fails_the_run_and_is_named(tmp_path, tiny_encoder):
     runs = tmp_path / "runs"
     out = _launch(

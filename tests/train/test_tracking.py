@@ -73,6 +73,7 @@ def test_csv_logs_every_step_loss_and_the_final_metrics(tiny_data, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_tensorboard_event_files_hold_the_per_step_loss_and_the_final_metrics(tiny_data, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -89,6 +90,7 @@ def test_tensorboard_event_files_hold_the_per_step_loss_and_the_final_metrics(ti
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_mlflow_run_holds_params_per_step_loss_and_final_metrics(tiny_data, tmp_path):
     import mlflow
 

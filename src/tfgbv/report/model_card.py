@@ -393,7 +393,7 @@ def _section_training_data(art: dict) -> list[str]:
             + ", ".join(f"`{k}` {v}" for k, v in sorted(man["augmented"].items()))
             + ".",
         ]
-    lines += _repeat_lines(man, art["train_metrics"])
+    lines += _repeat_lines(man, art.get("train_metrics") or {})
     lines += _annotation_lines(man.get("annotation") or {})
     if man.get("skipped_sources"):
         lines += [
