@@ -15,7 +15,7 @@ pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(
         not (CHROMIUM and DRIVER),
-        reason="needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver; .ci/run does)",
+        reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; .ci/run does)",
     ),
 ]
 COMMENT = "Привет всем. Ты дура и никто тебя не уважает! Я знаю, где ты живёшь."
