@@ -258,9 +258,10 @@ class PersianView:
             batch = missing[start : start + self.batch_size]
             for word, persian in zip(batch, self.model.greedy(batch)):
                 self._cache[word] = persian or word
+        out = [self._cache[w] for w in words]
         if len(self._cache) > self.cache_size:  # unbounded input (random strings) must not grow memory for ever
             self._cache.clear()
-        return [self._cache.get(w) or self.model.greedy([w])[0] or w for w in words]
+        return out
 
     # -- comments
 

@@ -30,9 +30,13 @@ def test_the_report_gives_each_configuration_against_one_process_and_says_no_gpu
     assert "| 2 | 1 | 32 | 64 | 2909 | 22.0 | 1.10x | 40.0 | 1.4% | 1.0, 1.5 |" in md
     assert "| 1 | 2 | 32 | 32 | 1600 | 20.0 | 1.00x | — | — |" in md
     assert "has not been run" in md and "oversubscribed" not in md
+    two_cores = {**res["machine"], "cores": 2}
     for run in res["runs"]:
-        run["load_average_after"] = 9.5  # other jobs on a 2-core machine
-    assert "load average up to 9.5 on 2 cores" in render({**res, "machine": {**res["machine"], "cores": 2}})
+        run["load_average_after"] = 2.1  # the benchmark's own two processes, not other jobs
+    assert "oversubscribed" not in render({**res, "machine": two_cores})
+    for run in res["runs"]:
+        run["load_average_before"] = 9.5  # other jobs on a 2-core machine
+    assert "load average up to 9.5 on 2 cores" in render({**res, "machine": two_cores})
 
 
 def test_one_process_has_no_all_reduce():

@@ -154,8 +154,9 @@ def summarise(
 
 
 def oversubscribed(res: dict[str, Any]) -> float | None:
-    """The highest load average seen around the runs, when it exceeded the core count (else None)."""
-    loads = [r.get(k) or 0.0 for r in res["runs"] for k in ("load_average_before", "load_average_after")]
+    """The highest load average seen before a run started, when it exceeded the core count (else None). The load after
+    a run counts the benchmark's own processes (a 2-process run leaves ~2 behind), not other jobs."""
+    loads = [r.get("load_average_before") or 0.0 for r in res["runs"]]
     peak = max(loads, default=0.0)
     return peak if peak > (res["machine"]["cores"] or 1) else None
 
