@@ -23,7 +23,9 @@ def test_choice_is_measured_once_then_read_from_the_cache(tiny_run, tmp_path, mo
     second = precision.choose_bf16(tiny_run, cache=tmp_path)
     assert first == second and calls == [1]
     entry = json.loads((tmp_path / precision.CHOICE_FILE).read_text(encoding="utf-8"))[machine_key()]
-    assert entry["bf16"] == first and entry["label_agreement"] > 0.9 and entry["fp32_texts_per_s"] > 0
+    # The agreement itself is the next test's business: a tiny random model sits near its thresholds, so bf16 flips
+    # a varying share of its labels (0.75 to 1.0 seen, depending on the CPU's bf16 support and thread count).
+    assert entry["bf16"] == first and 0 <= entry["label_agreement"] <= 1 and entry["fp32_texts_per_s"] > 0
 
 
 def test_bf16_is_kept_only_when_faster_and_in_agreement(tiny_run, monkeypatch):
