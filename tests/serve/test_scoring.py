@@ -44,6 +44,38 @@ def test_concurrent_submits_share_batches_within_the_limits():
     assert [len(c) for c in calls] == [4, 2, 5]  # full batches; the 5-text request alone (larger than max_texts)
 
 
+def test_a_batch_closes_at_a_pause_in_arrivals_not_at_the_maximum_wait():
+    calls: list[list[str]] = []
+
+    def score(texts):
+        calls.append(list(texts))
+        return list(texts)
+
+    async def main():
+        # gap 0.3 s, maximum wait 30 s: arrivals 20 ms apart join one batch; a pause of 1.5 s closes it
+        b = MicroBatcher(score, max_texts=64, max_chars=10_000, max_wait_s=30, gap_s=0.3)
+        b.start()
+
+        async def send(i: int, delay: float):
+            await asyncio.sleep(delay)
+            return await b.submit([f"t{i}"])
+
+        results = await asyncio.gather(*(send(i, 0.02 * i) for i in range(5)), send(5, 1.5))
+        await b.stop()
+        return results
+
+    started = time.monotonic()
+    results = _run(main())
+    assert results == [[f"t{i}"] for i in range(6)]
+    assert calls == [["t0", "t1", "t2", "t3", "t4"], ["t5"]]
+    assert time.monotonic() - started < 25  # the lone last request did not wait the 30 s maximum
+
+
+def test_the_arrival_gap_never_exceeds_the_maximum_wait():
+    assert MicroBatcher(lambda t: t, max_wait_s=0.01, gap_s=5).gap_s == 0.01
+    assert MicroBatcher(lambda t: t, max_wait_s=0.01).gap_s == 0.01
+
+
 def test_a_failing_batch_fails_its_requests_and_the_batcher_goes_on():
     def score(texts):
         if "boom" in texts:

@@ -101,6 +101,7 @@ class Service:
             spec.max_wait_ms / 1000,
             spec.max_queue_texts,
             on_batch=self.metrics.batch,
+            gap_s=spec.batch_gap_ms / 1000,
         )
         self.batcher.start()
         self.metrics.ready.set(1)

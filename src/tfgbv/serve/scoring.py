@@ -93,8 +93,11 @@ class _Item:
 
 class MicroBatcher:
     """Collects the texts of concurrent requests into batches of at most `max_texts` texts and `max_chars` characters
-    (a request larger than that is a batch of its own), waiting at most `max_wait_s` for the batch to fill, and scores
-    each batch with `score` on one worker thread. `on_batch(n_texts, seconds)` is told about every batch."""
+    (a request larger than that is a batch of its own) and scores each batch with `score` on one worker thread.
+    A batch closes when it is full, when no request arrived for `gap_s`, or `max_wait_s` after it opened: clients that
+    just got their answers send their next requests within a millisecond or two of each other, so waiting for a pause
+    in arrivals (not a fixed time) merges them into one batch under load and costs a lone client only `gap_s`.
+    `on_batch(n_texts, seconds)` is told about every batch."""
 
     def __init__(
         self,
@@ -104,9 +107,11 @@ class MicroBatcher:
         max_wait_s: float = 0.005,
         max_queue_texts: int = 4096,
         on_batch: Callable[[int, float], None] | None = None,
+        gap_s: float | None = None,
     ):
         self._score, self.max_texts, self.max_chars = score, max_texts, max_chars
         self.max_wait_s, self.max_queue_texts, self._on_batch = max_wait_s, max_queue_texts, on_batch
+        self.gap_s = max_wait_s if gap_s is None else min(gap_s, max_wait_s)
         self._items: collections.deque[_Item] = collections.deque()
         self.queued_texts = 0
         self._wake: asyncio.Event | None = None
@@ -156,12 +161,12 @@ class MicroBatcher:
                 await self._score_batch(live)
 
     async def _fill(self) -> None:
-        """Wait up to max_wait_s for more texts, unless a full batch is waiting already."""
+        """Wait for more texts until a full batch is waiting, none arrived for gap_s, or max_wait_s has passed."""
         deadline = time.monotonic() + self.max_wait_s
         while self.queued_texts < self.max_texts and (left := deadline - time.monotonic()) > 0:
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), left)
+                await asyncio.wait_for(self._wake.wait(), min(left, self.gap_s))
             except asyncio.TimeoutError:
                 return
 

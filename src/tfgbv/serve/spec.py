@@ -50,7 +50,8 @@ class ServeSpec:
     # micro-batching: requests arriving together are scored in one call
     max_batch_texts: int = 64  # texts (comments and their sentences) per model call at most ...
     max_batch_chars: int = 32_768  # ... and characters per call at most (a cheap stand-in for a token budget)
-    max_wait_ms: float = 5.0  # how long the first request of a batch waits for others
+    max_wait_ms: float = 20.0  # how long the first request of a batch waits for others at most ...
+    batch_gap_ms: float = 2.0  # ... closing the batch as soon as no request arrived for this long
     max_queue_texts: int = 4096  # texts waiting at most; beyond, requests get 429
     # limits
     max_body_bytes: int = 1_048_576
@@ -68,7 +69,7 @@ class ServeSpec:
             problems += _positive_int(self, name, allow_zero=name == "port")
         for name in ("max_comment_bytes", "max_request_texts"):
             problems += _positive_int(self, name)
-        for name in ("max_wait_ms", "request_timeout_s", "num_cpus_per_replica"):
+        for name in ("max_wait_ms", "batch_gap_ms", "request_timeout_s", "num_cpus_per_replica"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
                 problems.append(f"{name} must be a non-negative number, got {value!r}")
