@@ -34,5 +34,6 @@ def test_the_serving_bench_measures_every_level_and_writes_both_files(tiny_run, 
             row["throughput_rps"] / written["in_process"]["throughput_tps"], abs=1e-3
         )
         assert row["client_cpu_cores"] >= 0 and row["p50_ms"] <= row["p99_ms"]
+        assert 1 <= row["texts_per_model_call"] <= row["concurrency"]  # single-comment requests, no spans
     markdown = (tmp_path / "serve_bench.md").read_text(encoding="utf-8")
     assert markdown.count("| local | ") == 2 and "load generator CPU" in markdown

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 import aiohttp
 import httpx
 import numpy as np
+from prometheus_client.parser import text_string_to_metric_families
 
 from tfgbv.env import cpu_model, environment_info
 from tfgbv.io import write_json, write_text
@@ -51,7 +52,7 @@ class BenchServeSpec:
     num_threads: int | None = None
     max_batch_texts: int = 64
     max_wait_ms: float = 20.0
-    batch_gap_ms: float = 2.0
+    batch_gap_ms: float = 5.0
     ray_replicas: list[int] = field(default_factory=list)  # e.g. [1, 2]: Ray Serve at the highest concurrency
     ray_cpus_per_replica: float = 1.0
     time_limit_s: float = 120.0  # per measurement at most
@@ -137,11 +138,29 @@ def _wait_ready(url: str, timeout_s: float = 300.0, proc=None) -> None:
     raise RuntimeError(f"the service on {url} did not become ready in {timeout_s:.0f} s")
 
 
-def _measure(url: str, texts: list[str], spec: BenchServeSpec, levels: Sequence[int]) -> list[dict]:
+def _batch_counts(url: str) -> tuple[float, float]:
+    """(texts scored, model calls) so far, from the server's /metrics (tfgbv_batch_texts)."""
+    counts = {"sum": 0.0, "count": 0.0}
+    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=10).text):
+        for sample in family.samples:
+            if sample.name in ("tfgbv_batch_texts_sum", "tfgbv_batch_texts_count"):
+                counts[sample.name.rsplit("_", 1)[1]] = sample.value
+    return counts["sum"], counts["count"]
+
+
+def _measure(
+    url: str, texts: list[str], spec: BenchServeSpec, levels: Sequence[int], batches: bool = True
+) -> list[dict]:
+    """Each level, warmed up first; `batches`: also the mean texts per model call, read from /metrics (one process:
+    behind Ray, /metrics answers for whichever replica gets the request)."""
     out = []
     for c in levels:
         asyncio.run(_load(url, texts, c, spec.warmup_requests, spec.time_limit_s))
+        before = _batch_counts(url) if batches else None
         out.append(asyncio.run(_load(url, texts, c, spec.requests, spec.time_limit_s)))
+        if before is not None:
+            after = _batch_counts(url)
+            out[-1]["texts_per_model_call"] = round((after[0] - before[0]) / max(1.0, after[1] - before[1]), 1)
         log.info("concurrency %d: %.1f requests/s, p99 %.0f ms", c, out[-1]["throughput_rps"], out[-1]["p99_ms"])
     return out
 
@@ -186,7 +205,7 @@ def _ray(serve_spec: ServeSpec, texts: list[str], spec: BenchServeSpec) -> list[
         try:
             url = start_ray(rs)
             _wait_ready(url)
-            res = _measure(url, texts, spec, [max(spec.concurrency)])[0]
+            res = _measure(url, texts, spec, [max(spec.concurrency)], batches=False)[0]
         finally:
             stop_ray()
         out.append({"replicas": replicas, "cpus_per_replica": spec.ray_cpus_per_replica, **res})
@@ -267,11 +286,13 @@ def render_markdown(res: dict[str, Any]) -> str:
         f"faster of before ({ip['before']['throughput_tps']}) and after ({ip['after']['throughput_tps']}) serving: "
         f"**{ip['throughput_tps']} comments/s**.",
         "- Served: single-comment `comments:analyze` requests (all five attributes) from an asyncio/aiohttp client on "
-        "127.0.0.1; the server (local engine) runs in its own process.",
+        "127.0.0.1; the server (local engine) runs in its own process. Micro-batching: at most "
+        f"{res['spec']['max_batch_texts']} texts per model call; a batch closes once no request arrived for "
+        f"{res['spec']['batch_gap_ms']} ms, or {res['spec']['max_wait_ms']} ms after it opened.",
         "",
         "| engine | concurrency | requests | errors | throughput (req/s) | vs in-process | p50 ms | p95 ms | p99 ms "
-        "| load generator CPU (cores) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| texts per model call | load generator CPU (cores) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in res["served"]:
         lines.append(_row("local", r))
@@ -290,5 +311,6 @@ def render_markdown(res: dict[str, Any]) -> str:
 def _row(engine: str, r: dict) -> str:
     return (
         f"| {engine} | {r['concurrency']} | {r['requests']} | {r['errors']} | {r['throughput_rps']} | "
-        f"{r['ratio_to_in_process']:.0%} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['client_cpu_cores']} |"
+        f"{r['ratio_to_in_process']:.0%} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | "
+        f"{r.get('texts_per_model_call', 'n/a')} | {r['client_cpu_cores']} |"
     )

@@ -51,7 +51,7 @@ class ServeSpec:
     max_batch_texts: int = 64  # texts (comments and their sentences) per model call at most ...
     max_batch_chars: int = 32_768  # ... and characters per call at most (a cheap stand-in for a token budget)
     max_wait_ms: float = 20.0  # how long the first request of a batch waits for others at most ...
-    batch_gap_ms: float = 2.0  # ... closing the batch as soon as no request arrived for this long
+    batch_gap_ms: float = 5.0  # ... closing the batch as soon as no request arrived for this long
     max_queue_texts: int = 4096  # texts waiting at most; beyond, requests get 429
     # limits
     max_body_bytes: int = 1_048_576
