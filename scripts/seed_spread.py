@@ -45,7 +45,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--about", default="`make train` configuration", help="what the seed runs are")
     args = ap.parse_args(argv)
     arts = [_load(run) for run in args.runs]
-    values = [headline_metrics(a["eval"]) for a in arts]
+    values = [headline_metrics(a["eval"], a["external"]) for a in arts]
     described = [
         {
             "run": a["run_dir"].name,
@@ -77,7 +77,7 @@ def main(argv: list[str]) -> int:
             "run": Path(path).name,
             "seed": art["config"].get("seed"),
             "changes": config_changes(arts[0]["config"], art["config"]),
-            "values": headline_metrics(art["eval"]),
+            "values": headline_metrics(art["eval"], art["external"]),
         }
     compared = compare_variants(summary, {n: v["values"] for n, v in variants.items()})
     if variants:

@@ -17,6 +17,8 @@ from tfgbv.train.persian_translit import (
     TranslitSpec,
     ensure_persian_view,
     from_tg2fa,
+    keyboard_restorations,
+    measure_running_text,
     read_pairs,
     split_pairs,
     train_model,
@@ -85,10 +87,33 @@ def test_fine_tuning_on_keyboard_spellings_teaches_them(tmp_path):
     read like the literary ones (the real run's held-out figures are in docs/persian_view.md)."""
     pairs = read_pairs(PUBLIC / "tgfa_stibiumghost_translit")
     keyboard = [(keyboard_spelling(t), f) for t, f in pairs if keyboard_spelling(t) != t]
-    before = word_scores(from_tg2fa(), keyboard)["word_accuracy"]
+    before = word_scores(from_tg2fa().greedy, keyboard)["word_accuracy"]
     model = train_model(from_tg2fa(), pairs, TranslitSpec(epochs=30, batch_size=16, learning_rate=2e-3))
-    assert word_scores(model, keyboard)["word_accuracy"] > before
-    assert word_scores(model, pairs)["word_accuracy"] >= 0.8
+    assert word_scores(model.greedy, keyboard)["word_accuracy"] > before
+    assert word_scores(model.greedy, pairs)["word_accuracy"] >= 0.8
+
+
+def test_keyboard_restoration_takes_the_commonest_tajik_word_and_keeps_words_as_written():
+    running_text = ["ҳама", "ҳама", "хама", "кор", "кор", "қор", "корӣ", "дӯст"]
+    assert keyboard_restorations(running_text) == {"хама": "ҳама", "кори": "корӣ", "дуст": "дӯст"}
+    assert keyboard_restorations(["қарз", "карз"]) == {}  # a tie: the spelling as typed wins
+
+
+def test_restorations_are_measured_token_by_token_on_running_text():
+    scores = measure_running_text({"хама": "ҳама", "кор": "қор"}, ["ҳама", "ва", "кор", "ҳам", "ҳама"])
+    assert scores["tokens_with_tajik_letters"] == 3 and scores["restored_exactly"] == pytest.approx(2 / 3)
+    assert scores["plain_tokens_kept"] == 0.5  # "кор" as written was "restored" to "қор"
+
+
+def test_the_view_restores_a_keyboard_spelling_before_transliterating_it(base_view):
+    restored = PersianView(base_view.model, base_view.language, restore={"хама": "ҳама", "духтар": "духтар"})
+    assert restored.words(["хама"]) == base_view.words(["ҳама"]) == ["همه"]
+    assert restored.words(["ҳама", "китоб"]) == base_view.words(["ҳама", "китоб"])  # literary words as before
+
+
+def test_restorations_travel_with_the_saved_view(base_view, tmp_path):
+    view = PersianView(base_view.model, base_view.language, restore={"хама": "ҳама"})
+    assert PersianView.load(view.save(tmp_path / "view")).restore == {"хама": "ҳама"}
 
 
 def test_split_is_by_tajik_word_and_never_moves():
@@ -166,6 +191,23 @@ def test_cached_transliterator_is_trained_once(tmp_path):
     stamp = (first / rundir.PERSIAN_VIEW_WEIGHTS).stat().st_mtime_ns
     assert ensure_persian_view(PUBLIC, tmp_path) == first
     assert (first / rundir.PERSIAN_VIEW_WEIGHTS).stat().st_mtime_ns == stamp
+
+
+def test_a_new_view_reuses_the_cached_character_model(tmp_path, monkeypatch):
+    from tfgbv.train import persian_translit
+
+    first = ensure_persian_view(PUBLIC, tmp_path)
+    monkeypatch.setattr(persian_translit, "_VERSION", 999)  # the view's making changed, the fine-tuning did not
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the character model was trained again")
+
+    monkeypatch.setattr(persian_translit, "train_model", no_training)
+    second = ensure_persian_view(PUBLIC, tmp_path)
+    assert second != first
+    assert (second / rundir.PERSIAN_VIEW_WEIGHTS).read_bytes() == (first / rundir.PERSIAN_VIEW_WEIGHTS).read_bytes()
+    evaluation = json.loads((second / rundir.PERSIAN_VIEW_EVAL).read_text(encoding="utf-8"))
+    assert {"tg2fa_translit", "fine_tuned", "view", "keyboard_restoration", "word_language"} <= set(evaluation)
 
 
 def test_card_shows_the_transliterator_and_its_pipeline_snippet_prepares_texts_like_classifier(persian_run):

@@ -11,8 +11,10 @@ Three parts, all deterministic and offline:
   ӣ→и), so both read the same;
 - `WordLanguage`: a character n-gram naive Bayes that tells Tajik words from Russian ones, helped by the words around
   them: in a code-switched comment only the Tajik words are rewritten;
-- `PersianView`: routing + a word cache (word frequencies follow Zipf's law, so nearly every word after the first few
-  thousand comments is a cache hit) + batched greedy decoding of the misses.
+- `PersianView`: routing + keyboard restoration (a word typed without Tajik letters, e.g. "хама", is first given back
+  the letters of the Tajik word that spelling most often stands for in real Tajik text, "ҳама": the keyboard loses
+  information the character model can only guess) + a word cache (word frequencies follow Zipf's law, so nearly every
+  word after the first few thousand comments is a cache hit) + batched greedy decoding of the misses.
 
 Saved as one folder (`rundir.PERSIAN_VIEW_DIR` inside a model directory): safetensors weights and a JSON config, never a
 pickle.
@@ -209,9 +211,19 @@ class WordLanguage:
 class PersianView:
     """Rewrite the Tajik words of comments in Persian script; everything else stays as written."""
 
-    def __init__(self, model: CharSeq2Seq, language: WordLanguage, *, batch_size: int = 512, cache_size: int = 500_000):
+    def __init__(
+        self,
+        model: CharSeq2Seq,
+        language: WordLanguage,
+        *,
+        restore: dict[str, str] | None = None,
+        batch_size: int = 512,
+        cache_size: int = 500_000,
+    ):
         self.model = model.eval()
         self.language = language
+        # keyboard spelling -> the Tajik word it most often stands for (persian_translit.keyboard_restorations)
+        self.restore: dict[str, str] = dict(restore or {})
         self.batch_size = batch_size
         self.cache_size = cache_size
         self._cache: dict[str, str] = {}
@@ -226,7 +238,11 @@ class PersianView:
             save_file({k: v.contiguous() for k, v in self.model.state_dict().items()}, str(tmp))
         write_json(
             out_dir / rundir.PERSIAN_VIEW_CONFIG,
-            {"seq2seq": asdict(self.model.config), "language": self.language.to_json()},
+            {
+                "seq2seq": asdict(self.model.config),
+                "language": self.language.to_json(),
+                "keyboard_restore": dict(sorted(self.restore.items())),
+            },
         )
         if self.evaluation is not None:
             write_json(out_dir / rundir.PERSIAN_VIEW_EVAL, self.evaluation)
@@ -244,7 +260,7 @@ class PersianView:
         raw = json.loads(config_file.read_text(encoding="utf-8"))
         model = CharSeq2Seq(Seq2SeqConfig(**raw["seq2seq"]))
         model.load_state_dict(load_file(str(weights)))
-        view = cls(model, WordLanguage(**raw["language"]))
+        view = cls(model, WordLanguage(**raw["language"]), restore=raw.get("keyboard_restore"))
         if (path / rundir.PERSIAN_VIEW_EVAL).is_file():
             view.evaluation = json.loads((path / rundir.PERSIAN_VIEW_EVAL).read_text(encoding="utf-8"))
         return view
@@ -252,11 +268,12 @@ class PersianView:
     # -- words
 
     def words(self, words: Sequence[str]) -> list[str]:
-        """Persian spellings of lower-case Tajik words (cached; misses decoded together, shortest first)."""
+        """Persian spellings of lower-case Tajik words, keyboard spellings restored first (cached; misses decoded
+        together, shortest first)."""
         missing = sorted({w for w in words if w not in self._cache}, key=len)
         for start in range(0, len(missing), self.batch_size):
             batch = missing[start : start + self.batch_size]
-            for word, persian in zip(batch, self.model.greedy(batch)):
+            for word, persian in zip(batch, self.model.greedy([self.restore.get(w, w) for w in batch])):
                 self._cache[word] = persian or word
         out = [self._cache[w] for w in words]
         if len(self._cache) > self.cache_size:  # unbounded input (random strings) must not grow memory for ever

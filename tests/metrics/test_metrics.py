@@ -385,3 +385,52 @@ def test_functional_results_give_hard_negative_accuracy_with_its_interval():
     assert out["hard_negatives"] == 4 and out["hard_negative_accuracy"] == 0.75
     assert out["hard_negative_ci"] == pytest.approx(proportion_ci(3, 4))
     assert out["accuracy"] == 0.8 and out["accuracy_ci"] == pytest.approx(proportion_ci(4, 5))
+
+
+def _case(i, lang, hard, **labels):
+    return {
+        "id": f"F-x-{lang}-{i:04d}",
+        "functionality": "counter" if hard else "insult_plain",
+        "lang": lang,
+        "text": "Ту ҷалаб ҳастӣ" if lang == "tg" else "текст",
+        "hard_negative": hard,
+        **{lab: labels.get(lab, 0) for lab in LABELS},
+    }
+
+
+def test_functional_results_split_abusive_cases_from_hard_negatives_per_language():
+    from tfgbv.report.evaluation import functional_results
+
+    cases = [
+        _case(0, "tg", False, insult=1),
+        _case(1, "tg", False, insult=1),
+        _case(2, "tg", True),
+        _case(3, "ru", True),
+    ]
+    prob = np.zeros((4, len(LABELS)))
+    prob[0, 0] = 0.9  # the first Tajik insult is caught, the second missed
+    prob[3, 0] = 0.9  # the Russian hard negative is flagged
+    by_language = functional_results(cases, prob, [0.5] * len(LABELS))["by_language"]
+    assert by_language["tg"]["abusive"]["cases"] == 2 and by_language["tg"]["abusive"]["accuracy"] == 0.5
+    assert by_language["tg"]["hard_negatives"]["accuracy"] == 1.0
+    assert by_language["ru"] == {
+        "hard_negatives": {"cases": 1, "passed": 0, "accuracy": 0.0, "ci": proportion_ci(0, 1)}
+    }
+
+
+def test_keyboard_typed_functional_scores_tajik_cases_lower_case_without_tajik_letters():
+    from tfgbv.report.evaluation import keyboard_typed_functional
+
+    class Seen:
+        def predict_proba(self, texts):
+            self.texts = list(texts)
+            return np.zeros((len(texts), len(LABELS)))  # typed that way, nothing is caught any more
+
+    cases = [_case(0, "tg", False, insult=1), _case(1, "ru", False, insult=1)]
+    prob = np.full((2, len(LABELS)), 0.0)
+    prob[:, 0] = 0.9  # as written, both insults are caught
+    clf = Seen()
+    out = keyboard_typed_functional(clf, cases, prob, [0.5] * len(LABELS))
+    assert clf.texts == ["ту чалаб хасти"]  # only the Tajik case, typed as on a Russian keyboard
+    assert out["cases"] == 1 and out["labels_changed"] == 1 and out["by_language"]["tg"]["abusive"]["accuracy"] == 0.0
+    assert keyboard_typed_functional(clf, cases[1:], prob[1:], [0.5] * len(LABELS)) is None

@@ -87,3 +87,17 @@ def test_config_changes_list_what_a_variant_changed_but_not_seed_or_paths():
     other = {"seed": 1, "paths": {"root": "/b"}, "data": {"sources": {"seed": {"augment": []}}}}
     assert config_changes(base, other) == ["`data.sources.seed.augment`: ['lower_nopunct'] → []"]
     assert config_changes(base, {**base, "trainer": {"curve_points": 8}}) == []
+
+
+def test_headline_reads_tajik_targets_and_takes_missing_sources_from_other_evaluations():
+    ev = {
+        "functional": {"by_language": {"tg": {"abusive": {"accuracy": 0.8}, "hard_negatives": {"accuracy": 0.9}}}},
+        "functional_keyboard": {"by_language": {"tg": {"abusive": {"accuracy": 0.6}}}},
+        "per_source": {"seed": {"labels": {}}},
+    }
+    pars_off = {"per_source": {"fa_pars_off": {"labels": {"insult": {"roc_auc": 0.91}}}, "seed": {"labels": None}}}
+    h = headline_metrics(ev, {"fa_pars_off": pars_off})
+    assert h["functional.tg.abusive"] == 0.8 and h["functional.tg.hard_negatives"] == 0.9
+    assert h["functional_keyboard.tg.abusive"] == 0.6 and h["functional_keyboard.tg.hard_negatives"] is None
+    assert h["fa_pars_off.insult.roc_auc"] == 0.91 and h["functional.ru.abusive"] is None
+    assert headline_metrics(ev)["fa_pars_off.insult.roc_auc"] is None

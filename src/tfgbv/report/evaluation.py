@@ -34,7 +34,7 @@ from tfgbv.predict.loading import load_classifier
 from tfgbv.report.markdown import ci_of, interval, number
 from tfgbv.report.model_card import per_source_rows
 from tfgbv.report.plots import write_plots
-from tfgbv.text import mask_pii
+from tfgbv.text import keyboard_spelling, mask_pii
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +270,25 @@ def functional_results(cases: Sequence[dict], prob: np.ndarray, thresholds: Sequ
             "by_lang": {lang: f["by_lang"][lang] / n for lang, n in sorted(f["by_lang_total"].items())},
         }
     hard_idx = [i for i, c in enumerate(cases) if c.get("hard_negative")]
+    by_language: dict[str, dict[str, Any]] = {}
+    for lang in sorted({c["lang"] for c in cases}):
+        groups = {"abusive": [], "hard_negatives": []}
+        for i, c in enumerate(cases):
+            if c["lang"] == lang:
+                if exp[i].any():
+                    groups["abusive"].append(i)
+                elif c.get("hard_negative"):
+                    groups["hard_negatives"].append(i)
+        by_language[lang] = {
+            name: {
+                "cases": len(idx),
+                "passed": int(ok[idx].sum()),
+                "accuracy": float(ok[idx].mean()),
+                "ci": proportion_ci(int(ok[idx].sum()), len(idx)),
+            }  # fmt: skip
+            for name, idx in groups.items()
+            if idx
+        }
     # Wilson 95% intervals: whether adding data "lowered" hard-negative accuracy is judged against them.
     return {
         "cases": len(cases),
@@ -279,7 +298,52 @@ def functional_results(cases: Sequence[dict], prob: np.ndarray, thresholds: Sequ
         "hard_negative_accuracy": float(ok[hard_idx].mean()) if hard_idx else None,
         "hard_negative_ci": proportion_ci(int(ok[hard_idx].sum()), len(hard_idx)),
         "functionalities": table,
+        "by_language": by_language,  # abusive cases (any label expected) and hard negatives, per language
         "failures": failures,
+    }
+
+
+def _by_language_lines(by_language: Mapping[str, Any] | None, keyboard: Mapping[str, Any] | None) -> list[str]:
+    """Exact match of abusive cases and hard negatives per language; Tajik again as typed on a Russian keyboard."""
+    if not by_language:
+        return []
+    rows = [(lang, groups) for lang, groups in by_language.items()]
+    if keyboard:
+        rows += [(f"{lang}, typed lower-case on a Russian keyboard", g) for lang, g in keyboard["by_language"].items()]
+
+    def cell(group: Mapping[str, Any] | None) -> str:
+        return (
+            "n/a"
+            if not group
+            else f"{number(group['accuracy'])}{interval(group.get('ci'), brackets=True)} of {group['cases']}"
+        )
+
+    lines = ["| language | abusive cases | hard negatives |", "|---|---|---|"]
+    lines += [f"| {lang} | {cell(g.get('abusive'))} | {cell(g.get('hard_negatives'))} |" for lang, g in rows]
+    if keyboard:
+        lines += [
+            "",
+            f"Typed that way, {keyboard['labels_changed']} of {keyboard['cases']} Tajik cases change a label.",
+        ]
+    return [*lines, ""]
+
+
+def keyboard_typed_functional(clf, cases: Sequence[dict], prob: np.ndarray, thresholds: Sequence[float]) -> dict | None:
+    """The Tajik (Cyrillic) cases again as most Tajik comments are typed: lower-case, on a Russian keyboard (ҷ→ч ҳ→х
+    қ→к ғ→г ӯ→у ӣ→и). Exact match per group, and how many cases change a label against the same case as written."""
+    idx = [i for i, c in enumerate(cases) if c["lang"] == "tg"]
+    if not idx:
+        return None
+    typed = [{**cases[i], "text": keyboard_spelling(cases[i]["text"]).lower()} for i in idx]
+    typed_prob = clf.predict_proba([c["text"] for c in typed])
+    t = np.asarray(thresholds)[None, :]
+    changed = int(((prob[idx] >= t) != (typed_prob >= t)).any(axis=1).sum())
+    result = functional_results(typed, typed_prob, thresholds)
+    return {
+        "cases": len(idx),
+        "labels_changed": changed,
+        "changed_rate": changed / len(idx),
+        "by_language": result["by_language"],
     }
 
 
@@ -537,6 +601,7 @@ def render_report(result: dict[str, Any]) -> str:
             "",
             f"Failing cases: {len(fr['failures'])} (listed in `{rundir.FUNCTIONAL_FAILURES}`, PII masked).",
             "",
+            *_by_language_lines(fr.get("by_language"), result.get("functional_keyboard")),
         ]
     lines += ["## Error analysis (PII masked)", ""]
     for lab, e in result["errors"].items():
@@ -620,6 +685,7 @@ def evaluate_run(
         fr = functional_results(cases, fprob, thresholds)
         write_jsonl(out_dir / rundir.FUNCTIONAL_FAILURES, fr["failures"])
         result["functional"] = {k: v for k, v in fr.items() if k != "failures"} | {"failures": fr["failures"][:50]}
+        result["functional_keyboard"] = keyboard_typed_functional(clf, cases, fprob, thresholds)
     result["plots"] = write_plots(out_dir, y, prob, result["calibration"], result["slices"]) if spec.plots else []
     write_text(out_dir / rundir.REPORT, render_report(result))
     write_json(out_dir / rundir.METRICS, result)  # last: its presence means a finished evaluation

@@ -22,6 +22,19 @@ TARGETS: tuple[tuple[str, str, float, bool], ...] = (
     ("tg_addresses.flagged", "  of which presidential-address sentences", 0.03, False),
     ("seed.macro_f1", "bundled synthetic test split macro F1", 0.86, True),
     ("functional.hard_negatives", "functional suite hard negatives accuracy", 0.90, True),
+    # issue 23: Tajik, as written and as typed on a Russian keyboard (lower-case), and real Persian offence
+    ("functional.tg.abusive", "functional suite, Tajik abusive cases exact match", 0.90, True),
+    ("functional.tg.hard_negatives", "functional suite, Tajik hard negatives exact match", 0.92, True),
+    (
+        "functional_keyboard.tg.abusive",
+        "  the same Tajik abusive cases typed lower-case on a Russian keyboard",
+        0.90,
+        True,
+    ),
+    ("functional_keyboard.tg.hard_negatives", "  the same Tajik hard negatives typed that way", 0.92, True),
+    ("functional.ru.abusive", "functional suite, Russian abusive cases exact match", 0.90, True),
+    ("functional.ru.hard_negatives", "functional suite, Russian hard negatives exact match", 0.92, True),
+    ("fa_pars_off.insult.roc_auc", "Pars-OFF held-out targeted offence (insult) ROC-AUC", 0.90, True),
 )
 # Reported next to the targets (no goal): does style still decide the label? (evaluation.style_shift)
 CHECKS: tuple[tuple[str, str, bool], ...] = (
@@ -30,9 +43,18 @@ CHECKS: tuple[tuple[str, str, bool], ...] = (
 )
 
 
-def headline_metrics(ev: Mapping[str, Any]) -> dict[str, float | None]:
-    """The TARGETS' values from one eval/metrics.json (None where the source was not evaluated)."""
-    per = ev.get("per_source") or {}
+_KEYS = {key for key, *_ in TARGETS}
+
+
+def headline_metrics(
+    ev: Mapping[str, Any], external: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, float | None]:
+    """The TARGETS' values from one eval/metrics.json (None where the source was not evaluated). `external`: the run's
+    other evaluations ({data: metrics}, e.g. eval-fa_pars_off/), for sources its own test split lacks."""
+    per = dict(ev.get("per_source") or {})
+    for other in (external or {}).values():
+        for source, entry in (other.get("per_source") or {}).items():
+            per.setdefault(source, entry)
     out: dict[str, float | None] = {}
 
     def label(source: str, lab: str, metric: str) -> float | None:
@@ -55,6 +77,13 @@ def headline_metrics(ev: Mapping[str, Any]) -> dict[str, float | None]:
     seed_f1 = [m.get("f1") for m in ((per.get("seed") or {}).get("labels") or {}).values() if m.get("f1") is not None]
     out["seed.macro_f1"] = sum(seed_f1) / len(seed_f1) if len(seed_f1) == len(LABELS) else None
     out["functional.hard_negatives"] = (ev.get("functional") or {}).get("hard_negative_accuracy")
+    for block in ("functional", "functional_keyboard"):
+        for lang in ("tg", "ru"):
+            groups = (((ev.get(block) or {}).get("by_language") or {}).get(lang)) or {}
+            for group in ("abusive", "hard_negatives"):
+                if f"{block}.{lang}.{group}" in _KEYS:
+                    out[f"{block}.{lang}.{group}"] = (groups.get(group) or {}).get("accuracy")
+    out["fa_pars_off.insult.roc_auc"] = label("fa_pars_off", "insult", "roc_auc")
     style = ev.get("style_shift") or {}
     out["style.changed_rate"] = style.get("changed_rate")
     out["style.macro_f1_restyled"] = style.get("macro_f1_restyled")

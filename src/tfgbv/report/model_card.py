@@ -18,7 +18,7 @@ from tfgbv.labels import DESCRIPTIONS, LABELS
 from tfgbv.locations import data_dir
 from tfgbv.predict.base import model_identifier
 from tfgbv.report.markdown import ci_of, interval, number
-from tfgbv.report.persian_view import transliterator_rows
+from tfgbv.report.persian_view import restoration_lines, transliterator_rows
 
 log = logging.getLogger(__name__)
 
@@ -575,6 +575,7 @@ def _section_persian_view(art: dict) -> list[str]:
         "",
         *transliterator_rows(evaluation),
         "",
+        *restoration_lines(evaluation),
         *(
             [
                 "Tokens per word on this run's Tajik rows, as the model reads them: "

@@ -7,8 +7,15 @@ those pairs and ParsText, and Russian words from the 2ch/Pikabu comments, for th
 Every Tajik word is shown in its literary spelling and, with probability `keyboard_share`, in its keyboard spelling
 (ҷ→ч, ҳ→х, қ→к, ғ→г, ӯ→у, ӣ→и): most comments are typed that way, and both must give the same Persian word. A fixed
 share of distinct Tajik words (by hash, so the split never moves) is held out and scored in both spellings: word
-accuracy and character error rate. The result is cached by content hash (data files + settings), like the e5
-conversion: `make train` trains it once per machine (a few minutes on 2 cores).
+accuracy and character error rate.
+
+Keyboard spelling loses information (х is both х and ҳ), so the view first restores it where real Tajik text says
+what a spelling stands for: `keyboard_restorations` maps each keyboard spelling to the Tajik word it is most often
+written as (counts from the training pairs and ParsText; the spelling itself wins ties). Held-out words are measured
+through the character model alone and through the view (restoration + model).
+
+The result is cached by content hash (data files + settings), like the e5 conversion: `make train` trains it once per
+machine (the character model is cached on its own, so a change to the rest reuses it).
 """
 
 from __future__ import annotations
@@ -22,15 +29,17 @@ import os
 import random
 import shutil
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import torch
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from tfgbv import rundir
-from tfgbv.io import sha256_file
+from tfgbv.io import sha256_file, write_json
 from tfgbv.locations import cache_dir as default_cache_dir
 from tfgbv.locations import shared_datasets_dir
 from tfgbv.persian_view import (
@@ -53,6 +62,10 @@ EVAL_FILE = "evaluation_12-6.csv"  # the pairs' author's own evaluation sample (
 # word-language model.
 TAJIK_PROSE = ("tg_parstext", ("bbc.csv", "dr.csv"), 1)
 RUSSIAN_WORDS = ("ru_2ch_pikabu_toxic", ("data_train.csv",), 1)
+# More real Tajik running text for the keyboard restorations' word counts (plain text); the last address is held out
+# of the counts and measures the restorations on running text, where common words weigh as much as they occur.
+TAJIK_RUNNING_TEXT = "tg_presidential_addresses"
+RUNNING_TEXT_TEST = "Payom_MajlisiOli_26_12_2019.txt"
 _LETTERS = set("абвгдеёжзийклмнопрстуфхцчшщъыьэюяғқҳҷӣӯ")
 # The vocabularies of the tg2fa-translit 1.0 checkpoint (PyPI), in its index order: needed to read its weights.
 TG2FA_SOURCE = [*SPECIALS, " ", "-", "~", *"абвгдежзийклмнопрстуфхчшъьэюяёғқҳҷӣӯ"]
@@ -63,7 +76,9 @@ TG2FA_TARGET = [
     *"\u0698\u06a9\u06af\u06cc\u200c",
 ]
 TG2FA_PACKAGE, TG2FA_CHECKPOINT = "tg2fa_translit", "model_2.9.zip"
-_VERSION = 1  # bump when training changes in a way the settings do not show
+_VERSION = 2  # bump when the view's making changes in a way the settings do not show (2: keyboard restoration)
+_SEQ2SEQ_VERSION = 1  # the same, for the character model's fine-tuning alone
+SEQ2SEQ_TRAINING = "training.json"  # beside PERSIAN_VIEW_WEIGHTS in the character model's cache folder
 
 
 @dataclass
@@ -157,6 +172,29 @@ def language_words(shared: Path, pairs: Sequence[tuple[str, str]]) -> tuple[list
             f"{shared / folder}: no Russian words to tell Tajik words from; run `tfgbv-data fetch` (ru_2ch_pikabu)"
         )
     return tajik, russian
+
+
+def running_text(shared: Path) -> tuple[list[str], list[str]]:
+    """Tajik words of the presidential addresses, when present: (counted, held out), in text order."""
+    counted: list[str] = []
+    held_out: list[str] = []
+    for path in sorted((shared / TAJIK_RUNNING_TEXT).glob("*.txt")):
+        words = [w.strip('.,!?:;«»"“”()-').lower() for w in path.read_text(encoding="utf-8").split()]
+        (held_out if path.name == RUNNING_TEXT_TEST else counted).extend(w for w in words if _is_tajik_word(w))
+    return counted, held_out
+
+
+def keyboard_restorations(tajik_words: Iterable[str]) -> dict[str, str]:
+    """Keyboard spelling -> the Tajik word it most often stands for, where that is not the spelling itself
+    ("хама" -> "ҳама"; "кор" stays: it is a word as written). `tajik_words`: running text, so counts are frequencies."""
+    counts = Counter(tajik_words)
+    best: dict[str, tuple[int, bool, str]] = {}
+    for word, n in counts.items():
+        key = keyboard_spelling(word)
+        candidate = (n, word == key, word)  # ties: the spelling as typed
+        if key not in best or candidate > best[key]:
+            best[key] = candidate
+    return {key: word for key, (_, _, word) in sorted(best.items()) if word != key}
 
 
 def target_alphabet(pairs: Iterable[tuple[str, str]]) -> str:
@@ -253,23 +291,49 @@ def edit_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
-def word_scores(model: CharSeq2Seq, pairs: Sequence[tuple[str, str]]) -> dict[str, float | int]:
-    """Word accuracy (any listed Persian spelling of the word counts) and character error rate against the nearest."""
+def word_scores(transliterate: Callable[[list[str]], list[str]], pairs: Sequence[tuple[str, str]]) -> dict:
+    """Word accuracy (any listed Persian spelling of the word counts) and character error rate against the nearest.
+    `transliterate`: a character model's `greedy` or a view's `words`."""
     refs: dict[str, list[str]] = {}
     for t, f in pairs:
         refs.setdefault(t, []).append(f)
     words = list(refs)
-    got = [g for start in range(0, len(words), 512) for g in model.greedy(words[start : start + 512])]
+    got = [g for start in range(0, len(words), 512) for g in transliterate(words[start : start + 512])]
     exact = sum(g in refs[w] for w, g in zip(words, got))
     errors = sum(min(edit_distance(g, r) for r in refs[w]) for w, g in zip(words, got))
     chars = sum(len(refs[w][0]) for w in words)
     return {"words": len(words), "word_accuracy": exact / max(1, len(words)), "cer": errors / max(1, chars)}
 
 
-def measure_words(model: CharSeq2Seq, test: Sequence[tuple[str, str]]) -> dict:
+def measure_words(transliterate: Callable[[list[str]], list[str]], test: Sequence[tuple[str, str]]) -> dict:
     """Held-out transliteration as written (literary) and as typed without Tajik letters (words that change)."""
     keyboard = [(keyboard_spelling(t), f) for t, f in test if keyboard_spelling(t) != t]
-    return {"literary": word_scores(model, test), "keyboard_typed": word_scores(model, keyboard)}
+    return {"literary": word_scores(transliterate, test), "keyboard_typed": word_scores(transliterate, keyboard)}
+
+
+def measure_running_text(restore: dict[str, str], words: Sequence[str]) -> dict:
+    """Token by token over held-out running text typed without Tajik letters: the share of tokens that had a Tajik
+    letter given back exactly, and the share of tokens written without one left as they were."""
+    changed = [w for w in words if keyboard_spelling(w) != w]
+    plain = [w for w in words if keyboard_spelling(w) == w]
+    return {
+        "tokens": len(words),
+        "tokens_with_tajik_letters": len(changed),
+        "restored_exactly": sum(restore.get(keyboard_spelling(w)) == w for w in changed) / max(1, len(changed)),
+        "plain_tokens_kept": sum(restore.get(w, w) == w for w in plain) / max(1, len(plain)),
+    }
+
+
+def measure_restoration(restore: dict[str, str], test: Sequence[tuple[str, str]]) -> dict:
+    """Of held-out words that change when typed without Tajik letters: the share whose keyboard spelling the
+    restoration gives back exactly, and the share it leaves as typed (spellings it has never seen)."""
+    words = sorted({t for t, _ in test if keyboard_spelling(t) != t})
+    restored = [restore.get(keyboard_spelling(w)) for w in words]
+    return {
+        "words": len(words),
+        "restored_exactly": sum(r == w for r, w in zip(restored, words)) / max(1, len(words)),
+        "left_as_typed": sum(r is None for r in restored) / max(1, len(words)),
+    }
 
 
 def measure_language(language: WordLanguage, tajik_words: Iterable[str], russian_words: Iterable[str]) -> dict:
@@ -287,19 +351,58 @@ def measure_language(language: WordLanguage, tajik_words: Iterable[str], russian
 # ----------------------------------------------------------------------------- the cached artefact
 
 
-def cache_key(shared: Path, spec: TranslitSpec) -> str:
-    files = [shared / PAIRS_DATASET / f for f in PAIR_FILES]
-    for folder, names, _ in (TAJIK_PROSE, RUSSIAN_WORDS):
-        files += [shared / folder / n for n in names if (shared / folder / n).is_file()]
-    digest = hashlib.sha256(json.dumps({"spec": asdict(spec), "version": _VERSION}, sort_keys=True).encode())
+def _digest(files: Iterable[Path], settings: dict) -> str:
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     for f in files:
         digest.update(f.name.encode() + sha256_file(f).encode())
     return digest.hexdigest()[:12]
 
 
-def train_persian_view(shared: Path, out_dir: Path, spec: TranslitSpec = TranslitSpec()) -> PersianView:
-    """Fine-tune the transliterator, fit the word-language model, measure both on held-out words (before and after
-    fine-tuning), and save them with the measurements into `out_dir`."""
+def cache_key(shared: Path, spec: TranslitSpec) -> str:
+    """The whole view: pairs, Tajik prose and Russian words, settings."""
+    files = [shared / PAIRS_DATASET / f for f in PAIR_FILES]
+    for folder, names, _ in (TAJIK_PROSE, RUSSIAN_WORDS):
+        files += [shared / folder / n for n in names if (shared / folder / n).is_file()]
+    files += sorted((shared / TAJIK_RUNNING_TEXT).glob("*.txt"))
+    return _digest(files, {"spec": asdict(spec), "version": _VERSION})
+
+
+def seq2seq_key(shared: Path, spec: TranslitSpec) -> str:
+    """The fine-tuned character model alone: pairs and settings."""
+    return _digest(
+        [shared / PAIRS_DATASET / f for f in PAIR_FILES], {"spec": asdict(spec), "version": _SEQ2SEQ_VERSION}
+    )
+
+
+def _fine_tuned(train: Sequence[tuple[str, str]], spec: TranslitSpec, cache: Path | None) -> tuple[CharSeq2Seq, float]:
+    """The fine-tuned character model and its training seconds; from `cache` when it was trained there before."""
+    if cache is not None and (cache / SEQ2SEQ_TRAINING).is_file():
+        model = from_tg2fa()  # the architecture and alphabets; the weights are replaced
+        model.load_state_dict(load_file(str(cache / rundir.PERSIAN_VIEW_WEIGHTS)))
+        record = json.loads((cache / SEQ2SEQ_TRAINING).read_text(encoding="utf-8"))
+        return model.eval(), float(record["training_seconds"])
+    start = time.perf_counter()
+    model = train_model(from_tg2fa(), train, spec)
+    seconds = round(time.perf_counter() - start, 1)
+    if cache is not None:
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / rundir.PERSIAN_VIEW_WEIGHTS))
+        write_json(tmp / SEQ2SEQ_TRAINING, {"training_seconds": seconds, "spec": asdict(spec), "pairs": len(train)})
+        try:
+            os.replace(tmp, cache)
+        except OSError:  # another process finished first: its copy is as good as ours
+            shutil.rmtree(tmp, ignore_errors=True)
+    return model, seconds
+
+
+def train_persian_view(
+    shared: Path, out_dir: Path, spec: TranslitSpec = TranslitSpec(), seq2seq_cache: Path | None = None
+) -> PersianView:
+    """Fine-tune the transliterator (or take it from `seq2seq_cache`), fit the word-language model and the keyboard
+    restorations, measure them on held-out words (tg2fa-translit as shipped, the fine-tuned model alone, the whole
+    view), and save them with the measurements into `out_dir`."""
     held_out = read_pairs(shared / PAIRS_DATASET, (EVAL_FILE,))
     eval_words = {t for t, _ in held_out}
     train, test = split_pairs(
@@ -308,19 +411,24 @@ def train_persian_view(shared: Path, out_dir: Path, spec: TranslitSpec = Transli
     tajik, russian = language_words(shared, train)
     russian_test = set(russian[-5000:])
     language = WordLanguage.fit(tajik, [w for w in russian if w not in russian_test])
-    base = from_tg2fa()
-    before = {"author_evaluation": measure_words(base, held_out), "dictionary_held_out": measure_words(base, test)}
-    start = time.perf_counter()
-    model = train_model(base, train, spec)
-    seconds = time.perf_counter() - start
-    after = {"author_evaluation": measure_words(model, held_out), "dictionary_held_out": measure_words(model, test)}
-    view = PersianView(model, language)
+    counted, running_test = running_text(shared)
+    restore = keyboard_restorations(tajik + counted)
+    sets = {"author_evaluation": held_out, "dictionary_held_out": test}
+    before = {name: measure_words(from_tg2fa().greedy, pairs) for name, pairs in sets.items()}
+    model, seconds = _fine_tuned(train, spec, seq2seq_cache)
+    view = PersianView(model, language, restore=restore)
     view.evaluation = {
         "spec": asdict(spec),
         "pairs": {"train": len(train), "dictionary_held_out": len(test), "author_evaluation": len(held_out)},
-        "training_seconds": round(seconds, 1),
+        "training_seconds": seconds,
         "tg2fa_translit": before,
-        "fine_tuned": after,
+        "fine_tuned": {name: measure_words(model.greedy, pairs) for name, pairs in sets.items()},
+        "view": {name: measure_words(view.words, pairs) for name, pairs in sets.items()},
+        "keyboard_restoration": {
+            "spellings": len(restore),
+            **{name: measure_restoration(restore, pairs) for name, pairs in sets.items()},
+            "running_text": measure_running_text(restore, running_test) if running_test else None,
+        },
         "word_language": measure_language(language, [t for t, _ in test], russian_test),
     }
     view.save(out_dir)
@@ -335,7 +443,7 @@ def ensure_persian_view(shared: Path, cache_dir: Path, spec: TranslitSpec = Tran
     log.info("training the Persian-view transliterator -> %s (first use only, a few minutes)", target)
     tmp = target.with_name(f".{target.name}.{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    train_persian_view(shared, tmp, spec)
+    train_persian_view(shared, tmp, spec, Path(cache_dir) / "persian_view" / f"seq2seq-{seq2seq_key(shared, spec)}")
     try:
         os.replace(tmp, target)
     except OSError:  # another process finished first: its copy is as good as ours
