@@ -36,6 +36,18 @@ def _load(run: Path) -> dict[str, Any]:
     return art
 
 
+def borrow_noise(summary: dict[str, Any], path: Path) -> list[str]:
+    """Fill in the SD of targets that have none (one run) from an earlier spread's JSON; returns the keys filled."""
+    earlier = (rundir.read_json(ROOT / path) or rundir.read_json(path) or {}).get("targets") or {}
+    filled = []
+    for key, entry in summary.items():
+        sd = (earlier.get(key) or {}).get("sd")
+        if entry["sd"] is None and sd is not None:
+            entry["sd"], entry["sd_from"] = sd, str(path)
+            filled.append(key)
+    return filled
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path, help="runs of the default configuration, differing only in seed")
@@ -43,6 +55,12 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--out", default="docs/default_model", help="output stem (.json and .md), repository-relative")
     ap.add_argument("--title", default="The default model over seeds")
     ap.add_argument("--about", default="`make train` configuration", help="what the seed runs are")
+    ap.add_argument(
+        "--noise",
+        type=Path,
+        help="an earlier spread's JSON (e.g. docs/default_model.json): its seed SDs judge the variants where these "
+        "runs give none (a single run per configuration)",
+    )
     args = ap.parse_args(argv)
     arts = [_load(run) for run in args.runs]
     values = [headline_metrics(a["eval"], a["external"]) for a in arts]
@@ -56,6 +74,7 @@ def main(argv: list[str]) -> int:
         for a in arts
     ]
     summary = spread(values)
+    borrowed = borrow_noise(summary, args.noise) if args.noise else []
     md = [
         f"# {args.title}",
         "",
@@ -67,6 +86,13 @@ def main(argv: list[str]) -> int:
         *render_spread(summary, [d["run"] for d in described]),
         "",
     ]
+    if borrowed:
+        md += [
+            f"Seed SDs taken from `{args.noise}` (the same targets over its seeds) for: "
+            + ", ".join(summary[k]["what"].strip() for k in borrowed)
+            + ". Targets without an SD cannot be judged against noise.",
+            "",
+        ]
     variants: dict[str, Any] = {}
     for item in args.variant:
         name, sep, path = item.partition("=")
