@@ -132,9 +132,10 @@ def training_sources(art: dict[str, Any]) -> dict[str, dict]:
 
 
 # What the Persian view's transliterator, saved with the weights in model/persian_view/, is made from
-# (tfgbv.train.persian_translit): the tg2fa-translit package's weights fine-tuned on the stibiumghost pairs, and a
-# word-language model that learnt Tajik and Russian words from ParsText and the 2ch/Pikabu comments. None of them
-# states a licence (docs/data_sources.md), so their terms travel with a model that uses the Persian view.
+# (tfgbv.train.persian_translit): the tg2fa-translit package's weights fine-tuned on the stibiumghost pairs, a
+# word-language model that learnt Tajik and Russian words from ParsText and the 2ch/Pikabu comments, and keyboard
+# restorations counted from the pairs, ParsText and the presidential addresses (MIT). Most state no licence
+# (docs/data_sources.md), so their terms travel with a model that uses the Persian view.
 PERSIAN_VIEW_SOURCES = {
     "tg2fa-translit": {"license": "unknown", "dataset": "transliterator's starting weights: PyPI tg2fa-translit"},
     "tgfa_stibiumghost_translit": {
@@ -142,6 +143,10 @@ PERSIAN_VIEW_SOURCES = {
         "dataset": "transliterator's training pairs: https://github.com/stibiumghost/tajik-to-persian-transliteration",
     },
     "tg_parstext": {"license": "unknown", "dataset": "Tajik words: https://github.com/merchantrayyan/ParsText"},
+    "tg_presidential_addresses": {
+        "license": "mit",
+        "dataset": "Tajik word counts for keyboard restoration: https://github.com/komdil/Tajik-Keyword-Extractor",
+    },
     "ru_2ch_pikabu_toxic": {
         "license": "unknown",
         "dataset": "Russian words: https://github.com/Ygrick/recognition_of_toxic_comments",
