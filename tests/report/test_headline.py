@@ -101,3 +101,5 @@ def test_headline_reads_tajik_targets_and_takes_missing_sources_from_other_evalu
     assert h["functional_keyboard.tg.abusive"] == 0.6 and h["functional_keyboard.tg.hard_negatives"] is None
     assert h["fa_pars_off.insult.roc_auc"] == 0.91 and h["functional.ru.abusive"] is None
     assert headline_metrics(ev)["fa_pars_off.insult.roc_auc"] is None
+    older = {"functional": {"hard_negative_accuracy": 0.8}}  # an evaluation from before the per-language figures
+    assert headline_metrics(older, {"seed": ev})["functional.tg.abusive"] == 0.8

@@ -50,7 +50,8 @@ def headline_metrics(
     ev: Mapping[str, Any], external: Mapping[str, Mapping[str, Any]] | None = None
 ) -> dict[str, float | None]:
     """The TARGETS' values from one eval/metrics.json (None where the source was not evaluated). `external`: the run's
-    other evaluations ({data: metrics}, e.g. eval-fa_pars_off/), for sources its own test split lacks."""
+    other evaluations ({data: metrics}, e.g. eval-fa_pars_off/), for sources its own test split lacks and for the
+    functional suite's per-language figures where its own evaluation has none."""
     per = dict(ev.get("per_source") or {})
     for other in (external or {}).values():
         for source, entry in (other.get("per_source") or {}).items():
@@ -78,8 +79,10 @@ def headline_metrics(
     out["seed.macro_f1"] = sum(seed_f1) / len(seed_f1) if len(seed_f1) == len(LABELS) else None
     out["functional.hard_negatives"] = (ev.get("functional") or {}).get("hard_negative_accuracy")
     for block in ("functional", "functional_keyboard"):
+        # the suite as run by this evaluation or, where it predates the per-language figures, by another one
+        found = [e.get(block) for e in (ev, *(external or {}).values()) if (e.get(block) or {}).get("by_language")]
         for lang in ("tg", "ru"):
-            groups = (((ev.get(block) or {}).get("by_language") or {}).get(lang)) or {}
+            groups = ((found[0]["by_language"] if found else {}).get(lang)) or {}
             for group in ("abusive", "hard_negatives"):
                 if f"{block}.{lang}.{group}" in _KEYS:
                     out[f"{block}.{lang}.{group}"] = (groups.get(group) or {}).get("accuracy")
