@@ -81,16 +81,22 @@ def restoration_lines(evaluation: dict) -> list[str]:
     r = evaluation.get("keyboard_restoration")
     if not r:
         return []
-    a, d = r["author_evaluation"], r["dictionary_held_out"]
-    return [
+    a, d, run = r["author_evaluation"], r["dictionary_held_out"], r.get("running_text")
+    lines = [
         f"Keyboard restoration ({r['spellings']} keyboard spellings, each mapped to the Tajik word it most often "
-        "stands for in the training pairs and ParsText) gives back the exact Tajik word for "
-        f"{number(a['restored_exactly'])} of the author's sample's keyboard-typed words ({a['words']}) and "
-        f"{number(d['restored_exactly'])} of the held-out dictionary's ({d['words']}); it leaves "
-        f"{number(a['left_as_typed'])} and {number(d['left_as_typed'])} as typed (spellings it has never seen), for "
-        "the character model alone.",
-        "",
+        "stands for in the training pairs, ParsText and five presidential addresses) gives back the exact Tajik word "
+        f"for {number(a['restored_exactly'])} of the author's sample's keyboard-typed words ({a['words']}) and "
+        f"{number(d['restored_exactly'])} of the held-out dictionary's ({d['words']}): rare words, mostly never seen, "
+        f"left as typed ({number(a['left_as_typed'])} and {number(d['left_as_typed'])}) for the character model.",
     ]
+    if run:
+        lines[0] += (
+            f" On running text held out of the counts (the 2019 address, {run['tokens']} tokens), where common words "
+            f"weigh as often as they occur, it restores {number(run['restored_exactly'])} of the "
+            f"{run['tokens_with_tajik_letters']} tokens typed without their Tajik letters and leaves "
+            f"{number(run['plain_tokens_kept'])} of the tokens spelled without them as they are."
+        )
+    return [*lines, ""]
 
 
 def render(result: dict) -> str:
