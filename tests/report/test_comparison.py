@@ -86,6 +86,29 @@ def test_hard_negative_scope_uses_the_hard_functionalities(tmp_path):
     assert "| hard negatives | 20 | 0.950 | 0.500 | 1 | 10 |" in md and "| insult | 0.800 (0.700–0.900) |" in md
 
 
+def test_functional_cases_are_also_paired_per_language_for_abusive_cases_and_hard_negatives(tmp_path):
+    def failing(i, lang, functionality, expected):
+        return {"id": f"{lang}-{i}", "functionality": functionality, "lang": lang, "expected": expected}
+
+    a = _eval(tmp_path / "a", "A", 0.8, [])
+    b = _eval(tmp_path / "b", "B", 0.8, [])
+    by_language = {"tg": {"abusive": {"cases": 6}, "hard_negatives": {"cases": 4}}, "ru": {"abusive": {"cases": 5}}}
+    for path, failures in (
+        (a, [failing(1, "tg", "insult_direct", ["insult"]), failing(2, "tg", "insult_direct", ["insult"])]),
+        (b, [failing(1, "tg", "insult_direct", ["insult"]), failing(3, "tg", "counter_speech", [])]),
+    ):
+        metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+        metrics["functional"]["by_language"] = by_language
+        (path / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+        (path / "functional_failures.jsonl").write_text("".join(json.dumps(f) + "\n" for f in failures))
+    out = compare_evaluations(a, b)["functional"]["by_language"]
+    assert out["tg"]["abusive"]["accuracy_a"] == pytest.approx(4 / 6)
+    assert out["tg"]["abusive"]["accuracy_b"] == pytest.approx(5 / 6)
+    assert (out["tg"]["hard_negatives"]["fail_only_a"], out["tg"]["hard_negatives"]["fail_only_b"]) == (0, 1)
+    assert out["ru"]["abusive"]["accuracy_a"] == 1.0
+    assert "| tg, hard negatives | 4 | 1.000 | 0.750 | 0 | 1 |" in render_comparison(compare_evaluations(a, b))
+
+
 def test_evaluations_of_different_data_are_refused(tmp_path):
     a = _eval(tmp_path / "a", "A", 0.8, [])
     b = _eval(tmp_path / "b", "B", 0.8, [], data="ru_2ch_pikabu")

@@ -38,8 +38,9 @@ def _load(eval_dir: Path) -> dict[str, Any]:
     return rundir.read_json(eval_dir / rundir.METRICS)
 
 
-def _failures(eval_dir: Path) -> dict[str, str]:
-    """Failing functional case id -> its functionality, from functional_failures.jsonl."""
+def _failures(eval_dir: Path) -> dict[str, dict]:
+    """Failing functional case id -> its record (functionality; lang and expected labels where written), from
+    functional_failures.jsonl."""
     path = eval_dir / rundir.FUNCTIONAL_FAILURES
     if not path.exists():
         raise ComparisonError(f"{path}: missing; re-run scripts/evaluate.py on that run")
@@ -48,7 +49,7 @@ def _failures(eval_dir: Path) -> dict[str, str]:
         try:
             if line.problem is not None:
                 raise ValueError(line.problem)
-            out[line.value["id"]] = line.value["functionality"]
+            out[line.value["id"]] = {**line.value, "functionality": line.value["functionality"]}  # both required
         except (ValueError, KeyError) as e:
             raise ComparisonError(
                 f"{path}:{line.line}: not a failure record with 'id' and 'functionality' ({e})"
@@ -88,12 +89,32 @@ def compare_functional(dir_a: Path, dir_b: Path, fa: dict, fb: dict) -> dict[str
     def scope(names: set[str]) -> dict[str, Any]:
         total = sum(table_a[n]["cases"] for n in names)
         return paired_pass_rates(
-            total, {i for i, f in failures_a.items() if f in names}, {i for i, f in failures_b.items() if f in names}
+            total,
+            {i for i, f in failures_a.items() if f["functionality"] in names},
+            {i for i, f in failures_b.items() if f["functionality"] in names},
         )
 
+    def in_group(failure: dict, lang: str, group: str) -> bool:
+        abusive = bool(failure.get("expected"))
+        if failure.get("lang") != lang:
+            return False
+        return abusive if group == "abusive" else (not abusive and failure["functionality"] in hard)
+
+    by_language: dict[str, dict[str, Any]] = {}
+    langs_a, langs_b = fa.get("by_language") or {}, fb.get("by_language") or {}
+    for lang, groups in langs_a.items():  # evaluations from before the per-language figures have none
+        for group, entry in groups.items():
+            if ((langs_b.get(lang) or {}).get(group) or {}).get("cases") != entry["cases"]:
+                continue
+            by_language.setdefault(lang, {})[group] = paired_pass_rates(
+                entry["cases"],
+                {i for i, f in failures_a.items() if in_group(f, lang, group)},
+                {i for i, f in failures_b.items() if in_group(f, lang, group)},
+            )
     return {
         "all": scope(set(table_a)),
         "hard_negatives": scope(hard),
+        "by_language": by_language,
         "by_functionality": {name: {**scope({name}), "hard_negative": name in hard} for name in sorted(table_a)},
     }
 
@@ -166,6 +187,11 @@ def render_comparison(result: dict[str, Any]) -> str:
             "|---|---|---|---|---|---|---|",
         ]
         rows = [("all cases", fr["all"]), ("hard negatives", fr["hard_negatives"])]
+        rows += [
+            (f"{lang}, {group.replace('_', ' ')}", e)
+            for lang, groups in (fr.get("by_language") or {}).items()
+            for group, e in groups.items()
+        ]
         rows += [
             (f"{name}{' (hard negative)' if e['hard_negative'] else ''}", e)
             for name, e in fr["by_functionality"].items()
