@@ -76,6 +76,13 @@ def test_public_mix_merges_sources_and_keeps_missing_labels():
     assert specs["ru_sexism_vk"].annotated_labels == ["shaming"]
 
 
+def test_persian_view_mix_keeps_the_functional_suite_of_the_default_mix():
+    default, persian = _compose("train", []), _compose("train", ["experiment=persian_view"])
+    assert persian.data.functional == default.data.functional and persian.data.functional
+    names = [s.name for s in data_sources(persian.data)]
+    assert {"fa_pars_off", "fa_phate", "seed", "ru_2ch_pikabu"} <= set(names)
+
+
 SPEC_FILES = [
     ("trainer/default.yaml", "TrainSpec"),
     ("evaluation/default.yaml", "EvalSpec"),
