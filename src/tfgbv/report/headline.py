@@ -77,7 +77,8 @@ def headline_metrics(
     out["tg_prose.flagged"] = flagged / rows if rows else None
     seed_f1 = [m.get("f1") for m in ((per.get("seed") or {}).get("labels") or {}).values() if m.get("f1") is not None]
     out["seed.macro_f1"] = sum(seed_f1) / len(seed_f1) if len(seed_f1) == len(LABELS) else None
-    out["functional.hard_negatives"] = (ev.get("functional") or {}).get("hard_negative_accuracy")
+    suites = [e["functional"] for e in (ev, *(external or {}).values()) if e.get("functional")]
+    out["functional.hard_negatives"] = suites[0].get("hard_negative_accuracy") if suites else None
     for block in ("functional", "functional_keyboard"):
         # the suite as run by this evaluation or, where it predates the per-language figures, by another one
         found = [e.get(block) for e in (ev, *(external or {}).values()) if (e.get(block) or {}).get("by_language")]
