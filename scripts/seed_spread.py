@@ -102,7 +102,7 @@ def main(argv: list[str]) -> int:
         variants[name] = {
             "run": Path(path).name,
             "seed": art["config"].get("seed"),
-            "changes": config_changes(arts[0]["config"], art["config"]),
+            "changes": config_changes(arts[0]["config"], art["config"], str(ROOT)),
             "values": headline_metrics(art["eval"], art["external"]),
         }
     compared = compare_variants(summary, {n: v["values"] for n, v in variants.items()})

@@ -103,3 +103,12 @@ def test_headline_reads_tajik_targets_and_takes_missing_sources_from_other_evalu
     assert headline_metrics(ev)["fa_pars_off.insult.roc_auc"] is None
     older = {"functional": {"hard_negative_accuracy": 0.8}}  # an evaluation from before the per-language figures
     assert headline_metrics(older, {"seed": ev})["functional.tg.abusive"] == 0.8
+
+
+def test_config_changes_show_repository_paths_relative_to_the_repository():
+    base = {"data": {"functional": "/repo/data/functional/cases.jsonl"}}
+    other = {"data": {"functional": None, "file": "/repo/../shared/x.csv"}}
+    assert config_changes(base, other, "/repo") == [
+        "`data.file`: – → ../shared/x.csv",
+        "`data.functional`: data/functional/cases.jsonl → None",
+    ]

@@ -199,8 +199,14 @@ def _flat(cfg: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix[:-1]: cfg}
 
 
-def config_changes(base: dict, other: dict) -> list[str]:
-    """`key: before -> after` for every resolved config value that differs (paths, seed and run names aside)."""
+def config_changes(base: dict, other: dict, root: str | None = None) -> list[str]:
+    """`key: before -> after` for every resolved config value that differs (paths, seed and run names aside); file
+    paths under `root` (the repository) are shown relative to it, so no machine's paths reach the docs."""
     a, b = _flat(base), _flat(other)
     keep = [k for k in sorted(set(a) | set(b)) if not any(k == i or k.startswith(i + ".") for i in IGNORED_KEYS)]
-    return [f"`{k}`: {a.get(k, '–')} → {b.get(k, '–')}" for k in keep if a.get(k) != b.get(k)]
+
+    def shown(value: Any) -> Any:
+        prefix = f"{root.rstrip('/')}/" if root else None
+        return value[len(prefix) :] if prefix and isinstance(value, str) and value.startswith(prefix) else value
+
+    return [f"`{k}`: {shown(a.get(k, '–'))} → {shown(b.get(k, '–'))}" for k in keep if a.get(k) != b.get(k)]
