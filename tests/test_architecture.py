@@ -22,6 +22,7 @@ LEVELS = {
     "text": 1,
     "translit": 1,
     "persian_view": 1,
+    "keyboard_restore": 1,
     "data": 1,
     "metrics": 1,
     "models": 2,

@@ -282,24 +282,10 @@ class PersianView:
 
     # -- comments
 
-    def _tajik_spans(self, text: str) -> list[tuple[int, int, str]]:
-        kept = [m.span() for m in _KEEP.finditer(text)]
-        spans = [m for m in _WORD.finditer(text) if not any(a <= m.start() < b for a, b in kept)]
-        if not spans:
-            return []
-        tajik = self.language.is_tajik([m.group(0) for m in spans])
-        out = []
-        for m, is_tg in zip(spans, tajik):
-            word = m.group(0)
-            if not is_tg or len(word) > MAX_WORD or _looks_like_name(text, m.start(), word):
-                continue
-            out.append((m.start(), m.end(), word.lower()))
-        return out
-
     def texts(self, texts: Sequence[str]) -> list[str]:
         """Each comment with its Tajik words in Persian script; Russian words, names, numbers, URLs, emoji and masked
         PII as written. Deterministic; batching only changes speed."""
-        spans = [self._tajik_spans(t) for t in texts]
+        spans = [tajik_spans(self.language, t) for t in texts]
         persian = iter(self.words([w for row in spans for _, _, w in row]))
         out = []
         for text, row in zip(texts, spans):
@@ -312,6 +298,23 @@ class PersianView:
 
     def __call__(self, text: str) -> str:
         return self.texts([text])[0]
+
+
+def tajik_spans(language: WordLanguage, text: str) -> list[tuple[int, int, str]]:
+    """(start, end, lower-case word) of each Tajik word of one comment: Russian words (by `language`, helped by the
+    words around them), names, URLs, handles, masked PII and over-long strings are left out."""
+    kept = [m.span() for m in _KEEP.finditer(text)]
+    spans = [m for m in _WORD.finditer(text) if not any(a <= m.start() < b for a, b in kept)]
+    if not spans:
+        return []
+    tajik = language.is_tajik([m.group(0) for m in spans])
+    out = []
+    for m, is_tg in zip(spans, tajik):
+        word = m.group(0)
+        if not is_tg or len(word) > MAX_WORD or _looks_like_name(text, m.start(), word):
+            continue
+        out.append((m.start(), m.end(), word.lower()))
+    return out
 
 
 def _looks_like_name(text: str, start: int, word: str) -> bool:

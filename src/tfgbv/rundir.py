@@ -64,6 +64,8 @@ PERSIAN_VIEW_DIR = "persian_view"  # <model dir>/persian_view/: the Tajik -> Per
 PERSIAN_VIEW_WEIGHTS = "transliterator.safetensors"
 PERSIAN_VIEW_CONFIG = "transliterator.json"  # architecture, alphabets, the word-language model
 PERSIAN_VIEW_EVAL = "transliterator_eval.json"  # held-out word accuracy / CER, literary and keyboard-typed
+KEYBOARD_RESTORE_DIR = "keyboard_restore"  # <model dir>/keyboard_restore/: Tajik letters for keyboard-typed words
+KEYBOARD_RESTORE_FILE = "keyboard_restore.json"  # word-language model, restoration table, held-out measurement
 BASELINE_WEIGHTS = "tfidf_lr.safetensors"
 BASELINE_VOCAB = "tfidf_vocabulary.json"
 ONNX_DIR = "onnx"
@@ -153,4 +155,7 @@ def load_artifacts(run_dir: str | Path) -> dict[str, Any]:
         "timings": read_json(run_dir / TIMINGS, {}),
         "history": read_json(run_dir / HISTORY, []),
         "persian_view": read_json(model_dir(run_dir) / PERSIAN_VIEW_DIR / PERSIAN_VIEW_EVAL),
+        "keyboard_restore": (read_json(model_dir(run_dir) / KEYBOARD_RESTORE_DIR / KEYBOARD_RESTORE_FILE) or {}).get(
+            "evaluation"
+        ),
     }

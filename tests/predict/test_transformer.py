@@ -60,8 +60,10 @@ def test_int8_classifier_is_calibrated_compiled_and_agrees_with_fp32(tiny_run):
     assert int8.int8 and int8.compiled and not int8.bf16  # int8 quantises the fp32 weights
     assert int8.model_id == fp32.model_id and int8.precision == "int8"  # one model, computed another way
     a, b = fp32.predict_proba(TEXTS), int8.predict_proba(TEXTS)
-    assert np.abs(a - b).max() < 0.05
-    assert ((a >= fp32.thresholds) == (b >= fp32.thresholds)).mean() >= 0.95
+    # Scores, not decisions: the tiny model's scores all sit within 0.01 of its thresholds, so which side of a
+    # threshold int8 lands on is a coin toss here (agreement swung 0.90-1.00 between sessions). Decision agreement
+    # with fp32 is measured on a trained model by `make bench` (min_agreement, docs/bench.md).
+    assert np.abs(a - b).max() < 0.05 and np.abs(a - b).mean() < 0.01
     np.testing.assert_allclose(int8.predict_proba(TEXTS[:3]), b[:3], atol=1e-3)  # another batch shape, same scores
 
 

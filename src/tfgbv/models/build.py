@@ -29,6 +29,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from tfgbv import rundir
 from tfgbv.io import modes_as_umask_allows, write_json
+from tfgbv.keyboard_restore import KeyboardRestorer
 from tfgbv.labels import ID2LABEL, LABEL2ID, LABELS
 from tfgbv.models import hf_format
 from tfgbv.models.e5 import ensure_e5_model
@@ -53,8 +54,19 @@ class TextPrep:
     char_fallback: dict[str, str] = field(default_factory=dict)  # letters the tokenizer lacks -> replacements
     max_length: int = 128
     transliterate: bool = False  # Tajik chat Latin -> Cyrillic, in texts that look like it (tfgbv.translit)
+    # Keyboard-typed Tajik words given their Tajik letters back (tfgbv.keyboard_restore); the table travels in
+    # <model dir>/keyboard_restore/.
+    keyboard_restore: bool = False
     # Tajik words -> Persian script (tfgbv.persian_view); the transliterator travels in <model dir>/persian_view/.
     persian_view: bool = False
+
+    def attach_restorer(self, restorer: KeyboardRestorer) -> None:
+        """The keyboard restoration this preparation uses (kept off the dataclass fields: it is data, not settings)."""
+        self.__dict__["_restorer"] = restorer
+
+    @property
+    def restorer(self) -> KeyboardRestorer | None:
+        return self.__dict__.get("_restorer")
 
     def attach_persian_view(self, view: PersianView) -> None:
         """The transliterator this preparation uses (kept off the dataclass fields: it is weights, not settings)."""
@@ -70,6 +82,13 @@ class TextPrep:
         out = [normalize_text(t, deobfuscate=self.deobfuscate) for t in texts]
         if self.transliterate:
             out = [transliterate_tajik_latin(t) for t in out]
+        if self.keyboard_restore:
+            if self.restorer is None:
+                raise ModelLoadError(
+                    "text.keyboard_restore is on but no restoration table is attached: load the preparation with "
+                    "tfgbv.models.build.load_text_prep(model_dir)"
+                )
+            out = self.restorer.texts(out)
         if self.persian_view:
             if self.view is None:
                 raise ModelLoadError(
@@ -354,6 +373,8 @@ def save_model_dir(
         )
     if text_prep is not None and text_prep.view is not None:  # the transliterator travels with the weights
         text_prep.view.save(out_dir / rundir.PERSIAN_VIEW_DIR)
+    if text_prep is not None and text_prep.restorer is not None:  # so does the restoration table
+        text_prep.restorer.save(out_dir / rundir.KEYBOARD_RESTORE_DIR)
     write_json(out_dir / rundir.META_FILE, {**meta, **hf_format.format_meta(pooling, tokenizer_json.exists())})
     modes_as_umask_allows(out_dir)  # save_pretrained writes the weights 0600 whatever the umask
     return out_dir
@@ -542,6 +563,14 @@ def text_prep_from_meta(meta: dict[str, Any], model_dir: str | Path | None = Non
     """The text preparation a saved model was trained with; with the Persian view, its transliterator is loaded from
     `<model_dir>/persian_view/`."""
     prep = TextPrep(**meta["text"])
+    if prep.keyboard_restore:
+        if model_dir is None:
+            raise ModelLoadError("text.keyboard_restore is on: pass the model directory holding its restoration table")
+        where = Path(model_dir) / rundir.KEYBOARD_RESTORE_DIR
+        try:
+            prep.attach_restorer(KeyboardRestorer.load(where))
+        except (OSError, ValueError) as err:
+            raise ModelLoadError(f"{where}: the keyboard restoration could not be loaded: {err}") from err
     if prep.persian_view:
         if model_dir is None:
             raise ModelLoadError("text.persian_view is on: pass the model directory holding its transliterator")

@@ -154,10 +154,19 @@ PERSIAN_VIEW_SOURCES = {
 }
 
 
+# Keyboard restoration alone (model/keyboard_restore/): the same routing and table, without the character model.
+KEYBOARD_RESTORE_SOURCES = {k: v for k, v in PERSIAN_VIEW_SOURCES.items() if k not in ("tg2fa-translit",)}
+
+
 def weight_sources(art: dict[str, Any]) -> dict[str, dict]:
     """Everything the published weights are made from, for their licence: the training sources and, where the run
-    uses the Persian view, what its transliterator is made from (a training source of the same name wins)."""
-    extra = PERSIAN_VIEW_SOURCES if ((art.get("meta") or {}).get("text") or {}).get("persian_view") else {}
+    uses the Persian view or keyboard restoration, what they are made from (a training source of the same name
+    wins)."""
+    text = (art.get("meta") or {}).get("text") or {}
+    extra = {
+        **(KEYBOARD_RESTORE_SOURCES if text.get("keyboard_restore") else {}),
+        **(PERSIAN_VIEW_SOURCES if text.get("persian_view") else {}),
+    }
     return {**extra, **training_sources(art)}
 
 
@@ -593,6 +602,22 @@ def _section_persian_view(art: dict) -> list[str]:
     ]
 
 
+def _section_keyboard_restore(art: dict) -> list[str]:
+    """How this model reads keyboard-typed Tajik (restored), from the restoration table's held-out measurements."""
+    text = (art.get("meta") or {}).get("text") or {}
+    if not text.get("keyboard_restore") or text.get("persian_view"):
+        return []  # with the Persian view, its section says it (the view restores too)
+    return [
+        "## Keyboard-typed Tajik (keyboard restoration)",
+        "",
+        "Most Tajik comments are typed on a Russian keyboard (ҷ→ч ҳ→х қ→к ғ→г ӯ→у ӣ→и). Before scoring, and in "
+        "training, this model gives each Tajik word typed that way the letters of the Tajik word its spelling most "
+        f"often stands for (table in `{rundir.KEYBOARD_RESTORE_DIR}/`); Russian words, names and links stay as typed.",
+        "",
+        *restoration_lines(art.get("keyboard_restore") or {}, left_to=""),
+    ]
+
+
 def _section_external(art: dict) -> list[str]:
     scores = external_scores(art.get("external") or {})
     if not scores:
@@ -760,6 +785,12 @@ def _not_in_tokenizer(meta: dict) -> list[str]:
             "Cyrillic words, spaced-out and stretched letters are undone before scoring. Without it, obfuscated "
             'abuse ("тупaя д@ура", "с у к а") scores lower.'
         )
+    if text.get("keyboard_restore"):
+        out.append(
+            "**Keyboard restoration** (`tfgbv.keyboard_restore`): Tajik words typed without Tajik letters are given "
+            'them back ("хама" → "ҳама"), by a table saved in '
+            f"`{rundir.KEYBOARD_RESTORE_DIR}/`; Russian words, names and links stay as typed."
+        )
     if text.get("persian_view"):
         out.append(
             "**Persian view** (`tfgbv.persian_view`): Tajik words are rewritten in Persian (Perso-Arabic) script, the "
@@ -841,13 +872,15 @@ def _section_get_started(art: dict, run_dir: Path) -> list[str]:
         ]
     thresholds = {lab: round(float(t), 2) for lab, t in meta["thresholds"].items()}
     persian = bool((meta.get("text") or {}).get("persian_view"))
+    restoring = bool((meta.get("text") or {}).get("keyboard_restore"))
+    what = "the Persian view: Tajik words -> Persian script" if persian else "keyboard-typed Tajik words restored"
     prepare = (
         [
             "from tfgbv.models.build import load_text_prep",
             "",
-            'prep = load_text_prep("path/to/model")  # the Persian view: Tajik words -> Persian script, as in training',
+            f'prep = load_text_prep("path/to/model")  # {what}, as in training',
         ]
-        if persian
+        if persian or restoring
         else []
     )
     lines += [
@@ -860,7 +893,13 @@ def _section_get_started(art: dict, run_dir: Path) -> list[str]:
             f"transliterator saved in `{rundir.PERSIAN_VIEW_DIR}/`), which a tokenizer cannot do: prepare the texts "
             "with tfgbv's one call first."
             if persian
-            else ""
+            else (
+                " This model reads keyboard-typed Tajik after **keyboard restoration** (Tajik letters given back "
+                f"word by word from a table saved in `{rundir.KEYBOARD_RESTORE_DIR}/`), which a tokenizer cannot do: "
+                "prepare the texts with tfgbv's one call first."
+                if restoring
+                else ""
+            )
         )
         + " For a text that fits one window, the pipeline gives the same probabilities as `Classifier` (to 1e-4):",
         "",
@@ -871,7 +910,7 @@ def _section_get_started(art: dict, run_dir: Path) -> list[str]:
         'pipe = pipeline("text-classification", model="path/to/model", top_k=None, function_to_apply="sigmoid")',
         f"thresholds = {json.dumps(thresholds)}",  # as ruff formats it (the card is linted)
         'texts = ["Ту бешарм ҳастӣ, шарми оилаат", "Телефон доверия кризисного центра работает круглосуточно"]',
-        f"for row in pipe({'prep.many(texts)' if persian else 'texts'}, truncation=True):",
+        f"for row in pipe({'prep.many(texts)' if persian or restoring else 'texts'}, truncation=True):",
         '    scores = {d["label"]: d["score"] for d in row}',
         "    labels = [lab for lab, p in scores.items() if p >= thresholds[lab]]",
         "```",
@@ -926,6 +965,7 @@ def render_model_card(run_dir: str | Path):
     body += _section_results(art)
     body += _section_external(art)
     body += _section_persian_view(art)
+    body += _section_keyboard_restore(art)
     body += _section_bias(art)
     body += _section_limitations(art)
     body += [ETHICS]

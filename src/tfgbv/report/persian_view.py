@@ -77,7 +77,7 @@ def transliterator_rows(evaluation: dict) -> list[str]:
     return rows
 
 
-def restoration_lines(evaluation: dict) -> list[str]:
+def restoration_lines(evaluation: dict, left_to: str = " for the character model") -> list[str]:
     r = evaluation.get("keyboard_restoration")
     if not r:
         return []
@@ -87,7 +87,7 @@ def restoration_lines(evaluation: dict) -> list[str]:
         "stands for in the training pairs, ParsText and five presidential addresses) gives back the exact Tajik word "
         f"for {number(a['restored_exactly'])} of the author's sample's keyboard-typed words ({a['words']}) and "
         f"{number(d['restored_exactly'])} of the held-out dictionary's ({d['words']}): rare words, mostly never seen, "
-        f"left as typed ({number(a['left_as_typed'])} and {number(d['left_as_typed'])}) for the character model.",
+        f"left as typed ({number(a['left_as_typed'])} and {number(d['left_as_typed'])}){left_to}.",
     ]
     if run:
         lines[0] += (

@@ -40,6 +40,7 @@ from torch import nn
 
 from tfgbv import rundir
 from tfgbv.io import sha256_file, write_json
+from tfgbv.keyboard_restore import KeyboardRestorer
 from tfgbv.locations import cache_dir as default_cache_dir
 from tfgbv.locations import shared_datasets_dir
 from tfgbv.persian_view import (
@@ -403,16 +404,8 @@ def train_persian_view(
     """Fine-tune the transliterator (or take it from `seq2seq_cache`), fit the word-language model and the keyboard
     restorations, measure them on held-out words (tg2fa-translit as shipped, the fine-tuned model alone, the whole
     view), and save them with the measurements into `out_dir`."""
-    held_out = read_pairs(shared / PAIRS_DATASET, (EVAL_FILE,))
-    eval_words = {t for t, _ in held_out}
-    train, test = split_pairs(
-        [p for p in read_pairs(shared / PAIRS_DATASET) if p[0] not in eval_words], spec.test_share
-    )
-    tajik, russian = language_words(shared, train)
-    russian_test = set(russian[-5000:])
-    language = WordLanguage.fit(tajik, [w for w in russian if w not in russian_test])
-    counted, running_test = running_text(shared)
-    restore = keyboard_restorations(tajik + counted)
+    held_out, train, test, parts = _routing_and_restoration(shared, spec)
+    language, restore = parts.language, parts.restore
     sets = {"author_evaluation": held_out, "dictionary_held_out": test}
     before = {name: measure_words(from_tg2fa().greedy, pairs) for name, pairs in sets.items()}
     model, seconds = _fine_tuned(train, spec, seq2seq_cache)
@@ -424,15 +417,62 @@ def train_persian_view(
         "tg2fa_translit": before,
         "fine_tuned": {name: measure_words(model.greedy, pairs) for name, pairs in sets.items()},
         "view": {name: measure_words(view.words, pairs) for name, pairs in sets.items()},
-        "keyboard_restoration": {
-            "spellings": len(restore),
-            **{name: measure_restoration(restore, pairs) for name, pairs in sets.items()},
-            "running_text": measure_running_text(restore, running_test) if running_test else None,
-        },
-        "word_language": measure_language(language, [t for t, _ in test], russian_test),
+        "keyboard_restoration": parts.restoration_scores(sets),
+        "word_language": parts.language_scores,
     }
     view.save(out_dir)
     return view
+
+
+@dataclass
+class _Parts:
+    """What the Persian view and the keyboard restoration share: the word-language model (routing) and the keyboard
+    restoration table, with what measures them."""
+
+    language: WordLanguage
+    restore: dict[str, str]
+    running_test: list[str]
+    language_scores: dict
+
+    def restoration_scores(self, sets: dict[str, Sequence[tuple[str, str]]]) -> dict:
+        return {
+            "spellings": len(self.restore),
+            **{name: measure_restoration(self.restore, pairs) for name, pairs in sets.items()},
+            "running_text": measure_running_text(self.restore, self.running_test) if self.running_test else None,
+        }
+
+
+def _routing_and_restoration(shared: Path, spec: TranslitSpec) -> tuple[list, list, list, _Parts]:
+    """(author's held-out pairs, training pairs, held-out dictionary pairs, routing and restoration fitted on the
+    training side only)."""
+    held_out = read_pairs(shared / PAIRS_DATASET, (EVAL_FILE,))
+    eval_words = {t for t, _ in held_out}
+    train, test = split_pairs(
+        [p for p in read_pairs(shared / PAIRS_DATASET) if p[0] not in eval_words], spec.test_share
+    )
+    tajik, russian = language_words(shared, train)
+    russian_test = set(russian[-5000:])
+    language = WordLanguage.fit(tajik, [w for w in russian if w not in russian_test])
+    counted, running_test = running_text(shared)
+    parts = _Parts(
+        language=language,
+        restore=keyboard_restorations(tajik + counted),
+        running_test=running_test,
+        language_scores=measure_language(language, [t for t, _ in test], russian_test),
+    )
+    return held_out, train, test, parts
+
+
+def build_keyboard_restorer(shared: str | Path | None = None, spec: TranslitSpec = TranslitSpec()) -> KeyboardRestorer:
+    """The keyboard restoration for training (`model.text.keyboard_restore`): the Persian view's routing and table,
+    without its character model (nothing to train: counts only), measured on held-out words and running text."""
+    shared = Path(shared).expanduser() if shared else shared_datasets_dir()
+    held_out, _, test, parts = _routing_and_restoration(shared, spec)
+    evaluation = {
+        "keyboard_restoration": parts.restoration_scores({"author_evaluation": held_out, "dictionary_held_out": test}),
+        "word_language": parts.language_scores,
+    }
+    return KeyboardRestorer(parts.language, parts.restore, evaluation)
 
 
 def ensure_persian_view(shared: Path, cache_dir: Path, spec: TranslitSpec = TranslitSpec()) -> Path:

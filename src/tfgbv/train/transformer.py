@@ -33,7 +33,7 @@ from tfgbv.models.hf_format import HEAD_PREFIXES
 from tfgbv.predict.transformer import predict_logits
 from tfgbv.train.device import DevicePlan, device_plan
 from tfgbv.train.distributed import from_rank0, is_main_process, rank, world_size
-from tfgbv.train.persian_translit import load_persian_view
+from tfgbv.train.persian_translit import build_keyboard_restorer, load_persian_view
 from tfgbv.train.run_writer import decisions_meta, finish_run, split_reports, start_run, write_decisions
 from tfgbv.train.tracking import Tracker
 
@@ -456,6 +456,8 @@ def train(
     if train_spec.train_all_layers:
         model_spec = replace(model_spec, freeze_embeddings=False, freeze_layers=0)
     seed_everything(seed)
+    if model_spec.text.keyboard_restore:  # counted from the shared Tajik text (seconds), then saved with the model
+        model_spec.text.attach_restorer(build_keyboard_restorer(shared_datasets))
     if model_spec.text.persian_view:  # trained once per machine and data (cached), then saved with the model
         model_spec.text.attach_persian_view(load_persian_view(shared_datasets, cache_dir))
     tokenizer, model = build_model(model_spec, [r["text"] for r in data.splits["train"]], cache_dir=cache_dir)
