@@ -41,6 +41,7 @@ TAJIK_ONLY = frozenset("ҷҳқғӯӣ")
 RUSSIAN_ONLY = frozenset("цщыь")
 SPECIALS = ["<unk>", "<pad>", "<bos>", "<eos>"]
 UNK, PAD, BOS, EOS = 0, 1, 2, 3
+SCORE_CACHE = 200_000  # words whose language score is kept
 MAX_WORD = 32  # longer "words" (URL pieces, keyboard mashing) are left as written
 
 # A Cyrillic word, hyphenated compounds included ("бад-он"); everything else (Latin, digits, emoji, <PHONE>) is kept.
@@ -186,10 +187,17 @@ class WordLanguage:
         return cls(tg, ru, tg_unseen, ru_unseen)
 
     def score(self, word: str) -> float:
-        """Log-likelihood ratio, Tajik over Russian, averaged per n-gram (so long words are not over-confident)."""
-        grams = list(_ngrams(keyboard_spelling(word.lower())))
-        llr = sum(self.tajik.get(g, self.tajik_unseen) - self.russian.get(g, self.russian_unseen) for g in grams)
-        return llr / max(1, len(grams))
+        """Log-likelihood ratio, Tajik over Russian, averaged per n-gram (so long words are not over-confident).
+        Cached per word (off the dataclass fields, so never saved): word frequencies follow Zipf's law."""
+        cache = self.__dict__.setdefault("_scores", {})
+        hit = cache.get(word)
+        if hit is None:
+            grams = list(_ngrams(keyboard_spelling(word.lower())))
+            llr = sum(self.tajik.get(g, self.tajik_unseen) - self.russian.get(g, self.russian_unseen) for g in grams)
+            hit = llr / max(1, len(grams))
+            if len(cache) < SCORE_CACHE:  # unbounded input (random strings) must not grow memory for ever
+                cache[word] = hit
+        return hit
 
     def is_tajik(self, words: Sequence[str], context_weight: float = 0.5) -> list[bool]:
         """Per word of one comment: letters only Tajik (or only Russian) has decide; otherwise the word's own score
