@@ -76,6 +76,7 @@ ONNX_AGREEMENT = "agreement.json"  # <onnx dir>/agreement.json: each variant's a
 # ----------------------------------------------------------------------------- evaluation directory (<run>/eval*)
 REPORT = "report.md"
 FUNCTIONAL_FAILURES = "functional_failures.jsonl"
+FUNCTIONAL_KEYBOARD_FAILURES = "functional_keyboard_failures.jsonl"  # the Tajik cases keyboard-typed
 COMPARISON_JSON = "comparison.json"
 COMPARISON_MD = "comparison.md"
 

@@ -433,4 +433,5 @@ def test_keyboard_typed_functional_scores_tajik_cases_lower_case_without_tajik_l
     out = keyboard_typed_functional(clf, cases, prob, [0.5] * len(LABELS))
     assert clf.texts == ["ту чалаб хасти"]  # only the Tajik case, typed as on a Russian keyboard
     assert out["cases"] == 1 and out["labels_changed"] == 1 and out["by_language"]["tg"]["abusive"]["accuracy"] == 0.0
+    assert [f["id"] for f in out["failures"]] == [cases[0]["id"]]  # kept for paired comparisons (tfgbv-compare)
     assert keyboard_typed_functional(clf, cases[1:], prob[1:], [0.5] * len(LABELS)) is None

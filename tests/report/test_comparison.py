@@ -109,6 +109,25 @@ def test_functional_cases_are_also_paired_per_language_for_abusive_cases_and_har
     assert "| tg, hard negatives | 4 | 1.000 | 0.750 | 0 | 1 |" in render_comparison(compare_evaluations(a, b))
 
 
+def test_keyboard_typed_cases_are_paired_when_both_evaluations_recorded_them(tmp_path):
+    a = _eval(tmp_path / "a", "A", 0.8, [])
+    b = _eval(tmp_path / "b", "B", 0.8, [])
+    assert compare_evaluations(a, b)["functional"]["keyboard_typed"] is None  # older evaluations: no record
+    typed = {"tg": {"abusive": {"cases": 10}, "hard_negatives": {"cases": 20}}}
+    for path, ids in ((a, ["h1", "h2", "h3"]), (b, ["h3"])):
+        metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+        metrics["functional_keyboard"] = {"cases": 30, "by_language": typed}
+        (path / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+        failures = [{"id": i, "functionality": "counter_speech", "lang": "tg", "expected": []} for i in ids]
+        (path / "functional_keyboard_failures.jsonl").write_text("".join(json.dumps(f) + "\n" for f in failures))
+    out = compare_evaluations(a, b)
+    hard = out["functional"]["keyboard_typed"]["tg"]["hard_negatives"]
+    assert (hard["accuracy_a"], hard["accuracy_b"]) == (pytest.approx(0.85), pytest.approx(0.95))
+    assert (hard["fail_only_a"], hard["fail_only_b"]) == (2, 0)
+    assert out["functional"]["by_language"] == {}  # the cases as written are another scope
+    assert "| tg typed on a Russian keyboard, hard negatives | 20 | 0.850 | 0.950 | 2 | 0 |" in render_comparison(out)
+
+
 def test_evaluations_of_different_data_are_refused(tmp_path):
     a = _eval(tmp_path / "a", "A", 0.8, [])
     b = _eval(tmp_path / "b", "B", 0.8, [], data="ru_2ch_pikabu")

@@ -38,10 +38,10 @@ def _load(eval_dir: Path) -> dict[str, Any]:
     return rundir.read_json(eval_dir / rundir.METRICS)
 
 
-def _failures(eval_dir: Path) -> dict[str, dict]:
+def _failures(eval_dir: Path, name: str = rundir.FUNCTIONAL_FAILURES) -> dict[str, dict]:
     """Failing functional case id -> its record (functionality; lang and expected labels where written), from
-    functional_failures.jsonl."""
-    path = eval_dir / rundir.FUNCTIONAL_FAILURES
+    functional_failures.jsonl (or `name`: the keyboard-typed cases' failures)."""
+    path = eval_dir / name
     if not path.exists():
         raise ComparisonError(f"{path}: missing; re-run scripts/evaluate.py on that run")
     out = {}
@@ -94,6 +94,17 @@ def compare_functional(dir_a: Path, dir_b: Path, fa: dict, fb: dict) -> dict[str
             {i for i, f in failures_b.items() if f["functionality"] in names},
         )
 
+    return {
+        "all": scope(set(table_a)),
+        "hard_negatives": scope(hard),
+        "by_language": _paired_by_language(fa, fb, failures_a, failures_b, hard),
+        "by_functionality": {name: {**scope({name}), "hard_negative": name in hard} for name in sorted(table_a)},
+    }
+
+
+def _paired_by_language(fa: dict, fb: dict, failures_a: dict, failures_b: dict, hard: set[str]) -> dict[str, Any]:
+    """Abusive cases and hard negatives per language, paired, where both evaluations counted the same cases."""
+
     def in_group(failure: dict, lang: str, group: str) -> bool:
         abusive = bool(failure.get("expected"))
         if failure.get("lang") != lang:
@@ -111,12 +122,18 @@ def compare_functional(dir_a: Path, dir_b: Path, fa: dict, fb: dict) -> dict[str
                 {i for i, f in failures_a.items() if in_group(f, lang, group)},
                 {i for i, f in failures_b.items() if in_group(f, lang, group)},
             )
-    return {
-        "all": scope(set(table_a)),
-        "hard_negatives": scope(hard),
-        "by_language": by_language,
-        "by_functionality": {name: {**scope({name}), "hard_negative": name in hard} for name in sorted(table_a)},
-    }
+    return by_language
+
+
+def compare_keyboard_typed(dir_a: Path, dir_b: Path, ev_a: dict, ev_b: dict) -> dict[str, Any] | None:
+    """The Tajik cases as typed on a Russian keyboard, paired per language and group; None where either evaluation
+    has no record of them (evaluations from before they were written)."""
+    ka, kb = ev_a.get("functional_keyboard"), ev_b.get("functional_keyboard")
+    name = rundir.FUNCTIONAL_KEYBOARD_FAILURES
+    if not ka or not kb or not (dir_a / name).is_file() or not (dir_b / name).is_file():
+        return None
+    hard = {n for n, e in ev_a["functional"]["functionalities"].items() if e["hard_negative"]}
+    return _paired_by_language(ka, kb, _failures(dir_a, name), _failures(dir_b, name), hard)
 
 
 def compare_evaluations(a: str | Path, b: str | Path) -> dict[str, Any]:
@@ -145,6 +162,8 @@ def compare_evaluations(a: str | Path, b: str | Path) -> dict[str, Any]:
         }
     fa, fb = ev_a.get("functional"), ev_b.get("functional")
     functional = compare_functional(dir_a, dir_b, fa, fb) if fa and fb else None
+    if functional is not None:
+        functional["keyboard_typed"] = compare_keyboard_typed(dir_a, dir_b, ev_a, ev_b)
     return {
         "a": {"eval_dir": str(dir_a), "model_id": ev_a["model_id"]},
         "b": {"eval_dir": str(dir_b), "model_id": ev_b["model_id"]},
@@ -190,6 +209,11 @@ def render_comparison(result: dict[str, Any]) -> str:
         rows += [
             (f"{lang}, {group.replace('_', ' ')}", e)
             for lang, groups in (fr.get("by_language") or {}).items()
+            for group, e in groups.items()
+        ]
+        rows += [
+            (f"{lang} typed on a Russian keyboard, {group.replace('_', ' ')}", e)
+            for lang, groups in (fr.get("keyboard_typed") or {}).items()
             for group, e in groups.items()
         ]
         rows += [

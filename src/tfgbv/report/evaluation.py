@@ -344,6 +344,7 @@ def keyboard_typed_functional(clf, cases: Sequence[dict], prob: np.ndarray, thre
         "labels_changed": changed,
         "changed_rate": changed / len(idx),
         "by_language": result["by_language"],
+        "failures": result["failures"],  # written to rundir.FUNCTIONAL_KEYBOARD_FAILURES, not into the metrics
     }
 
 
@@ -685,7 +686,10 @@ def evaluate_run(
         fr = functional_results(cases, fprob, thresholds)
         write_jsonl(out_dir / rundir.FUNCTIONAL_FAILURES, fr["failures"])
         result["functional"] = {k: v for k, v in fr.items() if k != "failures"} | {"failures": fr["failures"][:50]}
-        result["functional_keyboard"] = keyboard_typed_functional(clf, cases, fprob, thresholds)
+        typed = keyboard_typed_functional(clf, cases, fprob, thresholds)
+        if typed is not None:
+            write_jsonl(out_dir / rundir.FUNCTIONAL_KEYBOARD_FAILURES, typed.pop("failures"))
+        result["functional_keyboard"] = typed
     result["plots"] = write_plots(out_dir, y, prob, result["calibration"], result["slices"]) if spec.plots else []
     write_text(out_dir / rundir.REPORT, render_report(result))
     write_json(out_dir / rundir.METRICS, result)  # last: its presence means a finished evaluation
