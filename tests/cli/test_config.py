@@ -83,6 +83,22 @@ def test_persian_view_mix_keeps_the_functional_suite_of_the_default_mix():
     assert {"fa_pars_off", "fa_phate", "seed", "ru_2ch_pikabu"} <= set(names)
 
 
+def test_keyboard_experiments_add_keyboard_copies_of_tajik_rows_and_restoration_on_top():
+    from tfgbv.cli.run import model_spec
+
+    default = _compose("train", [])
+    typed = _compose("train", ["experiment=keyboard_typed"])
+    restored = _compose("train", ["experiment=keyboard_restore"])
+    for cfg in (typed, restored):
+        specs = {s.name: s for s in data_sources(cfg.data)}
+        assert "keyboard" in specs["seed"].augment and "keyboard" in specs["tg_parstext"].augment
+        assert "keyboard" in specs["tg_addresses"].augment and not specs["ru_2ch_pikabu"].augment
+        assert specs["seed"].train_repeat == 2  # the default mix's other choices are kept
+        assert cfg.data.functional == default.data.functional
+    assert not model_spec(typed.model).text.keyboard_restore and model_spec(restored.model).text.keyboard_restore
+    assert restored.data.name != typed.data.name != default.data.name  # the run names tell them apart
+
+
 SPEC_FILES = [
     ("trainer/default.yaml", "TrainSpec"),
     ("evaluation/default.yaml", "EvalSpec"),
