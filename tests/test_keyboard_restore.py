@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, assert_pipeline_and_batch_scoring_match
 from tfgbv import rundir
 from tfgbv.keyboard_restore import KeyboardRestorer
 from tfgbv.models.build import ModelLoadError, load_text_prep
@@ -131,10 +131,6 @@ def test_a_run_without_its_table_is_refused_with_the_folder_named(restoring_run,
 
 
 def test_classifier_batch_scoring_and_pipeline_on_prepared_text_score_alike(restoring_run, tmp_path):
-    from transformers import pipeline
-
-    from tfgbv.labels import LABELS
-    from tfgbv.predict.files import ScoreSpec, score_files
     from tfgbv.predict.transformer import Classifier
 
     texts = ["ту духтари бешарм хасти", "хама медонанд, ты поняла", "Телефон доверия работает"]
@@ -147,17 +143,7 @@ def test_classifier_batch_scoring_and_pipeline_on_prepared_text_score_alike(rest
     model_dir = rundir.model_dir(restoring_run)
     prepared = load_text_prep(model_dir).many(texts)
     assert prepared[0] == "ту духтари бешарм ҳастӣ" and prepared[1] == "ҳама медонанд, ты поняла"
-    pipe = pipeline("text-classification", model=str(model_dir), top_k=None, function_to_apply="sigmoid")
-    theirs = np.array([[{d["label"]: d["score"] for d in row}[lab] for lab in LABELS] for row in pipe(prepared)])
-    np.testing.assert_allclose(theirs, ours, atol=1e-4, rtol=0)
-
-    src = tmp_path / "in.jsonl"
-    src.write_text(
-        "".join(json.dumps({"id": str(i), "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(texts))
-    )
-    score_files(clf, [str(src)], tmp_path / "out.jsonl", ScoreSpec())
-    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
-    np.testing.assert_allclose([[r[f"p_{lab}"] for lab in LABELS] for r in rows], ours, atol=1e-5, rtol=0)
+    assert_pipeline_and_batch_scoring_match(clf, model_dir, texts, prepared, tmp_path)
 
 
 def test_card_explains_the_restoration_and_its_pipeline_snippet_prepares_texts_like_classifier(restoring_run):

@@ -6,10 +6,9 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, assert_pipeline_and_batch_scoring_match
 from tfgbv import rundir
 from tfgbv.persian_view import PersianView, WordLanguage
 from tfgbv.text import keyboard_spelling
@@ -158,32 +157,17 @@ def test_run_records_the_view_and_carries_its_transliterator(persian_run):
 
 
 def test_classifier_batch_scoring_and_pipeline_on_prepared_text_score_alike(persian_run, tmp_path):
-    from transformers import pipeline
-
-    from tfgbv.labels import LABELS
     from tfgbv.models.build import load_text_prep
-    from tfgbv.predict.files import ScoreSpec, score_files
     from tfgbv.predict.transformer import Classifier
 
     texts = ["Ту духтари бешарм ҳастӣ", "ман туро мекушам, ты поняла", "Телефон доверия работает"]
     clf = Classifier.from_pretrained(persian_run)
     assert clf.prep.persian_view and clf.prep.view is not None
-    ours = clf.predict_proba(texts)
 
     model_dir = rundir.model_dir(persian_run)
     prepared = load_text_prep(model_dir).many(texts)
     assert ARABIC.search(prepared[0]) and "ты поняла" in prepared[1]
-    pipe = pipeline("text-classification", model=str(model_dir), top_k=None, function_to_apply="sigmoid")
-    theirs = np.array([[{d["label"]: d["score"] for d in row}[lab] for lab in LABELS] for row in pipe(prepared)])
-    np.testing.assert_allclose(theirs, ours, atol=1e-4, rtol=0)
-
-    src = tmp_path / "in.jsonl"
-    src.write_text(
-        "".join(json.dumps({"id": str(i), "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(texts))
-    )
-    score_files(clf, [str(src)], tmp_path / "out.jsonl", ScoreSpec())
-    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
-    np.testing.assert_allclose([[r[f"p_{lab}"] for lab in LABELS] for r in rows], ours, atol=1e-5, rtol=0)
+    assert_pipeline_and_batch_scoring_match(clf, model_dir, texts, prepared, tmp_path)
 
 
 def test_cached_transliterator_is_trained_once(tmp_path):

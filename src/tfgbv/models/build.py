@@ -83,25 +83,25 @@ class TextPrep:
         if self.transliterate:
             out = [transliterate_tajik_latin(t) for t in out]
         if self.keyboard_restore:
-            if self.restorer is None:
-                raise ModelLoadError(
-                    "text.keyboard_restore is on but no restoration table is attached: load the preparation with "
-                    "tfgbv.models.build.load_text_prep(model_dir)"
-                )
-            out = self.restorer.texts(out)
+            out = _attached(self.restorer, "keyboard_restore", "restoration table").texts(out)
         if self.persian_view:
-            if self.view is None:
-                raise ModelLoadError(
-                    "text.persian_view is on but no transliterator is attached: load the preparation with "
-                    "tfgbv.models.build.load_text_prep(model_dir)"
-                )
-            out = self.view.texts(out)
+            out = _attached(self.view, "persian_view", "transliterator").texts(out)
         if self.char_fallback:
             out = [apply_char_map(t, self.char_fallback) for t in out]
         return [self.prefix + t for t in out]
 
     def __call__(self, text: str) -> str:
         return self.many([text])[0]
+
+
+def _attached(step: Any, setting: str, what: str) -> Any:
+    """A preparation step's attached data, or the error that says how to load it."""
+    if step is None:
+        raise ModelLoadError(
+            f"text.{setting} is on but no {what} is attached: load the preparation with "
+            "tfgbv.models.build.load_text_prep(model_dir)"
+        )
+    return step
 
 
 @dataclass
