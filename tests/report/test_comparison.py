@@ -12,6 +12,7 @@ from tfgbv.labels import LABELS
 from tfgbv.report.comparison import (
     ComparisonError,
     compare_evaluations,
+    compare_pairs,
     mcnemar_exact,
     paired_pass_rates,
     render_comparison,
@@ -160,3 +161,58 @@ def test_compare_script_writes_json_and_markdown(tmp_path):
     saved = json.loads((tmp_path / "out" / "comparison.json").read_text())
     assert saved["functional"]["hard_negatives"]["fail_only_a"] == 1
     assert (tmp_path / "out" / "comparison.md").read_text().startswith("# Comparison")
+
+
+def test_pairs_of_runs_pool_the_disagreements_into_one_test_and_keep_each_pairs_difference(tmp_path):
+    # seed 1: A fails h1-h3, B fails h1; seed 2: A fails h1, h4, B fails h4, h5 -> discordant 2+1 vs 0+1
+    a1 = _eval(tmp_path / "a1", "A", 0.8, [(f"h{i}", "counter_speech") for i in (1, 2, 3)])
+    b1 = _eval(tmp_path / "b1", "B", 0.7, [("h1", "counter_speech")])
+    a2 = _eval(tmp_path / "a2", "A", 0.6, [("h1", "counter_speech"), ("h4", "counter_speech")])
+    b2 = _eval(tmp_path / "b2", "B", 0.7, [("h4", "counter_speech"), ("h5", "counter_speech")])
+    out = compare_pairs([(a1, b1), (a2, b2)])
+    hard = out["functional"]["hard_negatives"]
+    assert hard["cases"] == 40 and (hard["fail_only_a"], hard["fail_only_b"]) == (3, 1)
+    assert hard["p_value"] == pytest.approx(mcnemar_exact(3, 1))
+    assert hard["accuracy_a"] == pytest.approx((0.85 + 0.9) / 2) and hard["accuracy_b"] == pytest.approx(0.925)
+    assert hard["per_pair"] == [pytest.approx(0.1), pytest.approx(0.0)]
+    assert out["labels"]["insult"]["f1"]["a"] == pytest.approx(0.7) and out["macro_f1"]["b"] == pytest.approx(0.7)
+    assert out["labels"]["insult"]["f1"]["delta"] == pytest.approx(0.0)
+    md = render_comparison(out)
+    assert "2 pairs of runs" in md and "| hard negatives | 40 | 0.875 | 0.925 | 3 | 1 |" in md
+    assert md.splitlines()[[i for i, line in enumerate(md.splitlines()) if "| hard negatives |" in line][0]].endswith(
+        "+0.100, +0.000 |"
+    )
+    assert compare_pairs([(a1, b1)]) == compare_evaluations(a1, b1)  # one pair: the plain comparison
+
+
+def test_pairs_of_runs_on_different_data_are_refused(tmp_path):
+    a1, b1 = _eval(tmp_path / "a1", "A", 0.8, []), _eval(tmp_path / "b1", "B", 0.8, [])
+    a2 = _eval(tmp_path / "a2", "A", 0.8, [], rows=11)
+    b2 = _eval(tmp_path / "b2", "B", 0.8, [], rows=11)
+    with pytest.raises(ComparisonError, match="different data: rows 11 vs 10"):
+        compare_pairs([(a1, b1), (a2, b2)])
+    with pytest.raises(ComparisonError, match="no pairs"):
+        compare_pairs([])
+
+
+def test_compare_script_pairs_two_lists_in_order_and_refuses_lists_of_different_length(tmp_path):
+    a1 = _eval(tmp_path / "a1", "A", 0.8, [("h1", "counter_speech")])
+    b1 = _eval(tmp_path / "b1", "B", 0.8, [])
+    a2 = _eval(tmp_path / "a2", "A", 0.8, [("h2", "counter_speech")])
+    b2 = _eval(tmp_path / "b2", "B", 0.8, [])
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, str(REPO / "scripts" / "compare.py"), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+
+    out = run(f"a=[{a1},{a2}]", f"b=[{b1},{b2}]", f"out_dir={tmp_path / 'out'}")
+    assert out.returncode == 0, out.stderr[-2000:]
+    saved = json.loads((tmp_path / "out" / "comparison.json").read_text())
+    assert saved["functional"]["hard_negatives"]["fail_only_a"] == 2 and len(saved["pairs"]) == 2
+    bad = run(f"a=[{a1},{a2}]", f"b=[{b1}]")
+    assert bad.returncode != 0 and "paired in order" in bad.stderr

@@ -22,7 +22,7 @@ from tfgbv.data.sources import SourceSpec, load_data, source_from_dict, trained_
 from tfgbv.io import write_json, write_text
 from tfgbv.models.baseline import BaselineSpec
 from tfgbv.models.build import ModelSpec
-from tfgbv.report.comparison import compare_evaluations, render_comparison
+from tfgbv.report.comparison import ComparisonError, compare_pairs, render_comparison
 from tfgbv.report.evaluation import EvalSpec, check_run_dir, evaluate_run
 from tfgbv.report.model_card import publish_card, write_model_card
 from tfgbv.train.baseline import train_baseline
@@ -257,10 +257,20 @@ def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
     return result
 
 
+def _evaluation_pairs(a: Any, b: Any) -> list[tuple[Path, Path]]:
+    """`a=X b=Y` is one pair; `a=[X1,X2] b=[Y1,Y2]` pairs the lists in order (same length)."""
+    left = [a] if isinstance(a, str) else list(a)
+    right = [b] if isinstance(b, str) else list(b)
+    if len(left) != len(right):
+        raise ComparisonError(f"a lists {len(left)} evaluations and b {len(right)}: they are paired in order")
+    return [(Path(x).expanduser(), Path(y).expanduser()) for x, y in zip(left, right)]
+
+
 @hydra_entry_point("tfgbv-compare", "compare")
 def compare(cfg: DictConfig) -> dict[str, Any]:
-    """Paired comparison of two evaluations of the same data; prints Markdown, optionally writes JSON + Markdown."""
-    result = compare_evaluations(Path(cfg.a).expanduser(), Path(cfg.b).expanduser())
+    """Paired comparison of two evaluations of the same data (or of two lists, paired in order: one pair per seed);
+    prints Markdown, optionally writes JSON + Markdown."""
+    result = compare_pairs(_evaluation_pairs(cfg.a, cfg.b))
     md = render_comparison(result)
     if cfg.get("out_dir"):
         write_json(Path(cfg.out_dir) / rundir.COMPARISON_JSON, result)

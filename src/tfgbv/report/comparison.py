@@ -176,15 +176,127 @@ def compare_evaluations(a: str | Path, b: str | Path) -> dict[str, Any]:
     }
 
 
+def _pool_scope(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """One functional scope over several pairs of runs: cases and discordant counts summed, accuracies averaged, and
+    the exact McNemar test on the summed discordant counts (under the null each pair's disagreements split evenly,
+    so their sum does too); `per_pair` keeps each pair's B − A so a reader sees whether the pairs agree in sign."""
+    a_only, b_only = sum(e["fail_only_a"] for e in entries), sum(e["fail_only_b"] for e in entries)
+    return {
+        "cases": sum(e["cases"] for e in entries),
+        "accuracy_a": sum(e["accuracy_a"] for e in entries) / len(entries),
+        "accuracy_b": sum(e["accuracy_b"] for e in entries) / len(entries),
+        "fail_only_a": a_only,
+        "fail_only_b": b_only,
+        "p_value": mcnemar_exact(a_only, b_only),
+        "per_pair": [e["accuracy_b"] - e["accuracy_a"] for e in entries],
+    }
+
+
+def _pool_groups(groups: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """{lang: {group: scope}} pooled where every pair has that scope (older evaluations may lack some)."""
+    if any(g is None for g in groups):
+        return None
+    out: dict[str, Any] = {}
+    for lang, by_group in groups[0].items():
+        for group in by_group:
+            entries = [(g.get(lang) or {}).get(group) for g in groups]
+            if all(e is not None and e["cases"] for e in entries):
+                out.setdefault(lang, {})[group] = _pool_scope(entries)
+    return out
+
+
+def _pool_functional(results: list[dict[str, Any]]) -> dict[str, Any] | None:
+    funcs = [r["functional"] for r in results]
+    if any(f is None for f in funcs):
+        return None
+    return {
+        "all": _pool_scope([f["all"] for f in funcs]),
+        "hard_negatives": _pool_scope([f["hard_negatives"] for f in funcs]),
+        "by_language": _pool_groups([f["by_language"] for f in funcs]),
+        "keyboard_typed": _pool_groups([f.get("keyboard_typed") for f in funcs]),
+        "by_functionality": {
+            name: {**_pool_scope([f["by_functionality"][name] for f in funcs]), "hard_negative": e["hard_negative"]}
+            for name, e in funcs[0]["by_functionality"].items()
+        },
+    }
+
+
+def _mean(values: list[float | None]) -> float | None:
+    return None if any(v is None for v in values) else sum(values) / len(values)  # type: ignore[arg-type]
+
+
+def compare_pairs(pairs: list[tuple[str | Path, str | Path]]) -> dict[str, Any]:
+    """Configuration A against configuration B over several pairs of runs (e.g. one pair per seed: A and B trained
+    with the same seed), all on the same data. Functional cases are pooled over the pairs (summed discordant counts,
+    one exact McNemar test); per-label metrics are averaged. With one pair this is `compare_evaluations`. The test
+    asks whether these trained models differ on these cases; whether a difference survives other seeds is read from
+    `per_pair` (same sign in every pair) and the seed spread."""
+    if not pairs:
+        raise ComparisonError("no pairs of evaluations to compare")
+    results = [compare_evaluations(a, b) for a, b in pairs]
+    if len(results) == 1:
+        return results[0]
+    first = results[0]
+    for r in results[1:]:
+        for key in ("data", "split", "rows"):
+            if r[key] != first[key]:
+                raise ComparisonError(
+                    f"{r['a']['eval_dir']} and {first['a']['eval_dir']} evaluated different data: {key} "
+                    f"{r[key]!r} vs {first[key]!r}"
+                )
+    labels = {
+        lab: {
+            m: {
+                "a": _mean([r["labels"][lab][m]["a"] for r in results]),
+                "b": _mean([r["labels"][lab][m]["b"] for r in results]),
+                "ci_a": None,
+                "ci_b": None,
+                "delta": _mean([r["labels"][lab][m]["delta"] for r in results]),
+            }
+            for m in LABEL_METRICS
+        }
+        for lab in first["labels"]
+        if all(lab in r["labels"] for r in results)
+    }
+    functional = _pool_functional(results)
+    return {
+        "a": {"eval_dir": ", ".join(r["a"]["eval_dir"] for r in results), "model_id": first["a"]["model_id"]},
+        "b": {"eval_dir": ", ".join(r["b"]["eval_dir"] for r in results), "model_id": first["b"]["model_id"]},
+        "pairs": [{"a": r["a"], "b": r["b"]} for r in results],
+        "data": first["data"],
+        "split": first["split"],
+        "rows": first["rows"],
+        "labels": labels,
+        "macro_f1": {
+            "a": _mean([r["macro_f1"]["a"] for r in results]),
+            "b": _mean([r["macro_f1"]["b"] for r in results]),
+        },
+        "functional": functional,
+    }
+
+
 def render_comparison(result: dict[str, Any]) -> str:
+    pairs = result.get("pairs")
+    if pairs:
+        head = [f"{len(pairs)} pairs of runs (A, B), e.g. one per seed:", ""]
+        head += [f"{i}. A `{p['a']['eval_dir']}`, B `{p['b']['eval_dir']}`" for i, p in enumerate(pairs, 1)]
+        head += [
+            "",
+            f"Data `{result['data']}`, split `{result['split']}`, {result['rows']} rows. Per-label figures are means "
+            "over the pairs (no CIs).",
+        ]
+    else:
+        head = [
+            f"A: `{result['a']['model_id']}` ({result['a']['eval_dir']})",
+            f"B: `{result['b']['model_id']}` ({result['b']['eval_dir']})",
+            "",
+            f"Data `{result['data']}`, split `{result['split']}`, {result['rows']} rows. Brackets: each model's own "
+            "95% bootstrap CI.",
+        ]
     lines = [
         "# Comparison",
         "",
-        f"A: `{result['a']['model_id']}` ({result['a']['eval_dir']})",
-        f"B: `{result['b']['model_id']}` ({result['b']['eval_dir']})",
-        "",
-        f"Data `{result['data']}`, split `{result['split']}`, {result['rows']} rows. Brackets: each model's own 95% "
-        "bootstrap CI.",
+        *head,
         "",
         "| label | F1 A | F1 B | B − A | ROC-AUC A | ROC-AUC B |",
         "|---|---|---|---|---|---|",
@@ -198,12 +310,20 @@ def render_comparison(result: dict[str, Any]) -> str:
         )
     fr = result["functional"]
     if fr:
+        pooled = (
+            " Cases and disagreements are summed over the pairs (accuracies: means), one test on the sums; "
+            "the last column is B − A in each pair."
+            if pairs
+            else ""
+        )
         lines += [
             "",
-            "Functional suite, paired on the same cases (exact McNemar test on the cases where A and B disagree):",
+            "Functional suite, paired on the same cases (exact McNemar test on the cases where A and B disagree):"
+            + pooled,
             "",
-            "| scope | cases | accuracy A | accuracy B | fail only A | fail only B | p |",
-            "|---|---|---|---|---|---|---|",
+            "| scope | cases | accuracy A | accuracy B | fail only A | fail only B | p |"
+            + (" B − A per pair |" if pairs else ""),
+            "|---|---|---|---|---|---|---|" + ("---|" if pairs else ""),
         ]
         rows = [("all cases", fr["all"]), ("hard negatives", fr["hard_negatives"])]
         rows += [
@@ -221,8 +341,9 @@ def render_comparison(result: dict[str, Any]) -> str:
             for name, e in fr["by_functionality"].items()
         ]
         for name, e in rows:
+            per_pair = (" " + ", ".join(f"{d:+.3f}" for d in e["per_pair"]) + " |") if "per_pair" in e else ""
             lines.append(
                 f"| {name} | {e['cases']} | {number(e['accuracy_a'])} | {number(e['accuracy_b'])} | "
-                f"{e['fail_only_a']} | {e['fail_only_b']} | {e['p_value']:.3g} |"
+                f"{e['fail_only_a']} | {e['fail_only_b']} | {e['p_value']:.3g} |{per_pair}"
             )
     return "\n".join(lines) + "\n"
