@@ -1,10 +1,11 @@
 """Headline figures of the default model over runs that differ only in the seed -> docs/default_model.{json,md}.
 
     python scripts/seed_spread.py runs/<seed-42 run> runs/<seed-1 run> runs/<seed-2 run> \
-        [--variant NAME=runs/<run of a changed configuration> ...]
+        [--variant NAME=runs/<run of a changed configuration>[,runs/<its run with another seed>] ...]
 Each run must have a finished evaluation (make train writes it). Numbers come from those files only. A variant is one
-run of another configuration (the first seed); it is compared with the seeds' spread, and what differs in its saved
-config is listed. Runs with dev evaluations during training (trainer.curve_points) add their learning curve.
+run of another configuration, or several (one per seed, comma-separated): their mean is compared with the seeds'
+spread, and what differs in its saved config is listed. Runs with dev evaluations during training
+(trainer.curve_points) add their learning curve.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tfgbv.report.headline import (
     config_changes,
     headline_metrics,
     learning_curve,
+    mean_values,
     render_spread,
     render_variants,
     spread,
@@ -51,7 +53,13 @@ def borrow_noise(summary: dict[str, Any], path: Path) -> list[str]:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path, help="runs of the default configuration, differing only in seed")
-    ap.add_argument("--variant", action="append", default=[], metavar="NAME=RUN", help="one run of a changed config")
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=RUN[,RUN...]",
+        help="runs of a changed config (one per seed; their mean is compared)",
+    )
     ap.add_argument("--out", default="docs/default_model", help="output stem (.json and .md), repository-relative")
     ap.add_argument("--title", default="The default model over seeds")
     ap.add_argument("--about", default="`make train` configuration", help="what the seed runs are")
@@ -95,20 +103,23 @@ def main(argv: list[str]) -> int:
         ]
     variants: dict[str, Any] = {}
     for item in args.variant:
-        name, sep, path = item.partition("=")
-        if not sep or not name or not path:
-            ap.error(f"--variant {item!r}: expected NAME=RUN_DIR")
-        art = _load(Path(path))
+        name, sep, paths = item.partition("=")
+        if not sep or not name or not paths:
+            ap.error(f"--variant {item!r}: expected NAME=RUN_DIR[,RUN_DIR...]")
+        runs = [Path(p) for p in paths.split(",")]
+        varts = [_load(run) for run in runs]
+        per_run = [headline_metrics(a["eval"], a["external"]) for a in varts]
         variants[name] = {
-            "run": Path(path).name,
-            "seed": art["config"].get("seed"),
-            "changes": config_changes(arts[0]["config"], art["config"], str(ROOT)),
-            "values": headline_metrics(art["eval"], art["external"]),
+            "run": ", ".join(run.name for run in runs),
+            "seed": ", ".join(str(a["config"].get("seed")) for a in varts),
+            "changes": config_changes(arts[0]["config"], varts[0]["config"], str(ROOT)),
+            "values": mean_values(per_run),
+            "per_run": per_run,
         }
     compared = compare_variants(summary, {n: v["values"] for n, v in variants.items()})
     if variants:
         md += [
-            "## Variants (one run each, against the seeds above)",
+            "## Variants (each its runs' mean, against the seeds above)",
             "",
             "A difference counts only when it is larger than 2 SD of the seeds (**bold**); otherwise it is noise.",
             "",

@@ -1,6 +1,7 @@
 """Per-source real-text metrics: flag rates, minimal-pair ranking, the headline targets and their seed spread."""
 
 import numpy as np
+import pytest
 
 from tfgbv.report.evaluation import (
     EvalSpec,
@@ -13,6 +14,7 @@ from tfgbv.report.headline import (
     config_changes,
     headline_metrics,
     learning_curve,
+    mean_values,
     render_spread,
     render_variants,
     spread,
@@ -112,3 +114,9 @@ def test_config_changes_show_repository_paths_relative_to_the_repository():
         "`data.file`: – → ../shared/x.csv",
         "`data.functional`: data/functional/cases.jsonl → None",
     ]
+
+
+def test_a_variant_with_several_runs_is_judged_by_their_mean_and_missing_figures_stay_missing():
+    means = mean_values([{"seed.macro_f1": 0.80, "fa.roc_auc": None}, {"seed.macro_f1": 0.84, "fa.roc_auc": None}])
+    assert means["seed.macro_f1"] == pytest.approx(0.82) and means["fa.roc_auc"] is None
+    assert mean_values([{"a": 0.5}, {"b": 0.25}]) == {"a": 0.5, "b": 0.25}  # each from the runs that have it

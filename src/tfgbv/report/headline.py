@@ -122,6 +122,16 @@ def spread(values: Sequence[dict[str, float | None]]) -> dict[str, dict[str, Any
     return out
 
 
+def mean_values(values: Sequence[dict[str, float | None]]) -> dict[str, float | None]:
+    """Per target, the mean over runs of one configuration (None where no run has the figure)."""
+    keys = {k for v in values for k in v}
+    out: dict[str, float | None] = {}
+    for key in sorted(keys):
+        vals = [v[key] for v in values if v.get(key) is not None]
+        out[key] = statistics.fmean(vals) if vals else None
+    return out
+
+
 def _goal(e: Mapping[str, Any]) -> str:
     return "–" if e["target"] is None else ("≥ " if e["higher_is_better"] else "≤ ") + f"{e['target']:g}"
 
