@@ -1,5 +1,6 @@
 """Measure the Persian view of Tajik (tfgbv.persian_view): the transliterator's held-out accuracy (literary and
-keyboard-typed spelling), tokens per word in both views, and the scoring throughput with and without it. Writes
+keyboard-typed spelling), tokens per word in both views, and the scoring throughput with and without it (and with
+keyboard restoration, tfgbv.keyboard_restore, instead). Writes
 docs/persian_view.json and docs/persian_view.md.
 
     python scripts/measure_persian_view.py [--shared ../shared/datasets] [--texts 2000] [--no-scoring]
@@ -21,13 +22,21 @@ from omegaconf import OmegaConf
 
 from tfgbv.cli.run import model_spec
 from tfgbv.env import cpu_model
+from tfgbv.keyboard_restore import KeyboardRestorer
 from tfgbv.labels import LABELS
 from tfgbv.locations import cache_dir, shared_datasets_dir
 from tfgbv.models.build import build_model, save_model_dir, spec_to_meta
 from tfgbv.persian_view import PersianView
 from tfgbv.predict.transformer import Classifier
-from tfgbv.report.persian_view import best_rate, keyboard_texts, preparation_speed, tokens_per_word, write_report
-from tfgbv.train.persian_translit import ensure_persian_view
+from tfgbv.report.persian_view import (
+    best_rate,
+    keyboard_texts,
+    preparation_speed,
+    restoration_speed,
+    tokens_per_word,
+    write_report,
+)
+from tfgbv.train.persian_translit import build_keyboard_restorer, ensure_persian_view
 
 ROOT = Path(__file__).resolve().parents[1]
 E5_CONFIG = ROOT / "configs/model/e5-small.yaml"  # the default model's text preparation and architecture
@@ -46,7 +55,7 @@ def _parstext(shared: Path, n: int) -> list[str]:
         return [row[1] for row in csv.reader(fh) if len(row) > 1 and row[1].strip()][:n]
 
 
-def _scoring(prep, view: PersianView, texts: list[str], repeats: int) -> dict:
+def _scoring(prep, view: PersianView, restorer: KeyboardRestorer, texts: list[str], repeats: int) -> dict:
     spec = model_spec(OmegaConf.load(E5_CONFIG))
     tokenizer, model = build_model(spec)
     with tempfile.TemporaryDirectory() as tmp:
@@ -56,14 +65,19 @@ def _scoring(prep, view: PersianView, texts: list[str], repeats: int) -> dict:
         clf = Classifier.from_pretrained(tmp)
         plain, with_view = clf.prep, replace(clf.prep, persian_view=True)
         with_view.attach_persian_view(view)
-        with_view.many(texts)  # warm the word cache, as a long scoring run is after its first chunks
-        rates: dict[str, float] = {"without_view": 0.0, "with_view": 0.0}
-        for _ in range(repeats):  # interleaved, so both meet the same machine
-            for name, prep_ in (("without_view", plain), ("with_view", with_view)):
+        with_restoration = replace(clf.prep, keyboard_restore=True)
+        with_restoration.attach_restorer(restorer)
+        for warm in (with_view, with_restoration):
+            warm.many(texts)  # warm the word caches, as a long scoring run is after its first chunks
+        rates: dict[str, float] = {"without_view": 0.0, "with_view": 0.0, "with_restoration": 0.0}
+        preps = (("without_view", plain), ("with_view", with_view), ("with_restoration", with_restoration))
+        for _ in range(repeats):  # interleaved, so all meet the same machine
+            for name, prep_ in preps:
                 clf.prep = prep_
                 rates[name] = max(rates[name], best_rate(lambda: clf.predict_proba(texts), len(texts), repeats=1))
         backend = "bf16" if clf.bf16 else "fp32"
     return {**rates, "ratio": rates["with_view"] / rates["without_view"], "repeats": repeats, "backend": backend,
+            "restoration_ratio": rates["with_restoration"] / rates["without_view"],
             "model": "e5-small, untrained head (timing only)"}  # fmt: skip
 
 
@@ -106,8 +120,12 @@ def main() -> None:
     texts = (pool * (args.texts // max(1, len(pool)) + 1))[: args.texts]
     speed = {"texts": len(texts), "what": "bundled, functional and ParsText texts",
              "preparation": preparation_speed(prep, view, texts)}  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:  # saved once, loaded fresh: a cold restorer as a new process has
+        table = build_keyboard_restorer(shared).save(tmp)
+        speed["restoration"] = restoration_speed(prep, lambda: KeyboardRestorer.load(table), texts)
+        restorer = KeyboardRestorer.load(table)
     if not args.no_scoring:
-        speed["scoring"] = _scoring(prep, view, texts, args.repeats)
+        speed["scoring"] = _scoring(prep, view, restorer, texts, args.repeats)
     result = {
         "transliterator_dir": view_dir.name,
         "machine": cpu_model(),

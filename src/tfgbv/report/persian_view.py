@@ -15,6 +15,7 @@ from tfgbv.report.markdown import number
 from tfgbv.text import keyboard_spelling
 
 if TYPE_CHECKING:  # torch-free at import: the model card renders the transliterator table
+    from tfgbv.keyboard_restore import KeyboardRestorer
     from tfgbv.models.build import TextPrep
     from tfgbv.persian_view import PersianView
 
@@ -53,6 +54,17 @@ def preparation_speed(prep: TextPrep, view: PersianView, texts: Sequence[str]) -
         "with_view_warm_cache": best_rate(lambda: with_view.many(texts), len(texts)),
         "cached_words": len(cold._cache),
     }
+
+
+def restoration_speed(prep: TextPrep, fresh: Callable[[], KeyboardRestorer], texts: Sequence[str]) -> dict[str, float]:
+    """Texts/s of the text preparation with keyboard restoration (tfgbv.keyboard_restore) instead of the view: on a
+    fresh restorer (its word-language cache empty), then warm. `fresh` loads one."""
+    with_restore = replace(prep, persian_view=False, keyboard_restore=True)
+    with_restore.attach_restorer(fresh())
+    start = time.perf_counter()
+    with_restore.many(texts)
+    cold_rate = len(texts) / (time.perf_counter() - start)
+    return {"cold": cold_rate, "warm": best_rate(lambda: with_restore.many(texts), len(texts))}
 
 
 def transliterator_rows(evaluation: dict) -> list[str]:
@@ -134,7 +146,13 @@ def render(result: dict) -> str:
         f"Text preparation alone on {speed['texts']} texts ({speed['what']}): "
         f"{number(speed['preparation']['without_view'], 0)} texts/s without the view, "
         f"{number(speed['preparation']['with_view_cold_cache'], 0)} with it on a cold cache, "
-        f"{number(speed['preparation']['with_view_warm_cache'], 0)} warm.",
+        f"{number(speed['preparation']['with_view_warm_cache'], 0)} warm."
+        + (
+            f" With keyboard restoration instead of the view: {number(speed['restoration']['cold'], 0)} on a fresh "
+            f"restorer, {number(speed['restoration']['warm'], 0)} warm."
+            if "restoration" in speed  # measurements from before the restoration step have none
+            else ""
+        ),
         "",
     ]
     if "scoring" in speed:
@@ -146,6 +164,13 @@ def render(result: dict) -> str:
             "two interleaved in one process.",
             "",
         ]
+        if "with_restoration" in sc:
+            lines += [
+                f"With keyboard restoration instead of the view, in the same passes: "
+                f"{number(sc['with_restoration'], 1)} texts/s, **{number(sc['restoration_ratio'], 3)}** of the "
+                "throughput without either.",
+                "",
+            ]
     return "\n".join(lines)
 
 
