@@ -83,6 +83,17 @@ def test_persian_view_mix_keeps_the_functional_suite_of_the_default_mix():
     assert {"fa_pars_off", "fa_phate", "seed", "ru_2ch_pikabu"} <= set(names)
 
 
+def test_persian_view_on_own_data_differs_from_the_persian_view_mix_only_by_the_persian_sources():
+    from tfgbv.cli.run import model_spec
+
+    mix, own = _compose("train", ["experiment=persian_view"]), _compose("train", ["experiment=persian_view_own_data"])
+    mix_specs, own_specs = ({s.name: s for s in data_sources(c.data)} for c in (mix, own))
+    assert set(mix_specs) - set(own_specs) == {"fa_pars_off", "fa_phate"} and set(own_specs) < set(mix_specs)
+    assert all(own_specs[n] == mix_specs[n] for n in own_specs)  # same rows, same augmentation
+    assert model_spec(own.model).text.persian_view and own.model == mix.model
+    assert own.data.functional == mix.data.functional and own.data.name != mix.data.name
+
+
 def test_keyboard_experiments_add_keyboard_copies_of_tajik_rows_and_restoration_on_top():
     from tfgbv.cli.run import model_spec
 
