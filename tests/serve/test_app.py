@@ -213,8 +213,18 @@ def test_health_readiness_metrics_and_docs(client, tiny_classifier):
     schema = client.get("/openapi.json").json()
     assert "AnalyzeCommentRequest" in schema["components"]["schemas"]
     assert "requestBody" in schema["paths"]["/v1/score"]["post"]
-    assert client.get("/docs").status_code == 200
     assert client.get("/nowhere").json()["error"]["status"] == "NOT_FOUND"
+
+
+def test_docs_page_loads_swagger_ui_from_the_service_itself_not_a_cdn(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(s.startswith("/") for s in sources), sources  # nothing from another host
+    for asset in sources:
+        got = client.get(asset)
+        assert got.status_code == 200 and len(got.content) > 100, asset
+    assert "swagger-ui-bundle.js" in page.text and client.get("/redoc").status_code == 404
 
 
 def test_discovery_document_points_at_this_server(url, client):

@@ -18,11 +18,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from swagger_ui_bundle import swagger_ui_path
 
 from tfgbv.predict.files import load_scorer
 from tfgbv.serve import perspective
@@ -32,6 +35,10 @@ from tfgbv.serve.scoring import MicroBatcher, QueueFull, Scored, TextScorer, sen
 from tfgbv.serve.spec import ServeSpec
 
 log = logging.getLogger("tfgbv.serve")
+
+# Swagger UI's script and style are served from the swagger-ui-bundle package, not FastAPI's default CDN: /docs must
+# work where the service runs (often with no internet), and the page must not load code from elsewhere.
+DOCS_ASSETS = "/docs-assets"
 
 
 class ScoreRequest(BaseModel):
@@ -206,8 +213,11 @@ def create_app(spec: ServeSpec | None = None, scorer: TextScorer | None = None) 
         description="Scores Tajik and Russian comments for insult, shaming, threat and doxxing; Perspective API "
         "compatible (`/v1alpha1/comments:analyze`).",
         lifespan=lifespan,
+        docs_url=None,  # /docs is served below with local assets; ReDoc (CDN only) is off
+        redoc_url=None,
     )
     app.state.service = service
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
     _install_handlers(app, service)
     _install_routes(app, service)
     app.openapi = lambda: _openapi(app)
@@ -290,6 +300,16 @@ def _install_routes(app: FastAPI, service: Service) -> None:
     async def page() -> HTMLResponse:
         html = resources.files("tfgbv.serve").joinpath("page.html").read_text(encoding="utf-8")
         return HTMLResponse(html, headers={"Content-Security-Policy": "default-src 'self' 'unsafe-inline'"})
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - docs",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
 
     @app.get("/healthz", summary="The process answers")
     async def healthz() -> dict[str, str]:
