@@ -94,6 +94,17 @@ def test_persian_view_on_own_data_differs_from_the_persian_view_mix_only_by_the_
     assert own.data.functional == mix.data.functional and own.data.name != mix.data.name
 
 
+def test_persian_data_without_the_view_differs_from_the_persian_view_mix_only_by_the_model():
+    from tfgbv.cli.run import model_spec
+
+    default, mix = _compose("train", []), _compose("train", ["experiment=persian_view"])
+    rows = _compose("train", ["experiment=persian_data"])
+    mix_specs, rows_specs = ({s.name: s for s in data_sources(c.data)} for c in (mix, rows))
+    assert rows_specs == mix_specs  # the same sources, caps and augmentation
+    assert rows.model == default.model and not model_spec(rows.model).text.persian_view
+    assert rows.data.functional == default.data.functional and rows.data.name not in (mix.data.name, default.data.name)
+
+
 def test_keyboard_experiments_add_keyboard_copies_of_tajik_rows_and_restoration_on_top():
     from tfgbv.cli.run import model_spec
 
