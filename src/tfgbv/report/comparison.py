@@ -136,15 +136,20 @@ def compare_keyboard_typed(dir_a: Path, dir_b: Path, ev_a: dict, ev_b: dict) -> 
     return _paired_by_language(ka, kb, _failures(dir_a, name), _failures(dir_b, name), hard)
 
 
+def _require_same_data(where_a: Any, where_b: Any, a: dict[str, Any], b: dict[str, Any]) -> None:
+    """Two evaluations (or comparisons) are comparable only on the same data, split and row count."""
+    for key in ("data", "split", "rows"):
+        if a.get(key) != b.get(key):
+            raise ComparisonError(
+                f"{where_a} and {where_b} evaluated different data: {key} {a.get(key)!r} vs {b.get(key)!r}"
+            )
+
+
 def compare_evaluations(a: str | Path, b: str | Path) -> dict[str, Any]:
     """Compare evaluation A with B on the same data; raises ComparisonError if they scored different data."""
     dir_a, dir_b = _eval_dir(a), _eval_dir(b)
     ev_a, ev_b = _load(dir_a), _load(dir_b)
-    for key in ("data", "split", "rows"):
-        if ev_a.get(key) != ev_b.get(key):
-            raise ComparisonError(
-                f"{dir_a} and {dir_b} evaluated different data: {key} {ev_a.get(key)!r} vs {ev_b.get(key)!r}"
-            )
+    _require_same_data(dir_a, dir_b, ev_a, ev_b)
     labels = {}
     for lab in LABELS:
         ea, eb = ev_a["metrics"]["labels"].get(lab, {}), ev_b["metrics"]["labels"].get(lab, {})
@@ -238,12 +243,7 @@ def compare_pairs(pairs: list[tuple[str | Path, str | Path]]) -> dict[str, Any]:
         return results[0]
     first = results[0]
     for r in results[1:]:
-        for key in ("data", "split", "rows"):
-            if r[key] != first[key]:
-                raise ComparisonError(
-                    f"{r['a']['eval_dir']} and {first['a']['eval_dir']} evaluated different data: {key} "
-                    f"{r[key]!r} vs {first[key]!r}"
-                )
+        _require_same_data(r["a"]["eval_dir"], first["a"]["eval_dir"], r, first)
     labels = {
         lab: {
             m: {
