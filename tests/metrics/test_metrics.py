@@ -418,6 +418,20 @@ def test_functional_results_split_abusive_cases_from_hard_negatives_per_language
     }
 
 
+def test_functional_results_count_abusive_cases_flagged_with_a_wrong_label_as_reaching_a_reviewer():
+    from tfgbv.report.evaluation import functional_results
+
+    cases = [_case(0, "tg", False, insult=1), _case(1, "tg", False, threat=1), _case(2, "tg", False, shaming=1)]
+    prob = np.zeros((3, len(LABELS)))
+    prob[0, 0] = 0.9  # right label
+    prob[1, LABELS.index("insult")] = 0.9  # wrong label: not an exact match, but flagged all the same
+    abusive = functional_results(cases, prob, [0.5] * len(LABELS))["by_language"]["tg"]["abusive"]
+    assert (abusive["passed"], abusive["flagged"]) == (1, 2)
+    assert abusive["flagged_rate"] == pytest.approx(2 / 3) and abusive["flagged_ci"] == pytest.approx(
+        proportion_ci(2, 3)
+    )
+
+
 def test_keyboard_typed_functional_scores_tajik_cases_lower_case_without_tajik_letters():
     from tfgbv.report.evaluation import keyboard_typed_functional
 

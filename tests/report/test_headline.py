@@ -10,6 +10,7 @@ from tfgbv.report.evaluation import (
     per_source_metrics,
 )
 from tfgbv.report.headline import (
+    abusive_flagged,
     compare_variants,
     config_changes,
     headline_metrics,
@@ -70,6 +71,12 @@ def test_spread_table_names_the_run_of_each_column():
     assert header == "| target | goal | mean | SD | `prose2-d42` | `prose2-d1` | met |"
 
 
+def test_spread_table_keeps_each_figure_under_its_run_when_a_run_lacks_one():
+    s = spread([{"seed.macro_f1": 0.80}, {"seed.macro_f1": None}, {"seed.macro_f1": 0.82}])
+    assert s["seed.macro_f1"]["values"] == [0.80, 0.82] and s["seed.macro_f1"]["mean"] == pytest.approx(0.81)
+    assert "| 0.800 | – | 0.820 |" in render_spread(s, ["a", "b", "c"])[2]
+
+
 def test_variant_counts_as_a_change_only_beyond_two_seed_sds():
     seeds = spread([{"seed.macro_f1": 0.80}, {"seed.macro_f1": 0.82}, {"seed.macro_f1": 0.78}])  # SD 0.02
     out = compare_variants(seeds, {"small": {"seed.macro_f1": 0.83}, "big": {"seed.macro_f1": 0.70}})
@@ -120,3 +127,26 @@ def test_a_variant_with_several_runs_is_judged_by_their_mean_and_missing_figures
     means = mean_values([{"seed.macro_f1": 0.80, "fa.roc_auc": None}, {"seed.macro_f1": 0.84, "fa.roc_auc": None}])
     assert means["seed.macro_f1"] == pytest.approx(0.82) and means["fa.roc_auc"] is None
     assert mean_values([{"a": 0.5}, {"b": 0.25}]) == {"a": 0.5, "b": 0.25}  # each from the runs that have it
+
+
+def test_abusive_flagged_reads_the_count_or_derives_it_from_an_older_evaluations_failures():
+    counted = {"by_language": {"tg": {"abusive": {"cases": 4, "passed": 1, "flagged_rate": 0.75}}}}
+    assert abusive_flagged(counted, "tg") == 0.75
+    failures = [
+        {"lang": "tg", "expected": ["insult"], "predicted": []},  # missed: not flagged
+        {"lang": "tg", "expected": ["threat"], "predicted": ["insult"]},  # wrong label, flagged all the same
+        {"lang": "tg", "expected": [], "predicted": ["insult"]},  # a hard negative
+        {"lang": "ru", "expected": ["insult"], "predicted": []},
+    ]
+    older = {"by_language": {"tg": {"abusive": {"cases": 4, "passed": 2}}}, "failures": failures}
+    assert abusive_flagged(older, "tg") == 0.75
+    h = headline_metrics({"functional": older})
+    assert h["functional.tg.abusive_flagged"] == 0.75 and h["functional_keyboard.tg.abusive_flagged"] is None
+
+
+def test_abusive_flagged_is_unknown_when_the_failures_at_hand_are_not_all_of_them():
+    failures = [{"lang": "tg", "expected": ["insult"], "predicted": []}]
+    truncated = {"by_language": {"tg": {"abusive": {"cases": 10, "passed": 7}}}, "failures": failures}
+    assert abusive_flagged(truncated, "tg") is None  # 3 failed, 1 listed (metrics.json keeps only the first ones)
+    assert abusive_flagged({"by_language": {"tg": {"abusive": {"cases": 4, "passed": 4}}}}, "tg") == 1.0
+    assert abusive_flagged(truncated, "ru") is None

@@ -32,7 +32,7 @@ from tfgbv.metrics.masked import (
 from tfgbv.predict.base import precision_of
 from tfgbv.predict.loading import load_classifier
 from tfgbv.report.markdown import ci_of, interval, number
-from tfgbv.report.model_card import per_source_rows
+from tfgbv.report.model_card import functional_language_lines, per_source_rows
 from tfgbv.report.plots import write_plots
 from tfgbv.text import keyboard_spelling, mask_pii
 
@@ -280,14 +280,7 @@ def functional_results(cases: Sequence[dict], prob: np.ndarray, thresholds: Sequ
                 elif c.get("hard_negative"):
                     groups["hard_negatives"].append(i)
         by_language[lang] = {
-            name: {
-                "cases": len(idx),
-                "passed": int(ok[idx].sum()),
-                "accuracy": float(ok[idx].mean()),
-                "ci": proportion_ci(int(ok[idx].sum()), len(idx)),
-            }  # fmt: skip
-            for name, idx in groups.items()
-            if idx
+            name: _group_result(ok, pred, idx, abusive=name == "abusive") for name, idx in groups.items() if idx
         }
     # Wilson 95% intervals: whether adding data "lowered" hard-negative accuracy is judged against them.
     return {
@@ -303,29 +296,20 @@ def functional_results(cases: Sequence[dict], prob: np.ndarray, thresholds: Sequ
     }
 
 
-def _by_language_lines(by_language: Mapping[str, Any] | None, keyboard: Mapping[str, Any] | None) -> list[str]:
-    """Exact match of abusive cases and hard negatives per language; Tajik again as typed on a Russian keyboard."""
-    if not by_language:
-        return []
-    rows = [(lang, groups) for lang, groups in by_language.items()]
-    if keyboard:
-        rows += [(f"{lang}, typed lower-case on a Russian keyboard", g) for lang, g in keyboard["by_language"].items()]
-
-    def cell(group: Mapping[str, Any] | None) -> str:
-        return (
-            "n/a"
-            if not group
-            else f"{number(group['accuracy'])}{interval(group.get('ci'), brackets=True)} of {group['cases']}"
-        )
-
-    lines = ["| language | abusive cases | hard negatives |", "|---|---|---|"]
-    lines += [f"| {lang} | {cell(g.get('abusive'))} | {cell(g.get('hard_negatives'))} |" for lang, g in rows]
-    if keyboard:
-        lines += [
-            "",
-            f"Typed that way, {keyboard['labels_changed']} of {keyboard['cases']} Tajik cases change a label.",
-        ]
-    return [*lines, ""]
+def _group_result(ok: np.ndarray, pred: np.ndarray, idx: Sequence[int], abusive: bool) -> dict[str, Any]:
+    """Exact match of one group of cases; for abusive cases also how many got any label at all, since a monitoring
+    team's reviewers see every flagged comment, whichever label flagged it."""
+    passed = int(ok[idx].sum())
+    out: dict[str, Any] = {
+        "cases": len(idx),
+        "passed": passed,
+        "accuracy": passed / len(idx),
+        "ci": proportion_ci(passed, len(idx)),
+    }
+    if abusive:
+        flagged = int(pred[idx].any(axis=1).sum())
+        out |= {"flagged": flagged, "flagged_rate": flagged / len(idx), "flagged_ci": proportion_ci(flagged, len(idx))}
+    return out
 
 
 def keyboard_typed_functional(clf, cases: Sequence[dict], prob: np.ndarray, thresholds: Sequence[float]) -> dict | None:
@@ -602,7 +586,7 @@ def render_report(result: dict[str, Any]) -> str:
             "",
             f"Failing cases: {len(fr['failures'])} (listed in `{rundir.FUNCTIONAL_FAILURES}`, PII masked).",
             "",
-            *_by_language_lines(fr.get("by_language"), result.get("functional_keyboard")),
+            *functional_language_lines(fr.get("by_language"), result.get("functional_keyboard")),
         ]
     lines += ["## Error analysis (PII masked)", ""]
     for lab, e in result["errors"].items():

@@ -40,7 +40,12 @@ TARGETS: tuple[tuple[str, str, float, bool], ...] = (
 CHECKS: tuple[tuple[str, str, bool], ...] = (
     ("style.changed_rate", "synthetic test rows whose labels change when typed lower-case without punctuation", False),
     ("style.macro_f1_restyled", "  bundled synthetic test macro F1, typed that way", True),
+    # what reaches a reviewer: abusive cases given any label, right or not (exact match above is stricter)
+    ("functional.tg.abusive_flagged", "functional suite, Tajik abusive cases flagged with any label", True),
+    ("functional_keyboard.tg.abusive_flagged", "  the same typed lower-case on a Russian keyboard", True),
+    ("functional.ru.abusive_flagged", "functional suite, Russian abusive cases flagged with any label", True),
 )
+_FLAGGED = {key for key, *_ in CHECKS if key.endswith(".abusive_flagged")}
 
 
 _KEYS = {key for key, *_ in TARGETS}
@@ -87,11 +92,28 @@ def headline_metrics(
             for group in ("abusive", "hard_negatives"):
                 if f"{block}.{lang}.{group}" in _KEYS:
                     out[f"{block}.{lang}.{group}"] = (groups.get(group) or {}).get("accuracy")
+            if f"{block}.{lang}.abusive_flagged" in _FLAGGED:
+                out[f"{block}.{lang}.abusive_flagged"] = abusive_flagged(found[0] if found else {}, lang)
     out["fa_pars_off.insult.roc_auc"] = label("fa_pars_off", "insult", "roc_auc")
     style = ev.get("style_shift") or {}
     out["style.changed_rate"] = style.get("changed_rate")
     out["style.macro_f1_restyled"] = style.get("macro_f1_restyled")
     return out
+
+
+def abusive_flagged(block: Mapping[str, Any], lang: str) -> float | None:
+    """Share of a language's abusive functional cases given at least one label. Evaluations written before the count
+    existed are read from their failures, where a case not flagged is one predicting nothing; that needs every failure
+    (the evaluation's functional_failures.jsonl: metrics.json keeps only the first ones), else None."""
+    abusive = ((block.get("by_language") or {}).get(lang) or {}).get("abusive") or {}
+    if abusive.get("flagged_rate") is not None:
+        return abusive["flagged_rate"]
+    if not abusive.get("cases") or abusive.get("passed") is None:
+        return None
+    failed = [f for f in block.get("failures") or () if f["lang"] == lang and f["expected"]]
+    if len(failed) != abusive["cases"] - abusive["passed"]:
+        return None  # not every failure is at hand
+    return 1 - sum(1 for f in failed if not f["predicted"]) / abusive["cases"]
 
 
 def learning_curve(history: Sequence[Mapping[str, Any]], batch_size: int) -> list[tuple[int, float]]:
@@ -113,6 +135,7 @@ def spread(values: Sequence[dict[str, float | None]]) -> dict[str, dict[str, Any
             "target": target,
             "higher_is_better": higher,
             "values": vals,
+            "per_run": [v.get(key) for v in values],  # aligned with the runs: None where a run lacks the figure
             "mean": mean,
             "sd": statistics.stdev(vals) if len(vals) > 1 else None,
             "min": min(vals),
@@ -148,7 +171,7 @@ def render_spread(summary: Mapping[str, Any], runs: Sequence[str]) -> list[str]:
     ]
     for key, e in summary.items():
         sd = f"{e['sd']:.3f}" if e["sd"] is not None else "–"
-        cells = " | ".join(f"{v:.3f}" for v in e["values"])
+        cells = " | ".join("–" if v is None else f"{v:.3f}" for v in e.get("per_run", e["values"]))
         lines.append(f"| {e['what']} | {_goal(e)} | {e['mean']:.3f} | {sd} | {cells} | {_met(e)} |")
     return lines
 

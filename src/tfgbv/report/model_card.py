@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
@@ -696,7 +696,48 @@ def _section_bias(art: dict) -> list[str]:
         for name, e in fr["functionalities"].items():
             if e["hard_negative"]:
                 lines.append(f"| {name} | {e['cases']} | {e['accuracy']:.3f} |")
+        by_language = functional_language_lines(fr.get("by_language"), ev.get("functional_keyboard"))
+        lines += ["", "Per language (Wilson 95% intervals):", "", *by_language] if by_language else []
     return lines + [""]
+
+
+def functional_language_lines(by_language: Mapping[str, Any] | None, keyboard: Mapping[str, Any] | None) -> list[str]:
+    """Exact match of abusive cases and hard negatives per language, and abusive cases flagged at all; Tajik again as
+    typed on a Russian keyboard (report and card)."""
+    if not by_language:
+        return []
+    rows = [(lang, groups) for lang, groups in by_language.items()]
+    if keyboard:
+        rows += [(f"{lang}, typed lower-case on a Russian keyboard", g) for lang, g in keyboard["by_language"].items()]
+
+    def cell(group: Mapping[str, Any] | None) -> str:
+        return (
+            "n/a"
+            if not group
+            else f"{number(group['accuracy'])}{interval(group.get('ci'), brackets=True)} of {group['cases']}"
+        )
+
+    def flagged(group: Mapping[str, Any] | None) -> str:
+        if not group or group.get("flagged_rate") is None:
+            return "n/a"
+        return f"{number(group['flagged_rate'])}{interval(group.get('flagged_ci'), brackets=True)}"
+
+    lines = [
+        "Exact match: every label right. Flagged: abusive cases given at least one label, so they reach a reviewer.",
+        "",
+        "| language | abusive cases, exact match | abusive cases flagged (any label) | hard negatives, exact match |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {lang} | {cell(g.get('abusive'))} | {flagged(g.get('abusive'))} | {cell(g.get('hard_negatives'))} |"
+        for lang, g in rows
+    ]
+    if keyboard:
+        lines += [
+            "",
+            f"Typed that way, {keyboard['labels_changed']} of {keyboard['cases']} Tajik cases change a label.",
+        ]
+    return [*lines, ""]
 
 
 def _section_limitations(art: dict) -> list[str]:
