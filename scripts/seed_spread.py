@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from tfgbv import rundir
-from tfgbv.data.records import jsonl_objects
 from tfgbv.io import write_json, write_text
 from tfgbv.report.headline import (
     compare_variants,
@@ -27,6 +26,7 @@ from tfgbv.report.headline import (
     render_spread,
     render_variants,
     spread,
+    with_all_failures,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,21 +36,7 @@ def _load(run: Path) -> dict[str, Any]:
     art = rundir.load_artifacts(run)
     if art["eval"] is None:
         raise SystemExit(f"{run}: no finished evaluation ({rundir.EVAL_DIR}/{rundir.METRICS}); run make train")
-    with_all_failures(art["eval"], run / rundir.EVAL_DIR)
-    for name, metrics in art["external"].items():
-        with_all_failures(metrics, run / f"{rundir.OTHER_EVAL_PREFIX}{name}")
-    return art
-
-
-def with_all_failures(metrics: dict[str, Any], eval_dir: Path) -> None:
-    """Every failing functional case, from the files beside metrics.json (which keeps only the first ones): evaluations
-    older than the count of abusive cases flagged with any label give it through them (headline.abusive_flagged)."""
-    for block, name in (
-        ("functional", rundir.FUNCTIONAL_FAILURES),
-        ("functional_keyboard", rundir.FUNCTIONAL_KEYBOARD_FAILURES),
-    ):
-        if metrics.get(block) and (eval_dir / name).exists():
-            metrics[block]["failures"] = jsonl_objects(eval_dir / name)
+    return with_all_failures(art)
 
 
 def borrow_noise(summary: dict[str, Any], path: Path) -> list[str]:

@@ -22,14 +22,3 @@ def test_one_run_borrows_earlier_seed_sds_to_judge_a_variant(tmp_path):
     assert summary["seed.macro_f1"]["sd"] == 0.001 and summary["functional.tg.abusive"]["sd"] is None
     compared = compare_variants(summary, {"view": {"seed.macro_f1": 0.82, "functional.tg.abusive": 0.9}})["view"]
     assert compared["seed.macro_f1"]["better"] and not compared["functional.tg.abusive"]["beyond_noise"]
-
-
-def test_an_older_evaluation_gets_every_functional_failure_from_the_files_beside_its_metrics(tmp_path):
-    failures = [
-        {"lang": "tg", "expected": ["insult"], "predicted": []},
-        {"lang": "tg", "expected": [], "predicted": []},
-    ]
-    (tmp_path / "functional_failures.jsonl").write_text("\n".join(json.dumps(f) for f in failures), encoding="utf-8")
-    metrics = {"functional": {"failures": failures[:1]}, "functional_keyboard": None}
-    _script().with_all_failures(metrics, tmp_path)
-    assert metrics["functional"]["failures"] == failures and metrics["functional_keyboard"] is None

@@ -1,5 +1,7 @@
 """Per-source real-text metrics: flag rates, minimal-pair ranking, the headline targets and their seed spread."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -19,6 +21,8 @@ from tfgbv.report.headline import (
     render_spread,
     render_variants,
     spread,
+    suite_by_language,
+    with_all_failures,
 )
 
 Y = np.array([[1, -1, -1, -1], [0, -1, -1, -1], [0, -1, -1, -1], [0, 0, 0, 0], [0, 0, 0, 0]], float)
@@ -130,7 +134,7 @@ def test_a_variant_with_several_runs_is_judged_by_their_mean_and_missing_figures
 
 
 def test_abusive_flagged_reads_the_count_or_derives_it_from_an_older_evaluations_failures():
-    counted = {"by_language": {"tg": {"abusive": {"cases": 4, "passed": 1, "flagged_rate": 0.75}}}}
+    counted = {"by_language": {"tg": {"abusive": {"cases": 4, "passed": 1, "flagged": 3}}}}
     assert abusive_flagged(counted, "tg") == 0.75
     failures = [
         {"lang": "tg", "expected": ["insult"], "predicted": []},  # missed: not flagged
@@ -150,3 +154,28 @@ def test_abusive_flagged_is_unknown_when_the_failures_at_hand_are_not_all_of_the
     assert abusive_flagged(truncated, "tg") is None  # 3 failed, 1 listed (metrics.json keeps only the first ones)
     assert abusive_flagged({"by_language": {"tg": {"abusive": {"cases": 4, "passed": 4}}}}, "tg") == 1.0
     assert abusive_flagged(truncated, "ru") is None
+
+
+def test_an_older_evaluation_gets_every_functional_failure_from_the_files_beside_its_metrics(tmp_path):
+    failures = [
+        {"lang": "tg", "expected": ["insult"], "predicted": []},
+        {"lang": "tg", "expected": [], "predicted": []},
+    ]
+    for folder in ("eval", "eval-seed"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "functional_failures.jsonl").write_text(
+            "\n".join(json.dumps(f) for f in failures), encoding="utf-8"
+        )
+    own = {"functional": {"failures": failures[:1]}, "functional_keyboard": None}
+    seed = {"functional": {"failures": []}}
+    art = with_all_failures({"run_dir": tmp_path, "eval": own, "external": {"seed": seed, "fa": {"functional": None}}})
+    assert art["eval"]["functional"]["failures"] == failures and art["eval"]["functional_keyboard"] is None
+    assert art["external"]["seed"]["functional"]["failures"] == failures
+
+
+def test_suite_by_language_names_the_other_evaluation_it_was_taken_from():
+    own = {"functional": {"hard_negative_accuracy": 0.8}}  # from before the per-language figures
+    seed = {"functional": {"by_language": {"tg": {}}}, "functional_keyboard": {"by_language": {"tg": {}}}}
+    assert suite_by_language(own, {"fa": {}, "seed": seed}) == (seed["functional"], "seed")
+    assert suite_by_language(seed, {}, "functional_keyboard") == (seed["functional_keyboard"], None)
+    assert suite_by_language(own, None) == (None, None)

@@ -141,3 +141,27 @@ def test_the_published_card_stands_alone_with_console_scripts_and_inline_tables(
     assert "pip install tfgbv-" in text and "tfgbv-predict model_dir=path/to/this/folder" in text
     assert f"generated from the files of its training run (`{tmp_path.name}/run`)" in text  # the run of every figure
     assert "| label | positives | precision | recall | F1 (CI) |" in text  # the results, inline
+
+
+def test_the_per_language_table_shows_abusive_cases_flagged_with_any_label_beside_exact_match():
+    from tfgbv.report.model_card import functional_language_lines
+
+    failures = [
+        {"lang": "tg", "expected": ["insult"], "predicted": []},
+        {"lang": "tg", "expected": ["threat"], "predicted": ["insult"]},
+    ]
+    older = {  # an evaluation from before the flagged count: read from its failures
+        "by_language": {"tg": {"abusive": {"cases": 4, "passed": 2, "accuracy": 0.5}}},
+        "failures": failures,
+    }
+    typed = {
+        "by_language": {"tg": {"abusive": {"cases": 4, "passed": 1, "accuracy": 0.25, "flagged": 4}}},
+        "labels_changed": 2,
+        "cases": 4,
+    }
+    lines = functional_language_lines(older, typed)
+    tg = next(line for line in lines if line.startswith("| tg |"))
+    assert "| 0.500 of 4 | 0.750 [" in tg  # 2 exact, 3 flagged (one with the wrong label)
+    typed_row = next(line for line in lines if line.startswith("| tg, typed lower-case"))
+    assert "| 0.250 of 4 | 1.000 [" in typed_row
+    assert functional_language_lines({"by_language": {}}, None) == []

@@ -586,7 +586,7 @@ def render_report(result: dict[str, Any]) -> str:
             "",
             f"Failing cases: {len(fr['failures'])} (listed in `{rundir.FUNCTIONAL_FAILURES}`, PII masked).",
             "",
-            *functional_language_lines(fr.get("by_language"), result.get("functional_keyboard")),
+            *functional_language_lines(fr, result.get("functional_keyboard")),
         ]
     lines += ["## Error analysis (PII masked)", ""]
     for lab, e in result["errors"].items():

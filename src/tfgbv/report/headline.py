@@ -4,8 +4,11 @@ over runs that differ only in the seed (so a claimed gain can be compared with t
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from tfgbv import rundir
+from tfgbv.data.records import jsonl_objects
 from tfgbv.labels import LABELS
 
 # (key, what it is, target, higher is better)
@@ -85,15 +88,14 @@ def headline_metrics(
     suites = [e["functional"] for e in (ev, *(external or {}).values()) if e.get("functional")]
     out["functional.hard_negatives"] = suites[0].get("hard_negative_accuracy") if suites else None
     for block in ("functional", "functional_keyboard"):
-        # the suite as run by this evaluation or, where it predates the per-language figures, by another one
-        found = [e.get(block) for e in (ev, *(external or {}).values()) if (e.get(block) or {}).get("by_language")]
+        suite = suite_by_language(ev, external, block)[0] or {}
         for lang in ("tg", "ru"):
-            groups = ((found[0]["by_language"] if found else {}).get(lang)) or {}
+            groups = (suite.get("by_language") or {}).get(lang) or {}
             for group in ("abusive", "hard_negatives"):
                 if f"{block}.{lang}.{group}" in _KEYS:
                     out[f"{block}.{lang}.{group}"] = (groups.get(group) or {}).get("accuracy")
             if f"{block}.{lang}.abusive_flagged" in _FLAGGED:
-                out[f"{block}.{lang}.abusive_flagged"] = abusive_flagged(found[0] if found else {}, lang)
+                out[f"{block}.{lang}.abusive_flagged"] = abusive_flagged(suite, lang)
     out["fa_pars_off.insult.roc_auc"] = label("fa_pars_off", "insult", "roc_auc")
     style = ev.get("style_shift") or {}
     out["style.changed_rate"] = style.get("changed_rate")
@@ -101,19 +103,56 @@ def headline_metrics(
     return out
 
 
-def abusive_flagged(block: Mapping[str, Any], lang: str) -> float | None:
-    """Share of a language's abusive functional cases given at least one label. Evaluations written before the count
-    existed are read from their failures, where a case not flagged is one predicting nothing; that needs every failure
-    (the evaluation's functional_failures.jsonl: metrics.json keeps only the first ones), else None."""
+def suite_by_language(
+    ev: Mapping[str, Any] | None, external: Mapping[str, Mapping[str, Any]] | None, block: str = "functional"
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The functional suite's results with per-language figures (`block`: functional or functional_keyboard), as run by
+    this evaluation or, where it predates those figures, by the run's first other evaluation that has them; and the
+    name of that other evaluation (None for this one)."""
+    for name, e in (("", ev or {}), *sorted((external or {}).items())):
+        if (e.get(block) or {}).get("by_language"):
+            return e[block], name or None
+    return None, None
+
+
+def abusive_flagged_counts(block: Mapping[str, Any], lang: str) -> tuple[int, int] | None:
+    """(abusive functional cases of a language given at least one label, abusive cases). Evaluations written before
+    the count existed are read from their failures, where a case not flagged is one predicting nothing; that needs every
+    failure (`with_all_failures`: metrics.json keeps only the first ones), else None."""
     abusive = ((block.get("by_language") or {}).get(lang) or {}).get("abusive") or {}
-    if abusive.get("flagged_rate") is not None:
-        return abusive["flagged_rate"]
-    if not abusive.get("cases") or abusive.get("passed") is None:
+    if not abusive.get("cases"):
+        return None
+    if abusive.get("flagged") is not None:
+        return abusive["flagged"], abusive["cases"]
+    if abusive.get("passed") is None:
         return None
     failed = [f for f in block.get("failures") or () if f["lang"] == lang and f["expected"]]
     if len(failed) != abusive["cases"] - abusive["passed"]:
         return None  # not every failure is at hand
-    return 1 - sum(1 for f in failed if not f["predicted"]) / abusive["cases"]
+    return abusive["cases"] - sum(1 for f in failed if not f["predicted"]), abusive["cases"]
+
+
+def abusive_flagged(block: Mapping[str, Any], lang: str) -> float | None:
+    """Share of a language's abusive functional cases given at least one label (`abusive_flagged_counts`)."""
+    counts = abusive_flagged_counts(block, lang)
+    return counts[0] / counts[1] if counts else None
+
+
+def with_all_failures(art: dict[str, Any]) -> dict[str, Any]:
+    """A run's artifacts (rundir.load_artifacts) with every failing functional case of each evaluation, from the files
+    beside its metrics.json, which keeps only the first ones: older evaluations count abusive cases flagged with any
+    label through them (`abusive_flagged_counts`)."""
+    run_dir = Path(art["run_dir"])
+    evals = [(art.get("eval"), run_dir / rundir.EVAL_DIR)]
+    evals += [(m, run_dir / f"{rundir.OTHER_EVAL_PREFIX}{name}") for name, m in (art.get("external") or {}).items()]
+    for metrics, eval_dir in evals:
+        for block, name in (
+            ("functional", rundir.FUNCTIONAL_FAILURES),
+            ("functional_keyboard", rundir.FUNCTIONAL_KEYBOARD_FAILURES),
+        ):
+            if metrics and metrics.get(block) and (eval_dir / name).exists():
+                metrics[block]["failures"] = jsonl_objects(eval_dir / name)
+    return art
 
 
 def learning_curve(history: Sequence[Mapping[str, Any]], batch_size: int) -> list[tuple[int, float]]:

@@ -16,7 +16,9 @@ from tfgbv import rundir
 from tfgbv.io import write_text
 from tfgbv.labels import DESCRIPTIONS, LABELS
 from tfgbv.locations import data_dir
+from tfgbv.metrics.masked import proportion_ci
 from tfgbv.predict.base import model_identifier
+from tfgbv.report.headline import abusive_flagged_counts, suite_by_language, with_all_failures
 from tfgbv.report.markdown import ci_of, interval, number
 from tfgbv.report.persian_view import restoration_lines, transliterator_rows
 
@@ -696,19 +698,22 @@ def _section_bias(art: dict) -> list[str]:
         for name, e in fr["functionalities"].items():
             if e["hard_negative"]:
                 lines.append(f"| {name} | {e['cases']} | {e['accuracy']:.3f} |")
-        by_language = functional_language_lines(fr.get("by_language"), ev.get("functional_keyboard"))
-        lines += ["", "Per language (Wilson 95% intervals):", "", *by_language] if by_language else []
+        suite, where = suite_by_language(ev, art.get("external"))
+        keyboard = suite_by_language(ev, art.get("external"), "functional_keyboard")[0]
+        by_language = functional_language_lines(suite, keyboard)
+        source = f" (the suite as scored by `tfgbv-evaluate data={where}`)" if where else ""
+        lines += ["", f"Per language{source}, Wilson 95% intervals:", "", *by_language] if by_language else []
     return lines + [""]
 
 
-def functional_language_lines(by_language: Mapping[str, Any] | None, keyboard: Mapping[str, Any] | None) -> list[str]:
+def functional_language_lines(functional: Mapping[str, Any] | None, keyboard: Mapping[str, Any] | None) -> list[str]:
     """Exact match of abusive cases and hard negatives per language, and abusive cases flagged at all; Tajik again as
     typed on a Russian keyboard (report and card)."""
-    if not by_language:
+    if not functional or not functional.get("by_language"):
         return []
-    rows = [(lang, groups) for lang, groups in by_language.items()]
+    rows = [(lang, groups, functional) for lang, groups in functional["by_language"].items()]
     if keyboard:
-        rows += [(f"{lang}, typed lower-case on a Russian keyboard", g) for lang, g in keyboard["by_language"].items()]
+        rows += [(lang, g, keyboard) for lang, g in keyboard["by_language"].items()]
 
     def cell(group: Mapping[str, Any] | None) -> str:
         return (
@@ -717,10 +722,9 @@ def functional_language_lines(by_language: Mapping[str, Any] | None, keyboard: M
             else f"{number(group['accuracy'])}{interval(group.get('ci'), brackets=True)} of {group['cases']}"
         )
 
-    def flagged(group: Mapping[str, Any] | None) -> str:
-        if not group or group.get("flagged_rate") is None:
-            return "n/a"
-        return f"{number(group['flagged_rate'])}{interval(group.get('flagged_ci'), brackets=True)}"
+    def flagged(block: Mapping[str, Any], lang: str) -> str:
+        counts = abusive_flagged_counts(block, lang)
+        return "n/a" if not counts else f"{number(counts[0] / counts[1])}{interval(proportion_ci(*counts), True)}"
 
     lines = [
         "Exact match: every label right. Flagged: abusive cases given at least one label, so they reach a reviewer.",
@@ -728,10 +732,11 @@ def functional_language_lines(by_language: Mapping[str, Any] | None, keyboard: M
         "| language | abusive cases, exact match | abusive cases flagged (any label) | hard negatives, exact match |",
         "|---|---|---|---|",
     ]
-    lines += [
-        f"| {lang} | {cell(g.get('abusive'))} | {flagged(g.get('abusive'))} | {cell(g.get('hard_negatives'))} |"
-        for lang, g in rows
-    ]
+    for lang, g, block in rows:
+        name = lang if block is functional else f"{lang}, typed lower-case on a Russian keyboard"
+        lines.append(
+            f"| {name} | {cell(g.get('abusive'))} | {flagged(block, lang)} | {cell(g.get('hard_negatives'))} |"
+        )
     if keyboard:
         lines += [
             "",
@@ -1018,7 +1023,7 @@ def render_model_card(run_dir: str | Path):
 
 def load_artifacts(run_dir: str | Path) -> dict[str, Any]:
     """The run's files the card reads (tfgbv.rundir.load_artifacts) plus the bundled corpus statistics."""
-    art = rundir.load_artifacts(run_dir)
+    art = with_all_failures(rundir.load_artifacts(run_dir))
     if not art["meta"]:
         raise FileNotFoundError(f"{run_dir}: no {rundir.MODEL_DIR}/{rundir.META_FILE}; not a tfgbv run directory")
     art["statement"] = rundir.read_json(data_dir() / "seed" / "stats.json")
