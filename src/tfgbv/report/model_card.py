@@ -702,7 +702,7 @@ def _section_bias(art: dict) -> list[str]:
         keyboard = suite_by_language(ev, art.get("external"), "functional_keyboard")[0]
         by_language = functional_language_lines(suite, keyboard)
         source = f" (the suite as scored by `tfgbv-evaluate data={where}`)" if where else ""
-        lines += ["", f"Per language{source}, Wilson 95% intervals:", "", *by_language] if by_language else []
+        lines += ["", f"Per language{source}, Wilson 95% intervals:", "", *by_language[:-1]] if by_language else []
     return lines + [""]
 
 
