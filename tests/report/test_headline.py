@@ -109,10 +109,13 @@ def test_headline_reads_tajik_targets_and_takes_missing_sources_from_other_evalu
         "per_source": {"seed": {"labels": {}}},
     }
     pars_off = {"per_source": {"fa_pars_off": {"labels": {"insult": {"roc_auc": 0.91}}}, "seed": {"labels": None}}}
+    with_f1 = {"per_source": {"fa_pars_off": {"labels": {"insult": {"roc_auc": 0.91, "f1": 0.7}}}}}
+    assert headline_metrics(ev, {"fa_pars_off": with_f1})["fa_pars_off.insult.f1"] == 0.7
     h = headline_metrics(ev, {"fa_pars_off": pars_off})
     assert h["functional.tg.abusive"] == 0.8 and h["functional.tg.hard_negatives"] == 0.9
     assert h["functional_keyboard.tg.abusive"] == 0.6 and h["functional_keyboard.tg.hard_negatives"] is None
     assert h["fa_pars_off.insult.roc_auc"] == 0.91 and h["functional.ru.abusive"] is None
+    assert h["fa_pars_off.insult.f1"] is None  # reported beside the ROC-AUC where the evaluation has it
     assert headline_metrics(ev)["fa_pars_off.insult.roc_auc"] is None
     older = {"functional": {"hard_negative_accuracy": 0.8}}  # an evaluation from before the per-language figures
     assert headline_metrics(older, {"seed": ev})["functional.tg.abusive"] == 0.8

@@ -41,6 +41,7 @@ TARGETS: tuple[tuple[str, str, float, bool], ...] = (
 )
 # Reported next to the targets (no goal): does style still decide the label? (evaluation.style_shift)
 CHECKS: tuple[tuple[str, str, bool], ...] = (
+    ("fa_pars_off.insult.f1", "  Pars-OFF targeted offence F1 at the saved insult threshold", True),
     ("style.changed_rate", "synthetic test rows whose labels change when typed lower-case without punctuation", False),
     ("style.macro_f1_restyled", "  bundled synthetic test macro F1, typed that way", True),
     # what reaches a reviewer: abusive cases given any label, right or not (exact match above is stricter)
@@ -97,6 +98,7 @@ def headline_metrics(
             if f"{block}.{lang}.abusive_flagged" in _FLAGGED:
                 out[f"{block}.{lang}.abusive_flagged"] = abusive_flagged(suite, lang)
     out["fa_pars_off.insult.roc_auc"] = label("fa_pars_off", "insult", "roc_auc")
+    out["fa_pars_off.insult.f1"] = label("fa_pars_off", "insult", "f1")
     style = ev.get("style_shift") or {}
     out["style.changed_rate"] = style.get("changed_rate")
     out["style.macro_f1_restyled"] = style.get("macro_f1_restyled")
