@@ -216,3 +216,53 @@ def test_compare_script_pairs_two_lists_in_order_and_refuses_lists_of_different_
     assert saved["functional"]["hard_negatives"]["fail_only_a"] == 2 and len(saved["pairs"]) == 2
     bad = run(f"a=[{a1},{a2}]", f"b=[{b1}]")
     assert bad.returncode != 0 and "paired in order" in bad.stderr
+
+
+def _with_labelled_failures(path: Path, failures: list[tuple[str, str, list[str], list[str]]]) -> Path:
+    (path / "functional_failures.jsonl").write_text(
+        "".join(
+            json.dumps({"id": i, "functionality": f, "lang": "tg", "expected": exp, "predicted": pred}) + "\n"
+            for i, f, exp, pred in failures
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_label_errors_say_which_label_each_model_got_wrong(tmp_path):
+    a = _with_labelled_failures(
+        _eval(tmp_path / "a", "A", 0.8, []),
+        [("h1", "counter_speech", [], ["shaming"]), ("i1", "insult_direct", ["insult"], [])],
+    )
+    b = _with_labelled_failures(
+        _eval(tmp_path / "b", "B", 0.8, []),
+        [
+            ("h1", "counter_speech", [], ["doxxing"]),
+            ("h2", "counter_speech", [], ["shaming", "doxxing"]),
+            ("i1", "insult_direct", ["insult"], ["insult", "shaming"]),
+        ],
+    )
+    out = compare_evaluations(a, b)["functional"]["label_errors"]
+    assert out["counter_speech"]["shaming"] == {"extra_a": 1, "extra_b": 1, "missed_a": 0, "missed_b": 0}
+    assert out["counter_speech"]["doxxing"] == {"extra_a": 0, "extra_b": 2, "missed_a": 0, "missed_b": 0}
+    assert out["insult_direct"]["insult"] == {"extra_a": 0, "extra_b": 0, "missed_a": 1, "missed_b": 0}
+    assert out["insult_direct"]["shaming"]["extra_b"] == 1 and "threat" not in out["insult_direct"]
+    md = render_comparison(compare_evaluations(a, b))
+    assert "| counter_speech (hard negative) | doxxing | 0 | 2 | 0 | 0 |" in md
+    assert "| insult_direct | insult | 0 | 0 | 1 | 0 |" in md
+
+
+def test_label_errors_are_summed_over_pairs_and_left_out_for_failures_without_labels(tmp_path):
+    pairs = []
+    for seed in (1, 2):
+        a = _with_labelled_failures(_eval(tmp_path / f"a{seed}", "A", 0.8, []), [])
+        b = _with_labelled_failures(
+            _eval(tmp_path / f"b{seed}", "B", 0.8, []), [(f"h{seed}", "counter_speech", [], ["doxxing"])]
+        )
+        pairs.append((a, b))
+    pooled = compare_pairs(pairs)["functional"]["label_errors"]
+    assert pooled == {"counter_speech": {"doxxing": {"extra_a": 0, "extra_b": 2, "missed_a": 0, "missed_b": 0}}}
+    old = _eval(tmp_path / "old", "A", 0.8, [("h1", "counter_speech")])  # no expected/predicted recorded
+    assert compare_evaluations(old, pairs[0][1])["functional"]["label_errors"] is None
+    assert compare_pairs([(old, pairs[0][1]), pairs[1]])["functional"]["label_errors"] is None
+    assert "Which label was wrong" not in render_comparison(compare_evaluations(old, pairs[0][1]))

@@ -99,7 +99,60 @@ def compare_functional(dir_a: Path, dir_b: Path, fa: dict, fb: dict) -> dict[str
         "hard_negatives": scope(hard),
         "by_language": _paired_by_language(fa, fb, failures_a, failures_b, hard),
         "by_functionality": {name: {**scope({name}), "hard_negative": name in hard} for name in sorted(table_a)},
+        "label_errors": label_errors(failures_a, failures_b),
     }
+
+
+def _label_error_counts(failures: dict[str, dict]) -> dict[str, dict[str, dict[str, int]]] | None:
+    """{functionality: {label: {"extra": n, "missed": n}}} over the failing cases: a label given that the case does
+    not carry, or one it carries that was not given; None if any record lacks the labels (older evaluations)."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for f in failures.values():
+        if not isinstance(f.get("expected"), list) or not isinstance(f.get("predicted"), list):
+            return None
+        expected, predicted = set(f["expected"]), set(f["predicted"])
+        for kind, labels in (("extra", predicted - expected), ("missed", expected - predicted)):
+            for lab in labels:
+                entry = out.setdefault(f["functionality"], {}).setdefault(lab, {"extra": 0, "missed": 0})
+                entry[kind] += 1
+    return out
+
+
+def label_errors(failures_a: dict[str, dict], failures_b: dict[str, dict]) -> dict[str, Any] | None:
+    """Which label each model got wrong, per functionality: a hard negative lost to doxxing on a sentence naming a
+    woman's shop and neighbourhood is a different problem from one lost to shaming. {functionality: {label:
+    {"extra_a", "extra_b", "missed_a", "missed_b"}}}; None where either side's failures lack the labels."""
+    ca, cb = _label_error_counts(failures_a), _label_error_counts(failures_b)
+    if ca is None or cb is None:
+        return None
+    out: dict[str, Any] = {}
+    for name in sorted(set(ca) | set(cb)):
+        for lab in LABELS:
+            ea, eb = (ca.get(name) or {}).get(lab), (cb.get(name) or {}).get(lab)
+            if ea is None and eb is None:
+                continue
+            ea, eb = ea or {"extra": 0, "missed": 0}, eb or {"extra": 0, "missed": 0}
+            out.setdefault(name, {})[lab] = {
+                "extra_a": ea["extra"],
+                "extra_b": eb["extra"],
+                "missed_a": ea["missed"],
+                "missed_b": eb["missed"],
+            }
+    return out
+
+
+def _pool_label_errors(entries: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """Label errors summed over pairs of runs (a functionality or label one pair lacks counts 0 there)."""
+    if any(e is None for e in entries):
+        return None
+    out: dict[str, Any] = {}
+    for entry in entries:
+        for name, by_label in entry.items():  # type: ignore[union-attr]
+            for lab, counts in by_label.items():
+                into = out.setdefault(name, {}).setdefault(lab, dict.fromkeys(counts, 0))
+                for key, n in counts.items():
+                    into[key] += n
+    return {name: {lab: out[name][lab] for lab in LABELS if lab in out[name]} for name in sorted(out)}
 
 
 def _paired_by_language(fa: dict, fb: dict, failures_a: dict, failures_b: dict, hard: set[str]) -> dict[str, Any]:
@@ -223,6 +276,7 @@ def _pool_functional(results: list[dict[str, Any]]) -> dict[str, Any] | None:
             name: {**_pool_scope([f["by_functionality"][name] for f in funcs]), "hard_negative": e["hard_negative"]}
             for name, e in funcs[0]["by_functionality"].items()
         },
+        "label_errors": _pool_label_errors([f.get("label_errors") for f in funcs]),
     }
 
 
@@ -346,4 +400,25 @@ def render_comparison(result: dict[str, Any]) -> str:
                 f"| {name} | {e['cases']} | {number(e['accuracy_a'])} | {number(e['accuracy_b'])} | "
                 f"{e['fail_only_a']} | {e['fail_only_b']} | {e['p_value']:.3g} |{per_pair}"
             )
+        lines += _label_error_lines(fr.get("label_errors"), fr["by_functionality"], bool(pairs))
     return "\n".join(lines) + "\n"
+
+
+def _label_error_lines(errors: dict[str, Any] | None, by_functionality: dict[str, Any], pooled: bool) -> list[str]:
+    if not errors:
+        return []
+    lines = [
+        "",
+        "Which label was wrong, per functionality: on failing cases, the cases given a label they do not carry "
+        "(extra) and those not given one they carry (missed)" + (", summed over the pairs" if pooled else "") + ".",
+        "",
+        "| functionality | label | extra A | extra B | missed A | missed B |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, by_label in errors.items():
+        hard = " (hard negative)" if (by_functionality.get(name) or {}).get("hard_negative") else ""
+        for lab, c in by_label.items():
+            lines.append(
+                f"| {name}{hard} | {lab} | {c['extra_a']} | {c['extra_b']} | {c['missed_a']} | {c['missed_b']} |"
+            )
+    return lines
