@@ -86,8 +86,10 @@ def render(run: Path) -> str:
             if spread.get("compared"):
                 lines += [
                     "",
-                    "**What the choices do** (one run each against the seeds' spread: "
-                    + ", ".join(f"{v} `{e['run']}`" for v, e in (spread.get("variants") or {}).items())
+                    "**What the choices do** (each variant's runs, their mean against the seeds' spread: "
+                    + ", ".join(
+                        f"{v} `{e['run']}` (seed {e['seed']})" for v, e in (spread.get("variants") or {}).items()
+                    )
                     + "; bold = beyond 2 SD; what each variant changes is in "
                     "[docs/default_model.md](docs/default_model.md)):",
                     "",
